@@ -1,0 +1,55 @@
+# Two commands do everything on a fresh machine:  `make sim`  and  `make test`.
+# Both depend on `setup`, which builds .venv once (torch CPU wheel first, then the project).
+
+SHELL      := /bin/bash
+PYTHON     ?= python3
+VENV       := .venv
+PY         := $(VENV)/bin/python
+SIM        ?= verilator
+TORCH_PIN  := torch==2.13.0
+STAMP      := $(VENV)/.setup-stamp
+export SIM
+
+.PHONY: setup sim test verilog lint clean system-deps
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v g++ >/dev/null && command -v perl >/dev/null && command -v make >/dev/null \
+	  || { echo "error: Verilator needs g++, perl and make on PATH" >&2; exit 2; }
+	@$(MAKE) --no-print-directory system-deps
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_PIN)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Optional system packages: Icarus Verilog and the Fashion-MNIST IDX files.
+# Installed when missing and the machine allows (root + apt); otherwise a note, not an error.
+system-deps:
+	@missing=""; \
+	command -v iverilog >/dev/null || missing="$$missing iverilog"; \
+	test -d /usr/share/datasets/fashion-mnist || missing="$$missing dataset-fashion-mnist"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null 2>&1 \
+	      || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; } \
+	      || echo "note: could not install$$missing (Icarus tests and Fashion-MNIST runs will be skipped)"; \
+	  else echo "note: missing$$missing (install with apt-get; the Icarus tests need iverilog)"; fi; \
+	fi
+
+sim: setup
+	$(PY) -m sim.main --sim $(SIM)
+
+test: setup
+	$(PY) -m pytest -n 2 -q
+
+verilog: setup
+	$(PY) -m hw.generate --out build/verilog
+
+lint: verilog
+	$(PY) -m sim.lint build/verilog
+
+clean:
+	rm -rf build sim_build .pytest_cache

@@ -1,0 +1,189 @@
+"""RLE weight decompressor (paper 002, "Hardware Decompressor", Fig. 6).
+
+Walks run-length-encoded ternary weights (bit format in :mod:`sw.rle`) from an
+on-chip memory and emits one ``(addr, sign, last, null)`` beat per nonzero
+weight on a valid/ready stream.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal, unsigned
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .errors import refuse
+
+__all__ = ["Decompressor", "command_layout", "beat_layout"]
+
+
+def command_layout(word_addr_width: int) -> data.StructLayout:
+    """A walk over ``count`` words starting at word address ``base``."""
+    return data.StructLayout({
+        "base": unsigned(word_addr_width),
+        "count": unsigned(word_addr_width + 1),
+    })
+
+
+def beat_layout(col_addr_width: int) -> data.StructLayout:
+    """One decoded weight (fields from LSB: addr, sign, last, null).
+
+    * ``addr``: input (column) index of the weight.
+    * ``sign``: 1 for weight -1, 0 for weight +1.
+    * ``last``: the row ends with this beat.
+    * ``null``: the row is empty; this beat carries no weight (``addr = sign = 0``).
+    """
+    return data.StructLayout({
+        "addr": unsigned(col_addr_width),
+        "sign": unsigned(1),
+        "last": unsigned(1),
+        "null": unsigned(1),
+    })
+
+
+class Decompressor(wiring.Component):
+    """RLE decompressor with one nonzero weight per cycle.
+
+    Parameters
+    ----------
+    field_width : int
+        Width ``G`` of the run field; words are ``G + 3`` bits (:mod:`sw.rle`).
+    n_cols : int
+        Widest matrix row that will be walked; sets the column address width.
+    depth : int
+        Words of weight memory.
+    init : sequence of int
+        Initial memory contents (the encoder's words), zero-padded to ``depth``.
+    writable : bool
+        Adds the ``load`` write port so a host can (re)load weights at run time.
+
+    Ports
+    -----
+    cmd : In(stream of :func:`command_layout`)
+        Start a walk over words ``[base, base + count)``. Accepted only while
+        idle (``cmd.ready == ~busy``).
+    o : Out(stream of :func:`beat_layout`)
+        Decoded weights in memory order. Skip words are consumed internally
+        (one cycle each, no beat); an empty-row word yields a ``null`` beat.
+    busy : Out(1)
+        A walk is in progress (from the cycle after ``cmd`` is taken until the
+        cycle after the last beat is taken).
+    load : Out(memory.WritePort.Signature), only if ``writable``
+        Synchronous write port into the weight memory (``en``, ``addr``, ``data``).
+
+    Timing
+    ------
+    ``STARTUP_CYCLES`` (1) cycle after the cycle in which ``cmd`` is taken, the
+    first word has been read from memory. From then on, with ``o.ready`` held
+    high, one word is consumed every cycle: a nonzero or empty-row word gives a
+    beat, a skip word a bubble. A walk of ``n`` words with no back-pressure
+    therefore ends ``STARTUP_CYCLES + n`` cycles after the command cycle. Back-pressure stalls the walk with the beat held
+    stable (valid does not depend on ready).
+
+    Stream contents are trusted: a malformed word stream (see
+    :func:`sw.rle.decode_entries`) gives unspecified addresses, never a hang.
+    """
+
+    #: Cycles between the command transfer and the first word being decoded.
+    STARTUP_CYCLES = 1
+
+    def __init__(self, *, field_width: int, n_cols: int, depth: int, init=(), writable=False):
+        if field_width < 1:
+            refuse(self, f"field_width: must be >= 1, got {field_width}")
+        if n_cols < 1:
+            refuse(self, f"n_cols: must be >= 1, got {n_cols}")
+        init = [int(word) for word in init]
+        if depth < max(1, len(init)):
+            refuse(self, f"depth: {depth} words cannot hold the {len(init)} initial words")
+        self.field_width = field_width
+        self.word_width = field_width + 3
+        self.n_cols = n_cols
+        self.depth = depth
+        self.col_addr_width = max(1, (n_cols - 1).bit_length())
+        self.word_addr_width = max(1, (depth - 1).bit_length())
+        self._init = init
+        self._writable = writable
+        members = {
+            "cmd": In(stream.Signature(command_layout(self.word_addr_width))),
+            "o": Out(stream.Signature(beat_layout(self.col_addr_width))),
+            "busy": Out(1),
+        }
+        if writable:
+            members["load"] = Out(memory.WritePort.Signature(
+                addr_width=self.word_addr_width, shape=unsigned(self.word_width)))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        g = self.field_width
+
+        m.submodules.mem = mem = memory.Memory(
+            shape=unsigned(self.word_width), depth=self.depth, init=self._init)
+        rd = mem.read_port()
+        if self._writable:
+            wr = mem.write_port()
+            m.d.comb += [
+                wr.addr.eq(self.load.addr),
+                wr.data.eq(self.load.data),
+                wr.en.eq(self.load.en),
+            ]
+
+        ptr = Signal(self.word_addr_width)            # next word to fetch
+        remaining = Signal(self.word_addr_width + 1)  # words not yet fetched
+        word_valid = Signal()                         # rd.data holds an unconsumed word
+        pos = Signal(self.n_cols.bit_length())        # column pointer within the row
+        busy = self.busy
+
+        run = rd.data[:g]
+        sign = rd.data[g]
+        last = rd.data[g + 1]
+        skip = rd.data[g + 2]
+        is_skip = skip & ~last  # skip word: no beat
+
+        m.d.comb += [
+            self.o.valid.eq(word_valid & ~is_skip),
+            self.o.payload.addr.eq(pos + run),
+            self.o.payload.sign.eq(sign & ~skip),
+            self.o.payload.last.eq(last),
+            self.o.payload.null.eq(skip & last),
+        ]
+
+        consume = Signal()
+        fetch = Signal()
+        m.d.comb += [
+            consume.eq(word_valid & (is_skip | self.o.ready)),
+            fetch.eq(busy & (remaining != 0) & (~word_valid | consume)),
+            rd.addr.eq(ptr),
+            rd.en.eq(fetch),
+        ]
+
+        with m.If(consume):
+            with m.If(is_skip):
+                m.d.sync += pos.eq(pos + (1 << g))
+            with m.Elif(last):
+                m.d.sync += pos.eq(0)
+            with m.Else():
+                m.d.sync += pos.eq(pos + run + 1)
+
+        with m.If(fetch):
+            m.d.sync += [
+                ptr.eq(ptr + 1),
+                remaining.eq(remaining - 1),
+                word_valid.eq(1),
+            ]
+        with m.Elif(consume):
+            m.d.sync += word_valid.eq(0)
+
+        # The walk ends once every word is fetched and the last one consumed.
+        with m.If(busy & (remaining == 0) & (~word_valid | consume)):
+            m.d.sync += busy.eq(0)
+
+        m.d.comb += self.cmd.ready.eq(~busy)
+        with m.If(self.cmd.valid & ~busy):
+            m.d.sync += [
+                ptr.eq(self.cmd.payload.base),
+                remaining.eq(self.cmd.payload.count),
+                pos.eq(0),
+                busy.eq(1),
+            ]
+
+        return m

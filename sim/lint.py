@@ -1,0 +1,64 @@
+"""``python -m sim.lint FILE_OR_DIR...``: ``verilator --lint-only -Wall`` on Verilog files.
+
+Waivers (passed as ``-Wno-...``), each for a pattern that Amaranth's Verilog
+back end (yosys ``write_verilog``) emits by construction, not a design issue:
+
+* ``WIDTHEXPAND``, ``WIDTHTRUNC``: yosys prints Amaranth's arithmetic with
+  operands of their own widths (``pos + rd__data[3:0]``, ``! remaining``) and
+  relies on Verilog's context-determined extension, which gives exactly the
+  widths Amaranth already checked when it built the netlist.
+* ``PROCASSINIT``: every Amaranth register has a declared power-up value
+  (``init=``) *and* a synchronous reset to the same value; Verilator flags
+  the ``reg x = init;`` declaration style.
+* ``UNUSEDSIGNAL``: yosys keeps every named Amaranth signal as an alias wire
+  for debugging (``ptr`` beside the register ``rd__addr`` it aliases, struct
+  field views such as ``o__payload.addr``, the dropped carry bit of a
+  truncated sum); Verilator reports those aliases as unused.
+
+All other ``-Wall`` warnings (unused signals, multi-driven nets, latches,
+combinational loops, ...) stay errors.
+
+Exit code 0 iff every file is clean.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .tools import use_verilator
+
+WAIVERS = ["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-PROCASSINIT", "-Wno-UNUSEDSIGNAL"]
+
+
+def lint(path: Path) -> tuple[bool, str]:
+    """Lint one file; returns ``(clean, messages)``."""
+    verilator = use_verilator()
+    top = path.stem
+    cmd = [str(verilator), "--lint-only", "-Wall", *WAIVERS, "--top-module", top, str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    files = []
+    for arg in argv or ["build/verilog"]:
+        p = Path(arg)
+        files += sorted(p.glob("*.v")) if p.is_dir() else [p]
+    if not files:
+        print("lint: no Verilog files given or found", file=sys.stderr)
+        return 2
+    bad = 0
+    for f in files:
+        clean, messages = lint(f)
+        print(f"{'clean' if clean else 'FAIL '}  {f}")
+        if not clean:
+            bad += 1
+            print(messages)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
