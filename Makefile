@@ -10,7 +10,7 @@ TORCH_PIN  := torch==2.13.0
 STAMP      := $(VENV)/.setup-stamp
 export SIM
 
-.PHONY: setup sim test verilog lint clean system-deps
+.PHONY: setup sim test verilog lint readme clean system-deps
 
 setup: $(STAMP)
 
@@ -50,6 +50,9 @@ verilog: setup
 
 lint: verilog
 	$(PY) -m sim.lint build/verilog
+
+readme: setup
+	$(PY) -m sim.readme
 
 clean:
 	rm -rf build sim_build .pytest_cache

@@ -1,0 +1,48 @@
+"""``python -m sim.readme``: regenerate README.md's measured blocks from reports in build/.
+
+Each block sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``
+markers and is rewritten from one report file, so no figure in the README is
+typed by hand. A block whose report is missing is left as it is (and named on
+stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+
+def sim_summary(build: Path) -> str | None:
+    path = build / "sim" / "summary.json"
+    if not path.exists():
+        return None
+    return "```json\n" + json.dumps(json.loads(path.read_text())) + "\n```"
+
+
+BLOCKS = {"sim-summary": sim_summary}
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)", re.DOTALL)
+    if not pattern.search(text):
+        raise KeyError(f"README.md has no block '{name}'")
+    return pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+
+
+def main(argv=None) -> int:
+    readme, build = Path("README.md"), Path("build")
+    text = readme.read_text()
+    for name, render in BLOCKS.items():
+        body = render(build)
+        if body is None:
+            print(f"readme: no report for block '{name}'; left as is", file=sys.stderr)
+            continue
+        text = replace_block(text, name, body)
+    readme.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
