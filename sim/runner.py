@@ -18,7 +18,21 @@ from .tools import use_simulator
 BUILD_ROOT = Path(os.environ.get("TNN_BUILD", "build"))
 
 #: Verilator options: optimise the model, no per-signal tracing unless asked.
-VERILATOR_ARGS = ["-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal"]
+VERILATOR_ARGS = ["-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
+                  "--public-depth", "1"]
+
+
+#: Icarus options. Amaranth's Verilog (from yosys) makes every ``always @*`` block
+#: run at time 0 by reading a dummy ``reg ... = 0``; that works only where a
+#: declaration initialiser is an event, as in Verilog-2005. Under cocotb's
+#: default ``-g2012`` it is not, and a block whose inputs never change (a
+#: per-layer table while layer 0 runs) would stay X. The later flag wins.
+ICARUS_ARGS = ["-g2005"]
+
+
+def fst_available() -> bool:
+    """Verilator's FST writer compiles against the system's ``lz4.h`` (liblz4-dev)."""
+    return Path("/usr/include/lz4.h").exists()
 
 
 def source_digest(sources) -> str:
@@ -31,31 +45,37 @@ def source_digest(sources) -> str:
 
 def run_cocotb(*, toplevel: str, sources, test_module: str, sim: str = "verilator",
                env: dict | None = None, testcase=None, waves: bool = False,
-               build_dir: Path | None = None, seed: int = 1) -> tuple[int, int, Path]:
+               build_dir: Path | None = None, seed: int = 1,
+               timing: bool = False) -> tuple[int, int, Path]:
     """Build ``sources`` (Verilog) with ``sim`` and run cocotb module ``test_module``.
 
+    ``timing`` builds Verilator with ``--timing`` (for wrappers that run the
+    clock inside the simulator, :mod:`sim.wrapper`).
     ``env`` is passed to the testbench's environment (strings only). Returns
-    ``(tests, failures, results_xml)``. Waves, when asked for, are FST on
-    Verilator and VCD-in-FST (``-fst`` dumper) on Icarus, in the build folder.
+    ``(tests, failures, results_xml)``. Waves, when asked for, are written
+    into the build folder: ``dump.fst`` on Verilator (``dump.vcd`` where
+    liblz4-dev is missing), ``<toplevel>.fst`` on Icarus.
     """
     use_simulator(sim)
     sources = [Path(s).resolve() for s in sources]
     if build_dir is None:
-        build_dir = BUILD_ROOT / "sim" / f"{toplevel}-{sim}-{source_digest(sources)}"
+        build_dir = BUILD_ROOT / "sim" / f"{toplevel}-{sim}-{source_digest(sources)}{'-t' if timing else ''}"
         if waves:
             build_dir = build_dir.with_name(build_dir.name + "-waves")
     build_dir = Path(build_dir).resolve()
     runner = get_runner(sim)
-    build_args = list(VERILATOR_ARGS) if sim == "verilator" else []
-    if sim == "verilator" and waves:
-        build_args += ["--trace-fst", "--trace-structs"]
+    build_args = list(VERILATOR_ARGS) if sim == "verilator" else list(ICARUS_ARGS)
+    if sim == "verilator" and waves and fst_available():
+        build_args += ["--trace-fst"]  # else the runner's --trace: VCD
+    if sim == "verilator" and timing:
+        build_args += ["--timing"]
     runner.build(
         sources=sources,
         hdl_toplevel=toplevel,
         build_dir=build_dir,
         build_args=build_args,
         timescale=("1ns", "1ps"),
-        waves=waves and sim == "icarus",
+        waves=waves,
     )
     results = runner.test(
         hdl_toplevel=toplevel,

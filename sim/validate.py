@@ -1,0 +1,214 @@
+"""``python -m sim.validate``: run inputs through the RTL and compare every output
+word with the bit-true golden model of ``sw``.
+
+    python -m sim.validate --model M.npz --inputs X.npy [--labels Y.npy]
+        [--reuse R] [--sim verilator|icarus] [--limit N] [--out OUT.npy]
+
+Generates the engine for the model (``hw``), simulates the inputs in batches
+of R, writes the RTL's outputs to OUT.npy (int32 ``[N, out]``) and prints, as
+its last line, one JSON object: images, bit_exact (images whose outputs all
+match), mismatches, cycles, ideal_cycles, cycles_ratio, sim_seconds,
+sim_cycles_per_second, and hw_accuracy / sw_accuracy with labels.
+
+Exit code: 0 iff every image is bit-exact, 1 on any mismatch, 2 on bad input
+(the message names the field; nothing is written). On a mismatch the first
+differing image and output are named and the first failing batch is
+simulated again with waves, kept in build/validate/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hw.engine import BinaryEngine
+from hw.plan import PlanError, plan_binary
+from hw.verilog import write_verilog
+from sw import golden
+from sw.model_file import ModelFileError, load_model
+
+from .runner import run_cocotb, source_digest
+from .tools import SIMULATORS, SimulatorMissing
+from .wrapper import clocked_wrapper
+
+TOP = "tnn_engine"
+
+
+class InputError(ValueError):
+    """Bad command-line input; the message names the field."""
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m sim.validate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help="tnn-model-v1 .npz")
+    p.add_argument("--inputs", required=True, help=".npy uint8 [N, n_in] pixels")
+    p.add_argument("--labels", help=".npy integer [N] class labels")
+    p.add_argument("--reuse", type=int, default=8, help="R, PEs per decompressor (default 8)")
+    p.add_argument("--sim", default="verilator", choices=SIMULATORS)
+    p.add_argument("--limit", type=int, help="validate only the first N images")
+    p.add_argument("--out", help="write the RTL outputs here (.npy)")
+    p.add_argument("--build", default="build/validate", help="work folder (default %(default)s)")
+    p.add_argument("--gaps", type=float, default=0.0,
+                   help="probability of idle cycles between host transactions (testing)")
+    return p.parse_args(argv)
+
+
+def load_inputs(args, n_in: int):
+    try:
+        pixels = np.load(args.inputs, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"inputs: cannot read {args.inputs}: {exc}") from exc
+    if pixels.dtype != np.uint8:
+        raise InputError(f"inputs: expected uint8 pixels, got {pixels.dtype}")
+    if pixels.ndim != 2 or pixels.shape[1] != n_in:
+        raise InputError(f"inputs: expected shape [N, {n_in}], got {list(pixels.shape)}")
+    labels = None
+    if args.labels:
+        try:
+            labels = np.load(args.labels, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"labels: cannot read {args.labels}: {exc}") from exc
+        if labels.ndim != 1 or len(labels) != len(pixels) or not np.issubdtype(labels.dtype, np.integer):
+            raise InputError(f"labels: expected integer [N={len(pixels)}], got "
+                             f"{labels.dtype} {list(labels.shape)}")
+    if args.limit is not None:
+        if args.limit < 1:
+            raise InputError(f"limit: must be >= 1, got {args.limit}")
+        pixels = pixels[: args.limit]
+        labels = labels[: args.limit] if labels is not None else None
+    if len(pixels) == 0:
+        raise InputError("inputs: no images")
+    return pixels, labels
+
+
+def save_atomic(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+    os.close(fd)
+    try:
+        np.save(tmp, array)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def generate(plan, work: Path) -> list[Path]:
+    """Engine Verilog plus its clocked wrapper, in ``work``."""
+    engine = BinaryEngine(plan)
+    wrapper = clocked_wrapper(engine, TOP)
+    src = write_verilog(engine, TOP, work)
+    tb = work / f"{TOP}_tb.v"
+    tb.write_text(wrapper)
+    return [src, tb]
+
+
+def simulate(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=False):
+    """Run ``pixels`` through the RTL. Returns ``(outputs, report)``."""
+    np.save(work / "inputs.npy", pixels)
+    out, report = work / "rtl_out.npy", work / "tb_report.json"
+    for f in (out, report):
+        f.unlink(missing_ok=True)
+    build_dir = work / f"sim-{sim}-{source_digest(sources)}{'-waves' if waves else ''}"
+    tests, failures, _ = run_cocotb(
+        toplevel=f"{TOP}_tb", sources=sources, test_module="sim.tb_engine", sim=sim,
+        timing=True, waves=waves, build_dir=build_dir,
+        env={"TB_INPUTS": (work / "inputs.npy").resolve(), "TB_REUSE": plan.reuse,
+             "TB_N_OUT": plan.n_outputs, "TB_GAPS": gaps, "TB_OUT": out.resolve(),
+             "TB_REPORT": report.resolve()})
+    if (tests, failures) != (1, 0) or not out.exists():
+        raise RuntimeError(f"the testbench failed ({failures} of {tests}); see {build_dir}")
+    return np.load(out), json.loads(report.read_text()), build_dir
+
+
+def run(args) -> int:
+    t_start = time.perf_counter()
+    model = load_model(args.model)
+    if model.activation != "binary":
+        raise InputError(f"model: activation {model.activation!r} is not supported by "
+                         "the RTL yet (binary only)")
+    plan = plan_binary(model, args.reuse)
+    pixels, labels = load_inputs(args, model.n_inputs)
+
+    work = Path(args.build)
+    work.mkdir(parents=True, exist_ok=True)
+    sources = generate(plan, work)
+    rtl, report, build_dir = simulate(sources, pixels, plan, args.sim, work, gaps=args.gaps)
+    want, _ = golden.forward(model, pixels)
+
+    same = (rtl == want).all(axis=1)
+    batches = len(report["batch_cycles"])
+    cycles = int(sum(report["batch_cycles"]))
+    ideal = plan.ideal_cycles * batches
+    summary = {
+        "model": str(args.model),
+        "simulator": args.sim,
+        "reuse": plan.reuse,
+        "images": int(len(pixels)),
+        "bit_exact": int(same.sum()),
+        "mismatches": int((~same).sum()),
+        "batches": batches,
+        "cycles": cycles,
+        "ideal_cycles": ideal,
+        "cycles_ratio": round(cycles / ideal, 4) if ideal else None,
+        "sim_seconds": round(report["sim_seconds"], 3),
+        "simulated_cycles": report["simulated_cycles"],
+        "sim_cycles_per_second": round(report["simulated_cycles"] / report["sim_seconds"]),
+        # Engine cycles per wall second while it computes (host transfers excluded).
+        "compute_cycles_per_second": round(cycles / report["compute_seconds"]),
+    }
+    if labels is not None:
+        summary["hw_accuracy"] = float(np.mean(golden.predict(rtl) == labels))
+        summary["sw_accuracy"] = float(np.mean(golden.predict(want) == labels))
+    if args.out:
+        save_atomic(Path(args.out), rtl)
+    if not same.all():
+        image = int(np.flatnonzero(~same)[0])
+        output = int(np.flatnonzero(rtl[image] != want[image])[0])
+        summary["first_mismatch"] = {"image": image, "output": output,
+                                     "rtl": int(rtl[image, output]),
+                                     "golden": int(want[image, output])}
+        batch = image // plan.reuse
+        first = batch * plan.reuse
+        wave_dir = work / "mismatch"
+        wave_dir.mkdir(exist_ok=True)
+        try:
+            _, _, wbuild = simulate(sources, pixels[first:first + plan.reuse], plan, args.sim,
+                                    wave_dir, waves=True)
+            waves = sorted(wbuild.glob("*.fst")) + sorted(wbuild.glob("*.vcd"))
+            summary["waves"] = str(waves[0]) if waves else None
+        except RuntimeError as exc:
+            summary["waves"] = f"not written: {exc}"
+        print(f"mismatch: image {image} output {output}: rtl {rtl[image, output]}, "
+              f"golden {want[image, output]} (batch {batch}; waves: {summary['waves']})",
+              file=sys.stderr)
+    summary["wall_seconds"] = round(time.perf_counter() - t_start, 2)
+    print(json.dumps(summary))
+    return 0 if same.all() else 1
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.reuse < 1:
+        print(f"error: reuse: must be >= 1, got {args.reuse}", file=sys.stderr)
+        return 2
+    try:
+        return run(args)
+    except (ModelFileError, PlanError, InputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SimulatorMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""The hardware model file, format ``tnn-model-v1``: the one interface between sw/ and hw/.
+
+An ``.npz`` archive (see docs/model-format.md for the full contract):
+
+==============  ===========  ==============================================
+key             dtype        meaning
+==============  ===========  ==============================================
+``format``      str          ``"tnn-model-v1"``
+``activation``  str          ``"binary"`` or ``"float"``
+``layers``      integer      L >= 1
+``w{l}``        int8         ``[out_l, in_l]``, values in {-1, 0, +1}
+``t{l}``        int32        binary only, ``l < L-1``: ``[out_l]`` thresholds
+``s{l}``        float32      float only: ``[out_l]`` scales
+``b{l}``        float32      float only: ``[out_l]`` offsets
+``x_scale``     float32      float only, scalar: ``x = fl(fl(pixel*x_scale)+x_offset)``
+``x_offset``    float32      float only, scalar
+``meta``        str          optional: free-form provenance (JSON by convention)
+==============  ===========  ==============================================
+
+:func:`validate` checks every field and raises :class:`ModelFileError` whose
+message starts with the field's name, e.g. ``"w1: expected int8, got float32"``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "FORMAT",
+    "PIXEL_MAX",
+    "ModelFileError",
+    "TnnModel",
+    "validate",
+    "save_model",
+    "load_model",
+    "accumulator_range",
+    "from_arrays",
+]
+
+FORMAT = "tnn-model-v1"
+#: Largest input value of a binary network's layer 0 (uint8 pixels).
+PIXEL_MAX = 255
+ACTIVATIONS = ("binary", "float")
+
+
+class ModelFileError(ValueError):
+    """A model file (or :class:`TnnModel`) breaks the format; the message names the field."""
+
+
+@dataclass
+class TnnModel:
+    """A network in ``tnn-model-v1`` form (see the module docstring).
+
+    ``thresholds`` has L-1 entries for binary networks and is empty for float
+    ones; ``scales``/``biases`` have L entries for float networks and are empty
+    for binary ones; ``x_scale``/``x_offset`` are ``None`` for binary networks.
+    """
+
+    activation: str
+    weights: list[np.ndarray]
+    thresholds: list[np.ndarray] = field(default_factory=list)
+    scales: list[np.ndarray] = field(default_factory=list)
+    biases: list[np.ndarray] = field(default_factory=list)
+    x_scale: np.float32 | None = None
+    x_offset: np.float32 | None = None
+    meta: str = ""
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.weights)
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.weights[0].shape[1])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.weights[-1].shape[0])
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The archive's key -> array mapping (no validation)."""
+        a: dict[str, np.ndarray] = {
+            "format": np.array(FORMAT),
+            "activation": np.array(self.activation),
+            "layers": np.array(self.n_layers, dtype=np.int64),
+        }
+        for l, w in enumerate(self.weights):
+            a[f"w{l}"] = w
+        for l, t in enumerate(self.thresholds):
+            a[f"t{l}"] = t
+        for l, (s, b) in enumerate(zip(self.scales, self.biases)):
+            a[f"s{l}"], a[f"b{l}"] = s, b
+        if self.activation == "float":
+            a["x_scale"], a["x_offset"] = np.asarray(self.x_scale), np.asarray(self.x_offset)
+        if self.meta:
+            a["meta"] = np.array(self.meta)
+        return a
+
+
+def accumulator_range(model_weights: np.ndarray, layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row ``(lo, hi)`` of a binary network's integer accumulation.
+
+    Layer 0 (pixels 0..255): ``[-255 * n_minus, 255 * n_plus]``; layers >= 1
+    (inputs +-1): ``[-nnz, nnz]``. Thresholds are valid in ``[lo, hi + 1]``
+    (``lo``: the bit is always 1, ``hi + 1``: always 0).
+    """
+    w = model_weights.astype(np.int64)
+    plus, minus = (w > 0).sum(axis=1), (w < 0).sum(axis=1)
+    if layer == 0:
+        return -PIXEL_MAX * minus, PIXEL_MAX * plus
+    return -(plus + minus), plus + minus
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _fail(key: str, msg: str):
+    raise ModelFileError(f"{key}: {msg}")
+
+
+def _scalar_str(arrays, key: str) -> str:
+    a = arrays[key]
+    if a.shape != () or a.dtype.kind != "U":
+        _fail(key, f"expected a string, got {a.dtype} array of shape {a.shape}")
+    return str(a[()])
+
+
+def _check_array(arrays, key: str, dtype, shape: tuple) -> np.ndarray:
+    a = arrays[key]
+    if not isinstance(a, np.ndarray):
+        _fail(key, f"expected a numpy array, got {type(a).__name__}")
+    if a.dtype != np.dtype(dtype):
+        _fail(key, f"expected {np.dtype(dtype)}, got {a.dtype}")
+    if a.shape != shape:
+        want = "scalar" if shape == () else f"shape {list(shape)}"
+        _fail(key, f"expected {want}, got shape {list(a.shape)}")
+    return a
+
+
+def _check_finite(key: str, a: np.ndarray) -> None:
+    bad = ~np.isfinite(a)
+    if bad.any():
+        where = np.argwhere(bad)[0] if a.ndim else ()
+        _fail(key, f"not finite: {a[tuple(where)]} at {list(where)}")
+
+
+def validate(arrays) -> None:
+    """Check a key -> array mapping (a loaded archive or :meth:`TnnModel.to_arrays`).
+
+    Checks: required and unexpected keys, dtypes, shapes (each layer's input
+    width equals the previous layer's output count), ternary weights, binary
+    thresholds within the accumulator range (:func:`accumulator_range`), finite
+    float parameters. Raises :class:`ModelFileError` naming the first bad field.
+    """
+    keys = set(arrays)
+    for key in ("format", "activation", "layers"):
+        if key not in keys:
+            _fail(key, "missing")
+    fmt = _scalar_str(arrays, "format")
+    if fmt != FORMAT:
+        _fail("format", f"expected {FORMAT!r}, got {fmt!r}")
+    activation = _scalar_str(arrays, "activation")
+    if activation not in ACTIVATIONS:
+        _fail("activation", f"expected one of {ACTIVATIONS}, got {activation!r}")
+    layers = arrays["layers"]
+    if layers.shape != () or layers.dtype.kind not in "iu":
+        _fail("layers", f"expected an integer scalar, got {layers.dtype} of shape {list(layers.shape)}")
+    n = int(layers)
+    if n < 1:
+        _fail("layers", f"expected >= 1, got {n}")
+
+    expected = {"format", "activation", "layers"} | {f"w{l}" for l in range(n)}
+    if activation == "binary":
+        expected |= {f"t{l}" for l in range(n - 1)}
+    else:
+        expected |= {f"s{l}" for l in range(n)} | {f"b{l}" for l in range(n)} | {"x_scale", "x_offset"}
+    for key in sorted(expected - keys, key=_key_order):
+        _fail(key, "missing")
+    extra = keys - expected - {"meta"}
+    if extra:
+        key = sorted(extra, key=_key_order)[0]
+        _fail(key, f"unexpected key for a {activation} network of {n} layer(s)")
+    if "meta" in keys:
+        _scalar_str(arrays, "meta")
+
+    n_in = None
+    for l in range(n):
+        key = f"w{l}"
+        w = arrays[key]
+        if not isinstance(w, np.ndarray) or w.dtype != np.int8:
+            _fail(key, f"expected int8, got {getattr(w, 'dtype', type(w).__name__)}")
+        if w.ndim != 2:
+            _fail(key, f"expected a 2-D [out, in] matrix, got shape {list(w.shape)}")
+        if w.shape[0] < 1 or w.shape[1] < 1:
+            _fail(key, f"expected a non-empty matrix, got shape {list(w.shape)}")
+        if n_in is not None and w.shape[1] != n_in:
+            _fail(key, f"expected {n_in} inputs (w{l - 1} has {n_in} outputs), got shape {list(w.shape)}")
+        bad = (w != -1) & (w != 0) & (w != 1)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            _fail(key, f"values must be ternary (-1, 0, +1), found {int(w[r, c])} at [{r}, {c}]")
+        n_out, n_in = int(w.shape[0]), int(w.shape[1])
+        if activation == "binary":
+            if l == 0 and PIXEL_MAX * n_in >= 2**31:
+                _fail(key, f"{n_in} inputs overflow an int32 accumulator")
+            if l < n - 1:
+                t = _check_array(arrays, f"t{l}", np.int32, (n_out,))
+                lo, hi = accumulator_range(w, l)
+                bad = (t < lo) | (t > hi + 1)
+                if bad.any():
+                    j = int(np.argmax(bad))
+                    _fail(f"t{l}", f"threshold {int(t[j])} of row {j} outside the accumulator "
+                                   f"range [{int(lo[j])}, {int(hi[j]) + 1}]")
+        else:
+            for p in ("s", "b"):
+                _check_finite(f"{p}{l}", _check_array(arrays, f"{p}{l}", np.float32, (n_out,)))
+        n_in = n_out
+    if activation == "float":
+        for key in ("x_scale", "x_offset"):
+            _check_finite(key, _check_array(arrays, key, np.float32, ()))
+
+
+def _key_order(key: str):
+    """Sort ``w2`` before ``w10``; plain names first."""
+    head = key.rstrip("0123456789")
+    tail = key[len(head):]
+    return (int(tail) if tail else -1, head)
+
+
+# --------------------------------------------------------------------------- file I/O
+
+
+def save_model(path: str | os.PathLike, model: TnnModel) -> Path:
+    """Validate ``model`` and write it to ``path`` atomically (temp file + rename)."""
+    arrays = model.to_arrays()
+    validate(arrays)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_model(path: str | os.PathLike) -> TnnModel:
+    """Read and validate a model file; raises :class:`ModelFileError` on any defect."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise ModelFileError(f"file: {path} is not a readable .npz archive ({e})") from e
+    return from_arrays(arrays)
+
+
+def from_arrays(arrays) -> TnnModel:
+    """Validate a key -> array mapping and build the :class:`TnnModel`."""
+    validate(arrays)
+    n = int(arrays["layers"])
+    act = str(arrays["activation"][()])
+    m = TnnModel(act, [arrays[f"w{l}"] for l in range(n)],
+                 meta=str(arrays["meta"][()]) if "meta" in arrays else "")
+    if act == "binary":
+        m.thresholds = [arrays[f"t{l}"] for l in range(n - 1)]
+    else:
+        m.scales = [arrays[f"s{l}"] for l in range(n)]
+        m.biases = [arrays[f"b{l}"] for l in range(n)]
+        m.x_scale, m.x_offset = arrays["x_scale"][()], arrays["x_offset"][()]
+    return m

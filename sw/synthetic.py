@@ -1,0 +1,46 @@
+"""Random networks in the ``tnn-model-v1`` format, for tests and demos.
+
+Not trained: weights are random ternary at a given density, thresholds random
+within the accumulator's valid range (:func:`sw.model_file.accumulator_range`),
+so hidden bits are neither all 0 nor all 1 in general.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .model_file import TnnModel, accumulator_range, validate
+
+__all__ = ["random_ternary", "random_binary_model"]
+
+
+def random_ternary(rng: np.random.Generator, rows: int, cols: int, density: float) -> np.ndarray:
+    """int8 ``[rows, cols]`` with each weight nonzero with probability ``density``."""
+    nz = rng.random((rows, cols)) < density
+    return (nz * rng.choice(np.array([-1, 1], dtype=np.int8), (rows, cols))).astype(np.int8)
+
+
+def random_binary_model(rng: np.random.Generator, sizes, density=0.2) -> TnnModel:
+    """A binary network with layer sizes ``sizes = [n_in, h1, ..., n_out]``.
+
+    ``density`` is one float or one per layer. Thresholds are drawn around the
+    middle of each row's range (near the mean of the accumulation for random
+    inputs) and sometimes at the range's ends (always-1 / always-0 bits).
+    """
+    n_layers = len(sizes) - 1
+    densities = np.broadcast_to(np.asarray(density, dtype=float), (n_layers,))
+    weights, thresholds = [], []
+    for l in range(n_layers):
+        w = random_ternary(rng, sizes[l + 1], sizes[l], float(densities[l]))
+        weights.append(w)
+        if l < n_layers - 1:
+            lo, hi = accumulator_range(w, l)
+            mid = (lo + hi) // 2 if l else (lo + hi) // 4
+            spread = np.maximum(1, (hi - lo) // 8)
+            t = mid + rng.integers(-1, 2, size=mid.shape) * rng.integers(0, spread + 1)
+            ends = rng.random(t.shape)
+            t = np.where(ends < 0.05, lo, np.where(ends > 0.95, hi + 1, t))
+            thresholds.append(np.clip(t, lo, hi + 1).astype(np.int32))
+    model = TnnModel(activation="binary", weights=weights, thresholds=thresholds)
+    validate(model.to_arrays())
+    return model

@@ -1,0 +1,94 @@
+"""Binary engine in the Amaranth simulator against the golden model (fast, small nets)."""
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from hw.engine import BinaryEngine
+from hw.plan import PlanError, plan_binary
+from sw import golden
+from sw.synthetic import random_binary_model
+
+
+def pack_inputs(pixels: np.ndarray, reuse: int) -> list[int]:
+    """Input-buffer words: word i holds pixel i of every image (image r at bits 8r)."""
+    batch = np.zeros((reuse, pixels.shape[1]), dtype=np.uint8)
+    batch[: len(pixels)] = pixels
+    return [int.from_bytes(batch[:, i].tobytes(), "little") for i in range(batch.shape[1])]
+
+
+def run_engine(model, pixels, reuse):
+    plan = plan_binary(model, reuse)
+    dut = BinaryEngine(plan)
+    n_out = plan.n_outputs
+    outputs, cycles = [], []
+
+    async def testbench(ctx):
+        for first in range(0, len(pixels), reuse):
+            batch = pixels[first:first + reuse]
+            for i, word in enumerate(pack_inputs(batch, reuse)):
+                ctx.set(dut.load.en, 1)
+                ctx.set(dut.load.addr, i)
+                ctx.set(dut.load.data, word)
+                await ctx.tick()
+            ctx.set(dut.load.en, 0)
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            await ctx.tick().until(dut.done)
+            cycles.append(ctx.get(dut.cycles))
+            out = np.zeros((len(batch), n_out), dtype=np.int64)
+            for r in range(len(batch)):
+                for j in range(n_out):
+                    ctx.set(dut.result.addr, j)
+                    ctx.set(dut.result.image, r)
+                    await ctx.tick()
+                    out[r, j] = ctx.get(dut.result.data)
+            outputs.append(out)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()
+    raw = np.concatenate(outputs)
+    return np.where(raw >= 1 << 31, raw - (1 << 32), raw).astype(np.int32), cycles, plan
+
+
+@pytest.mark.parametrize("sizes, density, reuse", [
+    ([20, 9, 7, 4], 0.3, 3),        # three layers, R not a power of two
+    ([16, 1, 5], 0.6, 1),           # a layer of width 1, R = 1
+    ([12, 6], 0.25, 2),             # a single (pixel) layer
+    ([30, 8, 8, 8, 3], 0.05, 4),    # very sparse: empty rows, skip words
+])
+def test_engine_matches_golden(sizes, density, reuse):
+    rng = np.random.default_rng(sum(sizes) + reuse)
+    model = random_binary_model(rng, sizes, density)
+    pixels = rng.integers(0, 256, size=(2 * reuse + 1, sizes[0]), dtype=np.uint8)
+    got, cycles, plan = run_engine(model, pixels, reuse)
+    want, _ = golden.forward(model, pixels)
+    np.testing.assert_array_equal(got, want)
+    # Per batch: one cycle per RLE word plus a fixed overhead per layer.
+    words = sum(lp.word_count for lp in plan.layers)
+    assert all(c == words + 5 * len(plan.layers) for c in cycles), (cycles, words)
+
+
+def test_dense_rows_and_extreme_accumulators():
+    """All-+1 and all--1 rows with all-255 pixels: the accumulator at both ends."""
+    rng = np.random.default_rng(0)
+    model = random_binary_model(rng, [10, 4, 3], 0.5)
+    model.weights[0][0, :] = 1
+    model.weights[0][1, :] = -1
+    model.weights[1][:, :] = 1
+    pixels = np.array([[255] * 10, [0] * 10], dtype=np.uint8)
+    got, _, _ = run_engine(model, pixels, 2)
+    want, _ = golden.forward(model, pixels)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_refuses_models_beyond_the_limits():
+    rng = np.random.default_rng(1)
+    model = random_binary_model(rng, [8, 4, 2], 0.5)
+    with pytest.raises(PlanError, match="reuse"):
+        plan_binary(model, 0)
+    with pytest.raises(PlanError, match="reuse"):
+        plan_binary(model, 1000)

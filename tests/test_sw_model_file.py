@@ -1,0 +1,144 @@
+"""tnn-model-v1 files: round trip, atomic writes, and every defect named by its field."""
+
+import numpy as np
+import pytest
+
+from sw.model_file import (FORMAT, ModelFileError, TnnModel, accumulator_range, load_model,
+                           save_model, validate)
+
+
+def random_binary(rng, sizes=(12, 8, 6, 3)):
+    ws = [rng.integers(-1, 2, size=(o, i)).astype(np.int8) for i, o in zip(sizes, sizes[1:])]
+    ts = []
+    for l, w in enumerate(ws[:-1]):
+        lo, hi = accumulator_range(w, l)
+        ts.append(rng.integers(lo, hi + 2).astype(np.int32))
+    return TnnModel("binary", ws, thresholds=ts, meta='{"origin": "test"}')
+
+
+def random_float(rng, sizes=(12, 8, 3)):
+    ws = [rng.integers(-1, 2, size=(o, i)).astype(np.int8) for i, o in zip(sizes, sizes[1:])]
+    return TnnModel("float", ws,
+                    scales=[rng.standard_normal(o).astype(np.float32) for o in sizes[1:]],
+                    biases=[rng.standard_normal(o).astype(np.float32) for o in sizes[1:]],
+                    x_scale=np.float32(1 / 255), x_offset=np.float32(-0.5))
+
+
+@pytest.mark.parametrize("make", [random_binary, random_float])
+def test_round_trip(tmp_path, make):
+    m = make(np.random.default_rng(0))
+    path = save_model(tmp_path / "sub" / "m.npz", m)
+    assert [p.name for p in path.parent.iterdir()] == ["m.npz"]  # no temp file left behind
+    back = load_model(path)
+    assert back.activation == m.activation and back.meta == m.meta
+    for field in ("weights", "thresholds", "scales", "biases"):
+        a, b = getattr(m, field), getattr(back, field)
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert x.dtype == y.dtype
+            np.testing.assert_array_equal(x, y)
+    if m.activation == "float":
+        assert back.x_scale == m.x_scale and back.x_scale.dtype == np.float32
+        assert back.x_offset == m.x_offset
+
+
+def test_the_file_holds_exactly_the_documented_keys(tmp_path):
+    path = save_model(tmp_path / "m.npz", random_binary(np.random.default_rng(1)))
+    with np.load(path) as z:
+        assert sorted(z.files) == ["activation", "format", "layers", "meta", "t0", "t1",
+                                   "w0", "w1", "w2"]
+        assert str(z["format"]) == FORMAT and int(z["layers"]) == 3
+
+
+def test_failed_save_leaves_no_file(tmp_path):
+    m = random_binary(np.random.default_rng(2))
+    m.weights[1] = m.weights[1].astype(np.int16)
+    with pytest.raises(ModelFileError, match="^w1: expected int8, got int16$"):
+        save_model(tmp_path / "m.npz", m)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _binary_arrays():
+    return random_binary(np.random.default_rng(3)).to_arrays()
+
+
+def _float_arrays():
+    return random_float(np.random.default_rng(4)).to_arrays()
+
+
+def _set(key, value):
+    def mutate(a):
+        a[key] = value(a) if callable(value) else value
+    return mutate
+
+
+def _drop(key):
+    def mutate(a):
+        del a[key]
+    return mutate
+
+
+BAD = [
+    # (base, mutation, expected message prefix)
+    (_binary_arrays, _set("w1", lambda a: a["w1"].astype(np.float32)), "w1: expected int8, got float32"),
+    (_binary_arrays, _set("w0", lambda a: np.where(a["w0"] == 1, 2, a["w0"]).astype(np.int8)),
+     "w0: values must be ternary"),
+    (_binary_arrays, _set("w2", lambda a: a["w2"][:, :5]), "w2: expected 6 inputs (w1 has 6 outputs)"),
+    (_binary_arrays, _set("w1", lambda a: a["w1"][0]), "w1: expected a 2-D [out, in] matrix"),
+    (_binary_arrays, _drop("t1"), "t1: missing"),
+    (_binary_arrays, _drop("w0"), "w0: missing"),
+    (_binary_arrays, _set("t0", lambda a: a["t0"].astype(np.int64)), "t0: expected int32, got int64"),
+    (_binary_arrays, _set("t1", lambda a: a["t1"][:-1]), "t1: expected shape [6], got shape [5]"),
+    (_binary_arrays, _set("t1", lambda a: np.full_like(a["t1"], 1000)), "t1: threshold 1000 of row 0 outside"),
+    (_binary_arrays, _set("t2", np.zeros(3, np.int32)), "t2: unexpected key"),
+    (_binary_arrays, _set("bias0", np.zeros(8, np.float32)), "bias0: unexpected key"),
+    (_binary_arrays, _set("format", np.array("tnn-model-v0")), "format: expected 'tnn-model-v1'"),
+    (_binary_arrays, _set("format", np.array(1)), "format: expected a string"),
+    (_binary_arrays, _drop("format"), "format: missing"),
+    (_binary_arrays, _set("activation", np.array("relu")), "activation: expected one of"),
+    (_binary_arrays, _set("layers", np.array(2)), "t1: unexpected key"),
+    (_binary_arrays, _set("layers", np.array(4)), "t2: missing"),
+    (_binary_arrays, _set("layers", np.array(0)), "layers: expected >= 1"),
+    (_binary_arrays, _set("layers", np.array(3.0)), "layers: expected an integer scalar"),
+    (_float_arrays, _set("s1", lambda a: a["s1"].astype(np.float64)), "s1: expected float32, got float64"),
+    (_float_arrays, _set("b0", lambda a: np.full_like(a["b0"], np.nan)), "b0: not finite"),
+    (_float_arrays, _set("x_scale", np.float32(np.inf)), "x_scale: not finite"),
+    (_float_arrays, _set("x_offset", np.zeros(1, np.float32)), "x_offset: expected scalar, got shape [1]"),
+    (_float_arrays, _drop("b1"), "b1: missing"),
+    (_float_arrays, _set("t0", np.zeros(8, np.int32)), "t0: unexpected key"),
+]
+
+
+@pytest.mark.parametrize("base, mutate, message", BAD, ids=[m for _, _, m in BAD])
+def test_bad_files_are_rejected_with_the_field_named(tmp_path, base, mutate, message):
+    arrays = base()
+    validate(arrays)  # the unmodified model is fine
+    mutate(arrays)
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ModelFileError) as e:
+        load_model(path)
+    assert str(e.value).startswith(message)
+    assert isinstance(e.value, ValueError)
+
+
+def test_not_an_npz_file(tmp_path):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(b"not a zip archive")
+    with pytest.raises(ModelFileError, match="^file: "):
+        load_model(path)
+
+
+def test_thresholds_at_the_ends_of_the_accumulator_range_are_valid():
+    w = np.array([[1, -1, 0, 1], [0, 0, 0, 0]], dtype=np.int8)
+    lo, hi = accumulator_range(w, 0)
+    assert lo.tolist() == [-255, 0] and hi.tolist() == [510, 0]
+    lo, hi = accumulator_range(w, 1)
+    assert lo.tolist() == [-3, 0] and hi.tolist() == [3, 0]
+    w2 = np.zeros((2, 2), np.int8)
+    for t in ([-3, 0], [4, 1]):  # always 1 / always 0
+        validate(TnnModel("binary", [np.zeros((4, 3), np.int8), w, w2],
+                          thresholds=[np.zeros(4, np.int32), np.array(t, np.int32)]).to_arrays())
+    with pytest.raises(ModelFileError, match=r"^t1: threshold 5 of row 0 outside .*\[-3, 4\]"):
+        validate(TnnModel("binary", [np.zeros((4, 3), np.int8), w, w2],
+                          thresholds=[np.zeros(4, np.int32), np.array([5, 0], np.int32)]).to_arrays())
