@@ -8,9 +8,12 @@ PY         := $(VENV)/bin/python
 SIM        ?= verilator
 TORCH_PIN  := torch==2.13.0
 STAMP      := $(VENV)/.setup-stamp
+# The default network: the one `make train` wrote, else the small model shipped in sw/pretrained/.
+MODEL      ?= $(firstword $(wildcard build/models/fmnist-mlp-binary.npz) sw/pretrained/fmnist-mlp-binary-small.npz)
+R          ?= 8
 export SIM
 
-.PHONY: setup sim test verilog lint readme clean system-deps
+.PHONY: setup sim sim-decompressor test verilog lint readme clean system-deps
 
 setup: $(STAMP)
 
@@ -42,13 +45,16 @@ system-deps:
 	fi
 
 sim: setup
-	$(PY) -m sim.main --sim $(SIM)
+	$(PY) -m sim.main --sim $(SIM) --model $(MODEL) --reuse $(R)
+
+sim-decompressor: setup
+	$(PY) -m sim.decompressor_demo --sim $(SIM)
 
 test: setup
 	$(PY) -m pytest -n 2 -q
 
 verilog: setup
-	$(PY) -m hw.generate --out build/verilog
+	$(PY) -m hw.generate --model $(MODEL) --reuse $(R) --out build/verilog
 
 lint: verilog
 	$(PY) -m sim.lint build/verilog

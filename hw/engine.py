@@ -15,8 +15,10 @@ Pipeline per weight (no stalls: the PEs accept one weight every cycle)::
     B: PEs accumulate; row-constant memory read at the beat's row
     C: (row end only) PEs score the row; bits or scores written to a buffer
 
-Between layers the sequencer waits for the pipeline to drain (3 cycles) and
-starts the decompressor on the next layer (1 more cycle of read latency).
+Between layers the sequencer waits for the pipeline to drain and starts the
+decompressor on the next layer: a run of a batch takes exactly
+``sum(RLE words) + LAYER_OVERHEAD * layers`` cycles, where the words are one
+per nonzero weight plus the skip and empty-row control words.
 
 Host interface
 --------------
@@ -30,11 +32,19 @@ Host interface
 ``result`` (read port, 1-cycle latency): ``data`` is the int32 output of image
     ``image`` for output ``addr``, sign-extended, the cycle after ``addr`` and
     ``image`` are presented. Valid while ``done``.
+
+Debug (networks of two or more layers):
+
+``stop_after`` (In): sampled at ``start``. 0 runs the whole network; ``k`` in
+    ``1..L-1`` ends the run after layer ``k-1``, whose output bits stay readable.
+``hidden`` (read port, 1-cycle latency, while not busy): ``data`` holds bit
+    ``addr`` of the last layer run, image ``r`` in bit ``r``. Used by
+    ``sim.validate`` to name the first layer that differs from the golden model.
 """
 
 from __future__ import annotations
 
-from amaranth import Array, Cat, Const, Module, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -52,6 +62,14 @@ def bits_for(n: int) -> int:
     return max(1, (n - 1).bit_length())
 
 
+def select(items, index):
+    """``items[index]`` as a multiplexer. The list is padded to a power of two with
+    its last item, so every index value is covered (no incomplete ``case``)."""
+    items = list(items)
+    items += items[-1:] * ((1 << len(index)) - len(items))
+    return Array(items)[index]
+
+
 def result_signature(addr_width: int, image_width: int) -> wiring.Signature:
     return wiring.Signature({
         "addr": In(addr_width),
@@ -63,10 +81,14 @@ def result_signature(addr_width: int, image_width: int) -> wiring.Signature:
 class BinaryEngine(wiring.Component):
     """The whole binary network in one component; generated from an :class:`EnginePlan`."""
 
+    #: Cycles per layer beyond one per RLE word: issuing the command (1), the
+    #: decompressor's read latency (1), and draining stages B and C (3).
+    LAYER_OVERHEAD = 5
+
     def __init__(self, plan: EnginePlan):
         self.plan = plan
         r = plan.reuse
-        super().__init__({
+        members = {
             "start": In(1),
             "busy": Out(1),
             "done": Out(1),
@@ -74,7 +96,12 @@ class BinaryEngine(wiring.Component):
             "load": Out(memory.WritePort.Signature(
                 addr_width=bits_for(plan.n_inputs), shape=unsigned(r * PIXEL_BITS))),
             "result": Out(result_signature(bits_for(plan.n_outputs), bits_for(r))),
-        })
+        }
+        if len(plan.layers) > 1:
+            members["stop_after"] = In(range(len(plan.layers)))
+            members["hidden"] = Out(wiring.Signature({
+                "addr": In(bits_for(plan.hidden_width)), "data": Out(r)}))
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
@@ -106,7 +133,7 @@ class BinaryEngine(wiring.Component):
 
         # ---- per-layer constants, indexed by the current layer
         layer = Signal(range(n_layers))
-        tab = lambda values, shape: Array(Const(v, shape) for v in values)[layer]
+        tab = lambda values, shape: select([Const(v, shape) for v in values], layer)
         word_base = tab([lp.word_base for lp in plan.layers], unsigned(dec.word_addr_width))
         word_count = tab([lp.word_count for lp in plan.layers], unsigned(dec.word_addr_width + 1))
         const_base = tab([lp.const_base for lp in plan.layers], range(len(plan.row_consts) + 1))
@@ -121,8 +148,8 @@ class BinaryEngine(wiring.Component):
         row = Signal(range(max(lp.n_out for lp in plan.layers) + 1))
         m.d.comb += dec.o.ready.eq(1)
         m.d.comb += pix_rd.addr.eq(beat.addr)
-        for _, rd in bit_bufs:
-            m.d.comb += rd.addr.eq(beat.addr)
+        for _, rd in bit_bufs:  # the host's debug port reads them while idle
+            m.d.comb += rd.addr.eq(Mux(self.busy, beat.addr, self.hidden.addr))
         with m.If(dec.o.valid & beat.last):
             m.d.sync += row.eq(row + 1)
 
@@ -134,7 +161,7 @@ class BinaryEngine(wiring.Component):
             b.last.eq(beat.last), b.null.eq(beat.null), b_row.eq(row),
         ]
         m.d.comb += const_rd.addr.eq(const_base + b_row)
-        bit_lanes = (Array(rd.data for _, rd in bit_bufs)[read_buf] if bit_bufs
+        bit_lanes = (select([rd.data for _, rd in bit_bufs], read_buf) if bit_bufs
                      else Const(0, R))
 
         # ---- stage C: score the finished row, write bits or scores
@@ -152,7 +179,7 @@ class BinaryEngine(wiring.Component):
             m.d.comb += [
                 pe.beat.eq(b),
                 pe.bits_mode.eq(bits_mode),
-                pe.x.eq(Array([lane_pixel, bit_lanes[i]])[bits_mode]),
+                pe.x.eq(Mux(bits_mode, bit_lanes[i], lane_pixel)),
                 pe.k.eq(const_rd.data),
             ]
 
@@ -170,6 +197,11 @@ class BinaryEngine(wiring.Component):
 
         # ---- sequencer
         drained = ~dec.busy & ~b.valid & ~c_valid
+        stop_after = Signal(range(n_layers))  # 0: run all layers
+        ends_run = is_last
+        if bit_bufs:
+            ends_run = is_last | ((stop_after != 0) & (layer == stop_after - 1))
+            m.d.comb += self.hidden.data.eq(select([rd.data for _, rd in bit_bufs], write_buf))
         with m.If(self.busy):
             m.d.sync += self.cycles.eq(self.cycles + 1)
         with m.FSM():
@@ -177,6 +209,8 @@ class BinaryEngine(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [layer.eq(0), self.cycles.eq(0), self.busy.eq(1),
                                  self.done.eq(0)]
+                    if bit_bufs:
+                        m.d.sync += stop_after.eq(self.stop_after)
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += [
@@ -189,7 +223,7 @@ class BinaryEngine(wiring.Component):
                     m.next = "RUN"
             with m.State("RUN"):
                 with m.If(drained):
-                    with m.If(is_last):
+                    with m.If(ends_run):
                         m.d.sync += [self.busy.eq(0), self.done.eq(1)]
                         m.next = "IDLE"
                     with m.Else():
@@ -201,6 +235,6 @@ class BinaryEngine(wiring.Component):
         m.d.sync += image_q.eq(self.result.image)
         m.d.comb += score_rd.addr.eq(self.result.addr)
         w = plan.score_width
-        lanes = Array(score_rd.data[i * w:(i + 1) * w].as_signed() for i in range(R))
-        m.d.comb += self.result.data.eq(lanes[image_q])
+        lanes = [score_rd.data[i * w:(i + 1) * w].as_signed() for i in range(R)]
+        m.d.comb += self.result.data.eq(select(lanes, image_q))
         return m

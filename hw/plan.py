@@ -100,6 +100,17 @@ class EnginePlan:
         """Cycles per batch at one nonzero per cycle: the sum of all nonzeros."""
         return sum(lp.nonzeros for lp in self.layers)
 
+    def cycle_budget(self, layer_overhead: int) -> dict:
+        """Where a batch's cycles go: one per nonzero (the ideal), one per skip
+        word and per empty row (RLE control words), and ``layer_overhead`` per
+        layer (the engine's pipeline drain and decompressor start)."""
+        return {
+            "nonzeros": self.ideal_cycles,
+            "skip_words": sum(lp.skip_words for lp in self.layers),
+            "empty_rows": sum(lp.empty_rows for lp in self.layers),
+            "layer_overhead": layer_overhead * len(self.layers),
+        }
+
 
 def _check_range(name: str, value: int, limit_key: str) -> None:
     lo, hi = LIMITS[limit_key]

@@ -1,9 +1,16 @@
-"""``make sim``: encode a random sparse ternary matrix, generate the decompressor
-with that matrix in its memory, simulate it, check every beat against the
-Python decoder, and print a one-line JSON summary (also written to
-``build/sim/summary.json``).
+"""``make sim``: the main job. A trained sparse ternary network, generated as RTL,
+validated bit-exactly against the golden model on Fashion-MNIST test images.
 
-Exit code 0 iff the RTL matched the decoder beat for beat.
+1. The model: ``--model``, else ``build/models/fmnist-mlp-binary.npz`` when
+   ``make train`` has produced it, else the small model shipped in
+   ``sw/pretrained/`` (trained by this project's ``sw.train``; its config and
+   report sit beside it).
+2. The first ``--images`` test images of Fashion-MNIST (``TNN_DATA`` or the
+   Debian package ``dataset-fashion-mnist``).
+3. ``sim.validate``: generate the engine, simulate, compare every output word.
+
+The last line printed is validate's JSON summary, also written to
+``build/sim/summary.json``. Exit code as ``sim.validate``'s.
 """
 
 from __future__ import annotations
@@ -11,87 +18,53 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from hw.decompressor import Decompressor
-from hw.verilog import write_verilog
-from sw import rle
+from sw.data import DataError, load_dataset
 
-from .runner import run_cocotb
-from .tools import SIMULATORS, SimulatorMissing
+from . import validate
+from .tools import SIMULATORS
+
+TRAINED = Path("build/models/fmnist-mlp-binary.npz")
+SHIPPED = Path(__file__).resolve().parent.parent / "sw" / "pretrained" / "fmnist-mlp-binary-small.npz"
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m sim.main", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sim", default="verilator", choices=SIMULATORS)
-    p.add_argument("--rows", type=int, default=256)
-    p.add_argument("--cols", type=int, default=784)
-    p.add_argument("--density", type=float, default=0.1, help="fraction of nonzero weights")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="build/sim", help="folder for the design and the summary")
-    args = p.parse_args(argv)
-    if args.rows < 1 or args.cols < 1:
-        p.error(f"--rows/--cols: must be >= 1, got {args.rows}x{args.cols}")
-    if not 0.0 <= args.density <= 1.0:
-        p.error(f"--density: must be in [0, 1], got {args.density}")
-    return args
+def default_model() -> Path:
+    return TRAINED if TRAINED.exists() else SHIPPED
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    rng = np.random.default_rng(args.seed)
-    shape = (args.rows, args.cols)
-    w = ((rng.random(shape) < args.density) * rng.choice(np.array([-1, 1]), shape)).astype(np.int8)
-    g = rle.best_field_width(w)
-    code = rle.encode(w, g)
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / "matrix.npz", w=w, field_width=g)
-    dut = Decompressor(field_width=g, n_cols=args.cols, depth=len(code.words), init=code.words)
-    src = write_verilog(dut, "decompressor", out / "verilog")
-
-    report = out / "tb_report.json"
-    report.unlink(missing_ok=True)
-    t0 = time.perf_counter()
+    p = argparse.ArgumentParser(prog="python -m sim.main", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sim", default="verilator", choices=SIMULATORS)
+    p.add_argument("--model", type=Path, help="tnn-model-v1 .npz (default: see above)")
+    p.add_argument("--images", type=int, default=300, help="test images (default %(default)s)")
+    p.add_argument("--reuse", type=int, default=8, help="R (default %(default)s)")
+    p.add_argument("--out", type=Path, default=Path("build/sim"))
+    args = p.parse_args(argv)
+    model = args.model or default_model()
+    if not model.exists():
+        print(f"error: model: {model} not found (run `make train` or pass --model)", file=sys.stderr)
+        return 2
     try:
-        tests, failures, _ = run_cocotb(
-            toplevel="decompressor", sources=[src], test_module="sim.tb_decompressor",
-            testcase="preloaded_matrix", sim=args.sim,
-            env={"TB_MATRIX": (out / "matrix.npz").resolve(), "TB_REPORT": report.resolve()})
-    except SimulatorMissing as exc:
+        data = load_dataset("fmnist")
+    except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    wall = time.perf_counter() - t0
-    ok = tests == 1 and failures == 0 and report.exists()
-    stats = json.loads(report.read_text()) if report.exists() else {}
-    nonzeros = int(np.count_nonzero(w))
-    summary = {
-        "design": "decompressor",
-        "simulator": args.sim,
-        "shape": list(shape),
-        "nonzeros": nonzeros,
-        "field_width": g,
-        "encoded_bits": code.n_bits,
-        "words": len(code.words),
-        "skip_words": code.n_skips,
-        "empty_rows": int(np.count_nonzero(~w.any(axis=1))),
-        "cycles": stats.get("cycles"),
-        "cycles_per_nonzero": round(stats["cycles"] / nonzeros, 4) if stats and nonzeros else None,
-        # The issue's measure: skip and empty-row words excepted (and counted above).
-        "cycles_per_nonzero_excl_skips": (
-            round((stats["cycles"] - code.n_skips - int(np.count_nonzero(~w.any(axis=1))))
-                  / nonzeros, 4) if stats and nonzeros else None),
-        "bit_exact": ok,
-        "wall_seconds": round(wall, 2),
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps(summary))
-    return 0 if ok else 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    x, y = args.out / "test-x.npy", args.out / "test-y.npy"
+    np.save(x, data.test_x[: args.images])
+    np.save(y, data.test_y[: args.images])
+    print(f"sim: model {model}, {args.images} Fashion-MNIST test images, R = {args.reuse}, "
+          f"{args.sim}", file=sys.stderr)
+    code = validate.main(["--model", str(model), "--inputs", str(x), "--labels", str(y),
+                          "--reuse", str(args.reuse), "--sim", args.sim,
+                          "--out", str(args.out / "rtl-out.npy"),
+                          "--build", str(args.out / "work"),
+                          "--summary", str(args.out / "summary.json")])
+    return code
 
 
 if __name__ == "__main__":

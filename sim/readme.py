@@ -15,13 +15,13 @@ from pathlib import Path
 
 
 def sim_summary(build: Path) -> str | None:
-    path = build / "sim" / "summary.json"
+    path = build / "sim-decompressor" / "summary.json"
     if not path.exists():
         return None
     return "```json\n" + json.dumps(json.loads(path.read_text())) + "\n```"
 
 
-BLOCKS = {"sim-summary": sim_summary}
+BLOCKS = {"decompressor-summary": sim_summary}
 
 
 def replace_block(text: str, name: str, body: str) -> str:

@@ -14,6 +14,9 @@ Environment:
 * ``TB_SEED``: seed for the gaps.
 * ``TB_OUT``: ``.npy`` int32 ``[N, n_out]`` written with the RTL's outputs.
 * ``TB_REPORT``: JSON with ``cycles`` per batch and timings.
+* ``TB_STOP_AFTER``: ``k >= 1`` ends each run after layer ``k-1`` and records
+  that layer's output bits (uint8 ``[N, n]``, ``n`` = ``TB_N_OUT``) instead of
+  the scores (debugging a mismatch layer by layer).
 * ``TNN_TB_FLIP_OUTPUT``: ``image,output``; a test hook that flips bit 0 of that
   output as read back, to exercise the mismatch path of ``sim.validate``.
 """
@@ -41,8 +44,9 @@ def pack_inputs(pixels: np.ndarray, reuse: int) -> list[int]:
 
 
 class EngineDriver:
-    def __init__(self, dut, reuse: int, n_out: int, gaps: float, seed: int):
+    def __init__(self, dut, reuse: int, n_out: int, gaps: float, seed: int, stop_after: int = 0):
         self.dut, self.reuse, self.n_out = dut, reuse, n_out
+        self.stop_after = stop_after
         self.load = bind(dut, "load", ("en", "addr", "data"))
         self.result = bind(dut, "result", ("addr", "image", "data"))
         self.gaps = gaps
@@ -71,6 +75,8 @@ class EngineDriver:
             await RisingEdge(clk)
             self.load.en.value = 0
         await self.gap()
+        if hasattr(dut, "stop_after"):
+            dut.stop_after.value = self.stop_after
         dut.start.value = 1
         await RisingEdge(clk)
         dut.start.value = 0
@@ -80,6 +86,8 @@ class EngineDriver:
         await ReadOnly()
         cycles = int(dut.cycles.value)
         await RisingEdge(clk)
+        if self.stop_after:
+            return await self.read_hidden(len(pixels)), cycles
         out = np.zeros((len(pixels), self.n_out), dtype=np.int64)
         for r in range(len(pixels)):
             for j in range(self.n_out):
@@ -93,12 +101,26 @@ class EngineDriver:
         return out.astype(np.int32), cycles
 
 
+    async def read_hidden(self, n_images: int) -> np.ndarray:
+        clk = self.dut.clk
+        hidden = bind(self.dut, "hidden", ("addr", "data"))
+        bits = np.zeros((n_images, self.n_out), dtype=np.uint8)
+        for j in range(self.n_out):
+            hidden.addr.value = j
+            await RisingEdge(clk)
+            await ReadOnly()
+            word = int(hidden.data.value)
+            bits[:, j] = [(word >> r) & 1 for r in range(n_images)]
+            await RisingEdge(clk)
+        return bits
+
+
 @cocotb.test()
 async def run_inputs(dut):
     pixels = np.load(os.environ["TB_INPUTS"])
     reuse, n_out = int(os.environ["TB_REUSE"]), int(os.environ["TB_N_OUT"])
     driver = EngineDriver(dut, reuse, n_out, float(os.environ.get("TB_GAPS", 0)),
-                          int(os.environ.get("TB_SEED", 0)))
+                          int(os.environ.get("TB_SEED", 0)), int(os.environ.get("TB_STOP_AFTER", 0)))
     await driver.reset()
     outputs, cycles = [], []
     t0 = time.perf_counter()

@@ -56,6 +56,7 @@ def parse_args(argv=None):
     p.add_argument("--limit", type=int, help="validate only the first N images")
     p.add_argument("--out", help="write the RTL outputs here (.npy)")
     p.add_argument("--build", default="build/validate", help="work folder (default %(default)s)")
+    p.add_argument("--summary", help="also write the JSON summary to this file")
     p.add_argument("--gaps", type=float, default=0.0,
                    help="probability of idle cycles between host transactions (testing)")
     return p.parse_args(argv)
@@ -111,8 +112,9 @@ def generate(plan, work: Path) -> list[Path]:
     return [src, tb]
 
 
-def simulate(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=False):
-    """Run ``pixels`` through the RTL. Returns ``(outputs, report)``."""
+def simulate(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=False, stop_after=0):
+    """Run ``pixels`` through the RTL. Returns ``(outputs, report, build_dir)``; with
+    ``stop_after = k`` the outputs are layer ``k-1``'s bits instead."""
     np.save(work / "inputs.npy", pixels)
     out, report = work / "rtl_out.npy", work / "tb_report.json"
     for f in (out, report):
@@ -122,14 +124,28 @@ def simulate(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=False):
         toplevel=f"{TOP}_tb", sources=sources, test_module="sim.tb_engine", sim=sim,
         timing=True, waves=waves, build_dir=build_dir,
         env={"TB_INPUTS": (work / "inputs.npy").resolve(), "TB_REUSE": plan.reuse,
-             "TB_N_OUT": plan.n_outputs, "TB_GAPS": gaps, "TB_OUT": out.resolve(),
+             "TB_N_OUT": plan.layers[stop_after - 1].n_out if stop_after else plan.n_outputs,
+             "TB_STOP_AFTER": stop_after, "TB_GAPS": gaps, "TB_OUT": out.resolve(),
              "TB_REPORT": report.resolve()})
     if (tests, failures) != (1, 0) or not out.exists():
         raise RuntimeError(f"the testbench failed ({failures} of {tests}); see {build_dir}")
     return np.load(out), json.loads(report.read_text()), build_dir
 
 
-def run(args) -> int:
+def first_bad_layer(sources, pixels, plan, sim, work: Path, want_hidden, image: int) -> int:
+    """The first layer whose output bits for ``image`` differ from the golden
+    model's, found by stopping the run after each hidden layer in turn; the
+    last layer if every hidden layer matches."""
+    for k in range(1, len(plan.layers)):
+        bits, _, _ = simulate(sources, pixels, plan, sim, work, stop_after=k)
+        if not np.array_equal(bits[image], want_hidden[k - 1][image]):
+            return k - 1
+    return len(plan.layers) - 1
+
+
+def run(args) -> dict:
+    """Validate as the command line says; returns the summary (``mismatches`` 0 iff
+    every image is bit-exact). Raises the input errors that mean exit code 2."""
     t_start = time.perf_counter()
     model = load_model(args.model)
     if model.activation != "binary":
@@ -142,7 +158,7 @@ def run(args) -> int:
     work.mkdir(parents=True, exist_ok=True)
     sources = generate(plan, work)
     rtl, report, build_dir = simulate(sources, pixels, plan, args.sim, work, gaps=args.gaps)
-    want, _ = golden.forward(model, pixels)
+    want, want_hidden = golden.forward(model, pixels)
 
     same = (rtl == want).all(axis=1)
     batches = len(report["batch_cycles"])
@@ -159,6 +175,7 @@ def run(args) -> int:
         "cycles": cycles,
         "ideal_cycles": ideal,
         "cycles_ratio": round(cycles / ideal, 4) if ideal else None,
+        "cycles_per_batch": plan.cycle_budget(BinaryEngine.LAYER_OVERHEAD),
         "sim_seconds": round(report["sim_seconds"], 3),
         "simulated_cycles": report["simulated_cycles"],
         "sim_cycles_per_second": round(report["simulated_cycles"] / report["sim_seconds"]),
@@ -180,6 +197,10 @@ def run(args) -> int:
         first = batch * plan.reuse
         wave_dir = work / "mismatch"
         wave_dir.mkdir(exist_ok=True)
+        layer = first_bad_layer(sources, pixels[first:first + plan.reuse], plan, args.sim,
+                                wave_dir, [h[first:first + plan.reuse] for h in want_hidden],
+                                image - first)
+        summary["first_mismatch"]["layer"] = layer
         try:
             _, _, wbuild = simulate(sources, pixels[first:first + plan.reuse], plan, args.sim,
                                     wave_dir, waves=True)
@@ -187,12 +208,11 @@ def run(args) -> int:
             summary["waves"] = str(waves[0]) if waves else None
         except RuntimeError as exc:
             summary["waves"] = f"not written: {exc}"
-        print(f"mismatch: image {image} output {output}: rtl {rtl[image, output]}, "
+        print(f"mismatch: image {image} layer {layer} output {output}: rtl {rtl[image, output]}, "
               f"golden {want[image, output]} (batch {batch}; waves: {summary['waves']})",
               file=sys.stderr)
     summary["wall_seconds"] = round(time.perf_counter() - t_start, 2)
-    print(json.dumps(summary))
-    return 0 if same.all() else 1
+    return summary
 
 
 def main(argv=None) -> int:
@@ -201,13 +221,14 @@ def main(argv=None) -> int:
         print(f"error: reuse: must be >= 1, got {args.reuse}", file=sys.stderr)
         return 2
     try:
-        return run(args)
-    except (ModelFileError, PlanError, InputError) as exc:
+        summary = run(args)
+    except (ModelFileError, PlanError, InputError, SimulatorMissing) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except SimulatorMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if args.summary:
+        Path(args.summary).write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary))
+    return 0 if summary["mismatches"] == 0 else 1
 
 
 if __name__ == "__main__":

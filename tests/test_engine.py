@@ -68,8 +68,9 @@ def test_engine_matches_golden(sizes, density, reuse):
     want, _ = golden.forward(model, pixels)
     np.testing.assert_array_equal(got, want)
     # Per batch: one cycle per RLE word plus a fixed overhead per layer.
-    words = sum(lp.word_count for lp in plan.layers)
-    assert all(c == words + 5 * len(plan.layers) for c in cycles), (cycles, words)
+    expected = sum(lp.word_count for lp in plan.layers) + BinaryEngine.LAYER_OVERHEAD * len(plan.layers)
+    assert cycles == [expected] * len(cycles)
+    assert sum(plan.cycle_budget(BinaryEngine.LAYER_OVERHEAD).values()) == expected
 
 
 def test_dense_rows_and_extreme_accumulators():
@@ -92,3 +93,42 @@ def test_refuses_models_beyond_the_limits():
         plan_binary(model, 0)
     with pytest.raises(PlanError, match="reuse"):
         plan_binary(model, 1000)
+
+
+def test_stop_after_exposes_each_hidden_layer():
+    rng = np.random.default_rng(11)
+    model = random_binary_model(rng, [18, 7, 6, 5, 3], 0.4)
+    reuse = 3
+    pixels = rng.integers(0, 256, size=(reuse, 18), dtype=np.uint8)
+    _, want_hidden = golden.forward(model, pixels)
+    dut = BinaryEngine(plan_binary(model, reuse))
+    got_hidden = {}
+
+    async def testbench(ctx):
+        for i, word in enumerate(pack_inputs(pixels, reuse)):
+            ctx.set(dut.load.en, 1)
+            ctx.set(dut.load.addr, i)
+            ctx.set(dut.load.data, word)
+            await ctx.tick()
+        ctx.set(dut.load.en, 0)
+        for k in range(1, model.n_layers):
+            ctx.set(dut.stop_after, k)
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            await ctx.tick().until(dut.done)
+            bits = np.zeros((reuse, model.weights[k - 1].shape[0]), dtype=np.uint8)
+            for j in range(bits.shape[1]):
+                ctx.set(dut.hidden.addr, j)
+                await ctx.tick()
+                word = ctx.get(dut.hidden.data)
+                bits[:, j] = [(word >> r) & 1 for r in range(reuse)]
+            got_hidden[k - 1] = bits
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()
+    for layer, bits in got_hidden.items():
+        np.testing.assert_array_equal(bits, want_hidden[layer], err_msg=f"layer {layer}")
+    assert len(got_hidden) == model.n_layers - 1

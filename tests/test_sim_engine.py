@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from hw.engine import BinaryEngine
 from hw.plan import plan_binary
 from sim.tools import icarus_available
 from sim.validate import generate, simulate
@@ -51,8 +52,8 @@ def run_case(name, sim, tmp_path):
     rtl, report, _ = simulate(sources, pixels, plan, sim, tmp_path, gaps=gaps)
     want, _ = golden.forward(model, pixels)
     np.testing.assert_array_equal(rtl, want)
-    words = sum(lp.word_count for lp in plan.layers)
-    assert report["batch_cycles"] == [words + 5 * len(plan.layers)] * -(-n_images // reuse)
+    expected = sum(lp.word_count for lp in plan.layers) + BinaryEngine.LAYER_OVERHEAD * len(plan.layers)
+    assert report["batch_cycles"] == [expected] * -(-n_images // reuse)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -87,8 +88,11 @@ def test_validate_reports_a_mismatch_and_keeps_waves(tmp_path, monkeypatch):
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["mismatches"] == 1 and summary["bit_exact"] == 5
     assert summary["first_mismatch"]["image"] == 4 and summary["first_mismatch"]["output"] == 2
+    # The fault is in the read-back of the scores: every hidden layer matches, so
+    # the layer named is the last one.
+    assert summary["first_mismatch"]["layer"] == 1
     assert summary["waves"].endswith(".fst")
-    assert "image 4 output 2" in err
+    assert "image 4 layer 1 output 2" in err
 
 
 @pytest.mark.parametrize("mutate, field", [
@@ -114,3 +118,12 @@ def test_validate_refuses_bad_input(tmp_path, mutate, field):
     assert rc == 2
     assert field in err
     assert not (tmp_path / "out.npy").exists()
+
+
+def test_generated_engine_is_lint_clean(tmp_path):
+    from sim.lint import lint
+    rng = np.random.default_rng(8)
+    model = random_binary_model(rng, [40, 12, 7, 5], 0.3)
+    sources = generate(plan_binary(model, 5), tmp_path)
+    clean, messages = lint(sources[0])
+    assert clean, messages
