@@ -14,14 +14,20 @@ import sys
 from pathlib import Path
 
 
-def sim_summary(build: Path) -> str | None:
-    path = build / "sim-decompressor" / "summary.json"
-    if not path.exists():
-        return None
-    return "```json\n" + json.dumps(json.loads(path.read_text())) + "\n```"
+def json_block(relative: str):
+    """A block holding one JSON report from ``build/``, on one line."""
+    def render(build: Path) -> str | None:
+        path = build / relative
+        if not path.exists():
+            return None
+        return "```json\n" + json.dumps(json.loads(path.read_text())) + "\n```"
+    return render
 
 
-BLOCKS = {"decompressor-summary": sim_summary}
+BLOCKS = {
+    "sim-summary": json_block("sim/summary.json"),
+    "decompressor-summary": json_block("sim-decompressor/summary.json"),
+}
 
 
 def replace_block(text: str, name: str, body: str) -> str:
