@@ -13,7 +13,7 @@ MODEL      ?= $(firstword $(wildcard build/models/fmnist-mlp-binary.npz) sw/pret
 R          ?= 8
 export SIM
 
-.PHONY: setup sim sim-decompressor test verilog lint readme clean system-deps
+.PHONY: setup sim sim-decompressor validate-binary test verilog lint readme clean system-deps
 
 setup: $(STAMP)
 
@@ -46,6 +46,14 @@ system-deps:
 
 sim: setup
 	$(PY) -m sim.main --sim $(SIM) --model $(MODEL) --reuse $(R)
+
+# The binary accelerator's acceptance runs on the trained model (issue 4): 1,000
+# Fashion-MNIST test images at R = 8 and R = 32 on Verilator, 100 on Icarus.
+BINARY_MODEL ?= build/models/fmnist-mlp-binary.npz
+validate-binary: setup
+	$(PY) -m sim.main --model $(BINARY_MODEL) --images 1000 --reuse 8 --out build/validate-binary/verilator-R8
+	$(PY) -m sim.main --model $(BINARY_MODEL) --images 1000 --reuse 32 --out build/validate-binary/verilator-R32
+	$(PY) -m sim.main --model $(BINARY_MODEL) --images 100 --reuse 8 --sim icarus --out build/validate-binary/icarus-R8
 
 sim-decompressor: setup
 	$(PY) -m sim.decompressor_demo --sim $(SIM)

@@ -33,7 +33,8 @@ import numpy as np
 from sw import rle
 from sw.model_file import PIXEL_MAX, TnnModel
 
-__all__ = ["LIMITS", "LayerPlan", "EnginePlan", "PlanError", "plan_binary", "signed_width"]
+__all__ = ["LIMITS", "LayerPlan", "EnginePlan", "PlanError", "plan_binary", "choose_field_width",
+           "signed_width", "MAX_SKIP_FRACTION"]
 
 #: What the generator accepts; anything beyond is refused with a clear message.
 LIMITS = {
@@ -118,8 +119,34 @@ def _check_range(name: str, value: int, limit_key: str) -> None:
         raise PlanError(f"{name}: {value} is outside the supported range {lo}..{hi}")
 
 
-def plan_binary(model: TnnModel, reuse: int) -> EnginePlan:
-    """Plan the binary engine for ``model`` with ``reuse`` PEs (R)."""
+#: Largest share of extra cycles that skip words may cost when the run-field
+#: width is chosen automatically (see :func:`choose_field_width`).
+MAX_SKIP_FRACTION = 0.02
+
+
+def choose_field_width(weights, max_skip_fraction: float = MAX_SKIP_FRACTION) -> int:
+    """One run-field width for all layers: the fewest total bits among the widths
+    whose skip words add at most ``max_skip_fraction`` cycles per nonzero.
+
+    Each skip word costs the decompressor a cycle, so the width with the fewest
+    bits is not the fastest: on a 96 %-sparse 784-512-512-512-10 network it
+    spends ~10 % extra cycles on skips where one more bit per word spends ~2 %.
+    Falls back to the fewest bits overall if no width meets the budget.
+    """
+    max_cols = max(int(w.shape[1]) for w in weights)
+    nonzeros = max(1, sum(int(np.count_nonzero(w)) for w in weights))
+    candidates = []
+    for g in range(1, min(rle.MAX_FIELD_WIDTH, max(1, max_cols.bit_length())) + 1):
+        bits = sum(rle.encoded_bits(w, g) for w in weights)
+        skips = sum(rle.encode(w, g).n_skips for w in weights)
+        candidates.append((skips / nonzeros <= max_skip_fraction, bits, g))
+    within = [c for c in candidates if c[0]] or candidates
+    return min(within, key=lambda c: (c[1], c[2]))[2]
+
+
+def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> EnginePlan:
+    """Plan the binary engine for ``model`` with ``reuse`` PEs (R); the run-field
+    width is :func:`choose_field_width`'s unless given."""
     if model.activation != "binary":
         raise PlanError(f"activation: the binary engine needs a 'binary' model, got {model.activation!r}")
     _check_range("reuse", reuse, "reuse")
@@ -129,12 +156,10 @@ def plan_binary(model: TnnModel, reuse: int) -> EnginePlan:
         _check_range(f"w{l}: inputs", int(w.shape[1]), "width")
         _check_range(f"w{l}: outputs", int(w.shape[0]), "width")
 
-    # One run-field width for the whole network: the one minimising total bits.
-    widths = range(1, rle.MAX_FIELD_WIDTH + 1)
-    max_cols = max(int(w.shape[1]) for w in model.weights)
-    totals = {g: sum(rle.encoded_bits(w, g) for w in model.weights)
-              for g in widths if g <= max(1, max_cols.bit_length())}
-    field_width = min(totals, key=lambda g: (totals[g], g))
+    if field_width is None:
+        field_width = choose_field_width(model.weights)
+    elif not 1 <= field_width <= rle.MAX_FIELD_WIDTH:
+        raise PlanError(f"field_width: must be in 1..{rle.MAX_FIELD_WIDTH}, got {field_width}")
 
     layers, words, consts = [], [], []
     acc_lo, acc_hi, score_lo, score_hi = 0, 0, 0, 0

@@ -24,9 +24,30 @@ def json_block(relative: str):
     return render
 
 
+def validate_table(relative: str):
+    """A table of ``sim.validate`` summaries found under ``build/<relative>/*/``."""
+    def render(build: Path) -> str | None:
+        paths = sorted((build / relative).glob("*/summary.json"))
+        if not paths:
+            return None
+        rows = ["| model | simulator | R | images | bit-exact | hw accuracy | sw accuracy "
+                "| cycles / ideal | compute cycles/s | sim s |",
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for path in paths:
+            d = json.loads(path.read_text())
+            rows.append(
+                f"| `{Path(d['model']).name}` | {d['simulator']} | {d['reuse']} | {d['images']} "
+                f"| {d['bit_exact']} / {d['images']} | {d.get('hw_accuracy', float('nan')):.4f} "
+                f"| {d.get('sw_accuracy', float('nan')):.4f} | {d['cycles_ratio']:.4f} "
+                f"| {d['compute_cycles_per_second']:,} | {d['sim_seconds']:.1f} |")
+        return "\n".join(rows)
+    return render
+
+
 BLOCKS = {
     "sim-summary": json_block("sim/summary.json"),
     "decompressor-summary": json_block("sim-decompressor/summary.json"),
+    "validate-binary": validate_table("validate-binary"),
 }
 
 

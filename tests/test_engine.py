@@ -132,3 +132,19 @@ def test_stop_after_exposes_each_hidden_layer():
     for layer, bits in got_hidden.items():
         np.testing.assert_array_equal(bits, want_hidden[layer], err_msg=f"layer {layer}")
     assert len(got_hidden) == model.n_layers - 1
+
+
+def test_field_width_policy_trades_bits_for_skip_cycles():
+    from hw.plan import MAX_SKIP_FRACTION, choose_field_width
+    from sw import rle
+    rng = np.random.default_rng(2)
+    model = random_binary_model(rng, [784, 64, 10], 0.03)
+    g = choose_field_width(model.weights)
+    nnz = sum(int(np.count_nonzero(w)) for w in model.weights)
+    stats = {k: (sum(rle.encoded_bits(w, k) for w in model.weights),
+                 sum(rle.encode(w, k).n_skips for w in model.weights)) for k in range(1, 11)}
+    assert stats[g][1] <= MAX_SKIP_FRACTION * nnz
+    assert all(stats[k][0] >= stats[g][0] for k in stats if stats[k][1] <= MAX_SKIP_FRACTION * nnz)
+    assert plan_binary(model, 2, field_width=3).field_width == 3
+    with pytest.raises(PlanError, match="field_width"):
+        plan_binary(model, 2, field_width=0)
