@@ -27,14 +27,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# Optional system packages: Icarus Verilog, the Fashion-MNIST IDX files, and
-# lz4 headers (Verilator's FST waveform writer; without them waves are VCD).
+# Optional system packages: Icarus Verilog, the Fashion-MNIST IDX files, lz4
+# headers (Verilator's FST waveform writer; without them waves are VCD), and
+# ccache (Verilator's runtime library then compiles once, not once per design).
 # Installed when missing and the machine allows (root + apt); otherwise a note, not an error.
 system-deps:
 	@missing=""; \
 	command -v iverilog >/dev/null || missing="$$missing iverilog"; \
 	test -d /usr/share/datasets/fashion-mnist || missing="$$missing dataset-fashion-mnist"; \
 	test -f /usr/include/lz4.h || missing="$$missing liblz4-dev"; \
+	command -v ccache >/dev/null || missing="$$missing ccache"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \

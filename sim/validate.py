@@ -143,6 +143,31 @@ def first_bad_layer(sources, pixels, plan, sim, work: Path, want_hidden, image: 
     return len(plan.layers) - 1
 
 
+def diagnose(sources, pixels, plan, sim, work: Path, rtl, want, want_hidden) -> dict:
+    """Name the first differing image, layer and output, and simulate that image's
+    batch again with waves. Prints one line on stderr; returns the details."""
+    same = (rtl == want).all(axis=1)
+    image = int(np.flatnonzero(~same)[0])
+    output = int(np.flatnonzero(rtl[image] != want[image])[0])
+    first = image - image % plan.reuse
+    batch = slice(first, first + plan.reuse)
+    wave_dir = work / "mismatch"
+    wave_dir.mkdir(exist_ok=True)
+    layer = first_bad_layer(sources, pixels[batch], plan, sim, work,
+                            [h[batch] for h in want_hidden], image - first)
+    try:
+        _, _, wbuild = simulate(sources, pixels[batch], plan, sim, wave_dir, waves=True)
+        found = sorted(wbuild.glob("*.fst")) + sorted(wbuild.glob("*.vcd"))
+        waves = str(found[0]) if found else None
+    except RuntimeError as exc:
+        waves = f"not written: {exc}"
+    print(f"mismatch: image {image} layer {layer} output {output}: rtl {rtl[image, output]}, "
+          f"golden {want[image, output]} (batch {image // plan.reuse}; waves: {waves})",
+          file=sys.stderr)
+    return {"image": image, "layer": layer, "output": output,
+            "rtl": int(rtl[image, output]), "golden": int(want[image, output]), "waves": waves}
+
+
 def run(args) -> dict:
     """Validate as the command line says; returns the summary (``mismatches`` 0 iff
     every image is bit-exact). Raises the input errors that mean exit code 2."""
@@ -188,29 +213,8 @@ def run(args) -> dict:
     if args.out:
         save_atomic(Path(args.out), rtl)
     if not same.all():
-        image = int(np.flatnonzero(~same)[0])
-        output = int(np.flatnonzero(rtl[image] != want[image])[0])
-        summary["first_mismatch"] = {"image": image, "output": output,
-                                     "rtl": int(rtl[image, output]),
-                                     "golden": int(want[image, output])}
-        batch = image // plan.reuse
-        first = batch * plan.reuse
-        wave_dir = work / "mismatch"
-        wave_dir.mkdir(exist_ok=True)
-        layer = first_bad_layer(sources, pixels[first:first + plan.reuse], plan, args.sim,
-                                wave_dir, [h[first:first + plan.reuse] for h in want_hidden],
-                                image - first)
-        summary["first_mismatch"]["layer"] = layer
-        try:
-            _, _, wbuild = simulate(sources, pixels[first:first + plan.reuse], plan, args.sim,
-                                    wave_dir, waves=True)
-            waves = sorted(wbuild.glob("*.fst")) + sorted(wbuild.glob("*.vcd"))
-            summary["waves"] = str(waves[0]) if waves else None
-        except RuntimeError as exc:
-            summary["waves"] = f"not written: {exc}"
-        print(f"mismatch: image {image} layer {layer} output {output}: rtl {rtl[image, output]}, "
-              f"golden {want[image, output]} (batch {batch}; waves: {summary['waves']})",
-              file=sys.stderr)
+        summary["first_mismatch"] = diagnose(sources, pixels, plan, args.sim, work,
+                                             rtl, want, want_hidden)
     summary["wall_seconds"] = round(time.perf_counter() - t_start, 2)
     return summary
 

@@ -91,7 +91,7 @@ def test_validate_reports_a_mismatch_and_keeps_waves(tmp_path, monkeypatch):
     # The fault is in the read-back of the scores: every hidden layer matches, so
     # the layer named is the last one.
     assert summary["first_mismatch"]["layer"] == 1
-    assert summary["waves"].endswith(".fst")
+    assert summary["first_mismatch"]["waves"].endswith(".fst")
     assert "image 4 layer 1 output 2" in err
 
 
