@@ -13,7 +13,7 @@ MODEL      ?= $(firstword $(wildcard build/models/fmnist-mlp-binary.npz) sw/pret
 R          ?= 8
 export SIM
 
-.PHONY: setup sim sim-decompressor validate-binary test verilog lint readme clean system-deps
+.PHONY: setup sim sim-decompressor validate-binary train sweep test verilog lint readme clean system-deps
 
 setup: $(STAMP)
 
@@ -48,6 +48,14 @@ system-deps:
 
 sim: setup
 	$(PY) -m sim.main --sim $(SIM) --model $(MODEL) --reuse $(R)
+
+# Training (sw/): `make train CONFIG=fmnist-mlp-float`; `make sweep` is the eta sweep (Fig. 4a/4b).
+CONFIG ?= fmnist-mlp-binary
+train: setup
+	$(PY) -m sw.train --config $(CONFIG)
+
+sweep: setup
+	$(PY) -m sw.sweep --config $(CONFIG)
 
 # The binary accelerator's acceptance runs on the trained model (issue 4): 1,000
 # Fashion-MNIST test images at R = 8 and R = 32 on Verilator, 100 on Icarus.

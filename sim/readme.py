@@ -44,10 +44,20 @@ def validate_table(relative: str):
     return render
 
 
+def training_tables(build: Path) -> str | None:
+    """The accuracy and storage tables of the two Fashion-MNIST MLP reports."""
+    from sw.report_table import render
+    paths = [build / "models" / f"fmnist-mlp-{kind}.json" for kind in ("binary", "float")]
+    if not all(p.exists() for p in paths):
+        return None
+    return render([json.loads(p.read_text()) for p in paths]).strip()
+
+
 BLOCKS = {
     "sim-summary": json_block("sim/summary.json"),
     "decompressor-summary": json_block("sim-decompressor/summary.json"),
     "validate-binary": validate_table("validate-binary"),
+    "training": training_tables,
 }
 
 

@@ -1,0 +1,37 @@
+"""Binary activation: sign with a straight-through estimator (BinaryNet).
+
+Forward: ``+1 if x >= 0 else -1`` (so sign(0) = +1, which the exported
+thresholds rely on: bit 1 iff the pre-activation is >= 0).
+Backward: the "hard tanh" STE, ``dL/dx = dL/dy * (|x| <= 1)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["SignSTE", "sign_ste", "BinarySign"]
+
+
+class SignSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        (x,) = ctx.saved_tensors
+        return grad_out * (x.abs() <= 1).to(grad_out.dtype)
+
+
+def sign_ste(x: Tensor) -> Tensor:
+    """``+1``/``-1`` with sign(0) = +1; straight-through gradient where |x| <= 1."""
+    return SignSTE.apply(x)
+
+
+class BinarySign(nn.Module):
+    """Module form of :func:`sign_ste`."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return sign_ste(x)
