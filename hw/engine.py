@@ -44,6 +44,7 @@ Debug (networks of two or more layers):
 
 from __future__ import annotations
 
+import numpy as np
 from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
@@ -52,7 +53,7 @@ from .decompressor import Decompressor
 from .pe import TernaryPE, pe_beat_layout
 from .plan import EnginePlan
 
-__all__ = ["BinaryEngine", "result_signature", "PIXEL_BITS"]
+__all__ = ["BinaryEngine", "result_signature", "pack_input_words", "PIXEL_BITS"]
 
 PIXEL_BITS = 8
 
@@ -60,6 +61,15 @@ PIXEL_BITS = 8
 def bits_for(n: int) -> int:
     """Address bits for ``n`` locations (at least 1)."""
     return max(1, (n - 1).bit_length())
+
+
+def pack_input_words(pixels, reuse: int) -> list[int]:
+    """The ``load`` port's words for a batch: word ``i`` holds pixel ``i`` of every
+    image, image ``r`` in bits ``[8r+7:8r]``; images beyond ``len(pixels)`` are 0.
+    ``pixels`` is uint8 ``[<= reuse, n_in]``."""
+    batch = np.zeros((reuse, pixels.shape[1]), dtype=np.uint8)
+    batch[: len(pixels)] = pixels
+    return [int.from_bytes(batch[:, i].tobytes(), "little") for i in range(batch.shape[1])]
 
 
 def select(items, index):

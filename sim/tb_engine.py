@@ -33,14 +33,9 @@ import numpy as np
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
+from hw.engine import pack_input_words
+
 from .handles import bind
-
-
-def pack_inputs(pixels: np.ndarray, reuse: int) -> list[int]:
-    """Input-buffer words: word i holds pixel i of each image, image r at bits [8r+7:8r]."""
-    batch = np.zeros((reuse, pixels.shape[1]), dtype=np.uint8)
-    batch[: len(pixels)] = pixels
-    return [int.from_bytes(batch[:, i].tobytes(), "little") for i in range(batch.shape[1])]
 
 
 class EngineDriver:
@@ -69,7 +64,7 @@ class EngineDriver:
         """Load, run and read one batch. Adds the wall time spent while the engine
         computes to ``self.compute_seconds``."""
         dut, clk = self.dut, self.dut.clk
-        for i, word in enumerate(pack_inputs(pixels, self.reuse)):
+        for i, word in enumerate(pack_input_words(pixels, self.reuse)):
             await self.gap()
             self.load.en.value, self.load.addr.value, self.load.data.value = 1, i, word
             await RisingEdge(clk)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .rle import check_ternary_matrix
+
 __all__ = ["HuffmanCode", "symbols", "code_lengths", "canonical_codes", "encode", "decode",
            "encoded_bits", "MAX_CODE_LENGTH"]
 
@@ -37,21 +39,11 @@ __all__ = ["HuffmanCode", "symbols", "code_lengths", "canonical_codes", "encode"
 MAX_CODE_LENGTH = 63
 
 
-def _check_matrix(w) -> np.ndarray:
-    if not isinstance(w, np.ndarray):
-        raise TypeError(f"weights: expected a numpy array, got {type(w).__name__}")
-    if w.ndim != 2:
-        raise ValueError(f"weights: expected a 2-D matrix [out, in], got {w.ndim} dimension(s)")
-    if not np.issubdtype(w.dtype, np.integer):
-        raise TypeError(f"weights: expected an integer dtype (int8), got {w.dtype}")
-    if ((w != -1) & (w != 0) & (w != 1)).any():
-        raise ValueError("weights: values must be ternary (-1, 0, +1)")
-    return w
 
 
 def symbols(w: np.ndarray) -> tuple[list[int], list[int]]:
     """The symbol stream and the sign bits, row by row (see the module docstring)."""
-    w = _check_matrix(w)
+    w = check_ternary_matrix(w)
     eor = int(w.shape[1])
     syms: list[int] = []
     signs: list[int] = []

@@ -42,6 +42,7 @@ __all__ = [
     "decode_entries",
     "encoded_bits",
     "best_field_width",
+    "check_ternary_matrix",
     "MAX_FIELD_WIDTH",
 ]
 
@@ -86,7 +87,9 @@ def _check_field_width(field_width) -> int:
     return int(field_width)
 
 
-def _check_matrix(w) -> np.ndarray:
+def check_ternary_matrix(w) -> np.ndarray:
+    """``w`` itself if it is an integer 2-D numpy matrix of -1/0/+1; else a
+    ``TypeError``/``ValueError`` whose message starts with ``weights:``."""
     if not isinstance(w, np.ndarray):
         raise TypeError(f"weights: expected a numpy array, got {type(w).__name__}")
     if w.ndim != 2:
@@ -115,7 +118,7 @@ def encode(w: np.ndarray, field_width: int) -> RleCode:
     ``1..MAX_FIELD_WIDTH``.
     """
     g = _check_field_width(field_width)
-    w = _check_matrix(w)
+    w = check_ternary_matrix(w)
     span = 1 << g
     skip_word = 1 << (g + 2)
     empty_word = skip_word | (1 << (g + 1))
@@ -202,12 +205,12 @@ def _count_words(w: np.ndarray, field_width: int) -> int:
 def encoded_bits(w: np.ndarray, field_width: int) -> int:
     """Exact size in bits of ``encode(w, field_width)``."""
     g = _check_field_width(field_width)
-    return _count_words(_check_matrix(w), g) * (g + 3)
+    return _count_words(check_ternary_matrix(w), g) * (g + 3)
 
 
 def best_field_width(w: np.ndarray) -> int:
     """The run-field width that minimises the encoded size (smallest on ties)."""
-    w = _check_matrix(w)
+    w = check_ternary_matrix(w)
     limit = max(1, min(MAX_FIELD_WIDTH, int(w.shape[1]).bit_length()))
     sizes = [(_count_words(w, g) * (g + 3), g) for g in range(1, limit + 1)]
     return min(sizes)[1]

@@ -4,17 +4,19 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from hw.engine import BinaryEngine
+from hw.engine import BinaryEngine, pack_input_words
 from hw.plan import PlanError, plan_binary
 from sw import golden
 from sw.synthetic import random_binary_model
 
 
-def pack_inputs(pixels: np.ndarray, reuse: int) -> list[int]:
-    """Input-buffer words: word i holds pixel i of every image (image r at bits 8r)."""
-    batch = np.zeros((reuse, pixels.shape[1]), dtype=np.uint8)
-    batch[: len(pixels)] = pixels
-    return [int.from_bytes(batch[:, i].tobytes(), "little") for i in range(batch.shape[1])]
+async def load_batch(ctx, dut, pixels, reuse):
+    for i, word in enumerate(pack_input_words(pixels, reuse)):
+        ctx.set(dut.load.en, 1)
+        ctx.set(dut.load.addr, i)
+        ctx.set(dut.load.data, word)
+        await ctx.tick()
+    ctx.set(dut.load.en, 0)
 
 
 def run_engine(model, pixels, reuse):
@@ -26,12 +28,7 @@ def run_engine(model, pixels, reuse):
     async def testbench(ctx):
         for first in range(0, len(pixels), reuse):
             batch = pixels[first:first + reuse]
-            for i, word in enumerate(pack_inputs(batch, reuse)):
-                ctx.set(dut.load.en, 1)
-                ctx.set(dut.load.addr, i)
-                ctx.set(dut.load.data, word)
-                await ctx.tick()
-            ctx.set(dut.load.en, 0)
+            await load_batch(ctx, dut, batch, reuse)
             ctx.set(dut.start, 1)
             await ctx.tick()
             ctx.set(dut.start, 0)
@@ -105,12 +102,7 @@ def test_stop_after_exposes_each_hidden_layer():
     got_hidden = {}
 
     async def testbench(ctx):
-        for i, word in enumerate(pack_inputs(pixels, reuse)):
-            ctx.set(dut.load.en, 1)
-            ctx.set(dut.load.addr, i)
-            ctx.set(dut.load.data, word)
-            await ctx.tick()
-        ctx.set(dut.load.en, 0)
+        await load_batch(ctx, dut, pixels, reuse)
         for k in range(1, model.n_layers):
             ctx.set(dut.stop_after, k)
             ctx.set(dut.start, 1)
