@@ -374,7 +374,8 @@ def _two_panels(device, paper_pair, measured_pair, what: str, path) -> Path:
     axes[0].set_ylabel(f"effective TOPs, {what}, {device.part} @ {device.clock_hz / 1e6:g} MHz")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=8)
-    return _save(fig, path)
+    from sw.plots import save_figure  # matplotlib only when plotting
+    return save_figure(fig, path)
 
 
 def _cost_label(pair) -> str:
@@ -383,15 +384,6 @@ def _cost_label(pair) -> str:
     return f"MAC {' + '.join(p for p in parts if p)}, decoder {dec.luts:.0f} LUT"
 
 
-def _save(fig, path) -> Path:
-    import matplotlib.pyplot as plt
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
 
 
 def layer_gammas(model_path) -> list[tuple[str, float]] | None:
@@ -437,7 +429,8 @@ def plot_trained(device, paper_pair, measured_pair, gammas, model_gamma, path) -
     axes[0].set_ylabel(f"effective TOPs, binary activations, {device.part}")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=6, fontsize=8)
-    return _save(fig, path)
+    from sw.plots import save_figure  # matplotlib only when plotting
+    return save_figure(fig, path)
 
 
 def plot_all(device: Device, summary: dict | None, model_path, out_dir) -> list[Path]:

@@ -19,7 +19,8 @@ import numpy as np  # noqa: E402
 __all__ = ["weight_histograms", "layer_nonzeros", "accuracy_vs_sparsity"]
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Write ``fig`` as PNG atomically (temporary file, then rename) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.png")
@@ -50,7 +51,7 @@ def weight_histograms(runs: dict[str, dict[str, np.ndarray]], eta: float, path, 
     axes[-1, 0].set_xlabel("w_r")
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def layer_nonzeros(layers: list[str], series: dict[str, list[float]], path, *,
@@ -69,7 +70,7 @@ def layer_nonzeros(layers: list[str], series: dict[str, list[float]], path, *,
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def accuracy_vs_sparsity(series: dict[str, list[tuple[float, float, float]]], path, *,
@@ -88,4 +89,4 @@ def accuracy_vs_sparsity(series: dict[str, list[tuple[float, float, float]]], pa
     ax.legend(fontsize=8, title="points labelled with eta", title_fontsize=8)
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)

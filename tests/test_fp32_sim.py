@@ -1,4 +1,3 @@
-# amaranth: UnusedElaboratable=no
 """Amaranth-simulator tests of the whole binary32 adder and multiplier.
 
 Directed sets (every pairing of the special classes plus boundary cases) and a few thousand

@@ -24,6 +24,8 @@ detected in ``normalise``. Signed zeros follow IEEE 754 round-to-nearest: ``x + 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 
+from ..errors import refuse
+
 from .common import (
     EXP_BITS, SIG_BITS, Operand, Pipeline, Special, binary_op_signature,
     leading_zeros, round_stage, shift_right_sticky, unpack,
@@ -191,7 +193,7 @@ class FP32Add(wiring.Component):
 
     def __init__(self, latency: int = ADD_DEFAULT_LATENCY):
         if type(latency) is not int or latency not in ADD_REGISTERS:
-            raise ValueError(f"FP32Add latency must be one of {sorted(ADD_REGISTERS)}, "
+            refuse(self, f"FP32Add latency must be one of {sorted(ADD_REGISTERS)}, "
                              f"not {latency!r}")
         self.latency = latency
         super().__init__(binary_op_signature())

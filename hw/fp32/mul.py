@@ -20,6 +20,8 @@ between two windows and, for tiny results, shifts right.
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 
+from ..errors import refuse
+
 from .common import (
     BIAS, SIG_BITS, Operand, Pipeline, Special, binary_op_signature,
     leading_zeros, round_stage, shift_right_sticky, unpack,
@@ -154,7 +156,7 @@ class FP32Mul(wiring.Component):
 
     def __init__(self, latency: int = MUL_DEFAULT_LATENCY):
         if type(latency) is not int or latency not in MUL_REGISTERS:
-            raise ValueError(f"FP32Mul latency must be one of {sorted(MUL_REGISTERS)}, "
+            refuse(self, f"FP32Mul latency must be one of {sorted(MUL_REGISTERS)}, "
                              f"not {latency!r}")
         self.latency = latency
         super().__init__(binary_op_signature())
