@@ -34,8 +34,8 @@ def test_eta_zero_is_binary_and_the_registry_dispatches():
     assert set(ternarize(w, "threshold", eta=0.0).tolist()) <= {-1.0, 1.0}
     assert torch.equal(ternarize(w, eta=0.5), ternarize_threshold(w, 0.5))
     assert "threshold" in QUANTIZERS
-    with pytest.raises(ValueError, match="unknown quantiser 'twn'"):
-        ternarize(w, "twn", eta=0.5)
+    with pytest.raises(ValueError, match="unknown quantiser 'no-such-method'"):
+        ternarize(w, "no-such-method", eta=0.5)
     with pytest.raises(ValueError, match="eta"):
         ternarize(w, eta=1.5)
 
