@@ -1,24 +1,25 @@
-"""The binary-activation engine: one decompressor feeding R XNOR-popcount PEs.
+"""The engine: one decompressor feeding R PEs, a sequencer, on-chip buffers, a host port.
 
 Paper 002, Fig. 6: a single RLE decompressor (:mod:`hw.decompressor`) walks
 each weight row and broadcasts every nonzero weight's (input address, sign)
-to R processing elements (:mod:`hw.pe`); PE ``r`` works on image ``r`` of the
-batch, so R is the data reuse factor (R = B for fully connected layers). A
-sequencer runs every layer from on-chip memories: all layers' RLE words and
-row constants, ping-pong bit buffers between layers, an input (pixel) buffer
-and an output (score) buffer. A batch of R images goes in, R score vectors
-come out, with no host help between layers.
+to R processing elements; PE ``r`` works on image ``r`` of the batch, so R is
+the data reuse factor (R = B for fully connected layers). A sequencer runs
+every layer from on-chip memories: all layers' RLE words, ping-pong buffers
+between layers, an input (pixel) buffer and an output buffer. A batch of R
+images goes in, R output vectors come out, with no host help between layers.
 
-Pipeline per weight (no stalls: the PEs accept one weight every cycle)::
+One engine serves both network kinds; only the datapath between the
+decompressor and the buffers differs (contract: :mod:`hw.datapath`):
 
-    A: decompressor beat; activation memories read at beat.addr
-    B: PEs accumulate; row-constant memory read at the beat's row
-    C: (row end only) PEs score the row; bits or scores written to a buffer
+* ``binary`` models: :class:`hw.binary_datapath.BinaryDatapath`, XNOR-popcount
+  PEs, 1-bit hidden activations, int32 outputs. A run of a batch takes
+  exactly ``sum(RLE words) + 5 * layers`` cycles.
+* ``float`` models: :class:`hw.float_datapath.FloatDatapath`, float-accumulate
+  PEs, binary32 hidden activations and outputs. A run takes the RLE words,
+  ``add_latency - 1`` reduction slots per row, a per-layer drain, and stalls
+  where rows are shorter than the lane reduction (see there).
 
-Between layers the sequencer waits for the pipeline to drain and starts the
-decompressor on the next layer: a run of a batch takes exactly
-``sum(RLE words) + LAYER_OVERHEAD * layers`` cycles, where the words are one
-per nonzero weight plus the skip and empty-row control words.
+:func:`cycle_budget` breaks a batch's cycles down for either kind.
 
 Host interface
 --------------
@@ -29,38 +30,38 @@ Host interface
 ``done`` (Out 1): high once a run has finished, until the next ``start``.
 ``cycles`` (Out 32): cycles of the last run, ``start`` strobe excluded (counts
     while ``busy``).
-``result`` (read port, 1-cycle latency): ``data`` is the int32 output of image
-    ``image`` for output ``addr``, sign-extended, the cycle after ``addr`` and
-    ``image`` are presented. Valid while ``done``.
+``result`` (read port, 1-cycle latency): ``data`` is the output of image
+    ``image`` for output ``addr`` the cycle after ``addr`` and ``image`` are
+    presented: int32, sign-extended (binary) or binary32 bits (float). Valid
+    while ``done``.
 
 Debug (networks of two or more layers):
 
 ``stop_after`` (In): sampled at ``start``. 0 runs the whole network; ``k`` in
     ``1..L-1`` ends the run after layer ``k-1``, whose output bits stay readable.
-``hidden`` (read port, 1-cycle latency, while not busy): ``data`` holds bit
-    ``addr`` of the last layer run, image ``r`` in bit ``r``. Used by
+``hidden`` (read port, 1-cycle latency, while not busy): ``data`` holds
+    activation ``addr`` of the last layer run, image ``r`` in bits
+    ``[w*r+w-1:w*r]`` with ``w`` = 1 (binary) or 32 (float). Used by
     ``sim.validate`` to name the first layer that differs from the golden model.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from .binary_datapath import BinaryDatapath
+from .datapath import PIXEL_BITS, bits_for, select
 from .decompressor import Decompressor
-from .pe import TernaryPE, pe_beat_layout
+from .float_datapath import FloatDatapath
 from .plan import EnginePlan
 
-__all__ = ["BinaryEngine", "result_signature", "pack_input_words", "PIXEL_BITS"]
+__all__ = ["Engine", "layer_overhead", "cycle_budget", "result_signature", "pack_input_words", "PIXEL_BITS", "DATAPATHS"]
 
-PIXEL_BITS = 8
-
-
-def bits_for(n: int) -> int:
-    """Address bits for ``n`` locations (at least 1)."""
-    return max(1, (n - 1).bit_length())
+#: The datapath of each network kind.
+DATAPATHS = {"binary": BinaryDatapath, "float": FloatDatapath}
 
 
 def pack_input_words(pixels, reuse: int) -> list[int]:
@@ -72,14 +73,6 @@ def pack_input_words(pixels, reuse: int) -> list[int]:
     return [int.from_bytes(batch[:, i].tobytes(), "little") for i in range(batch.shape[1])]
 
 
-def select(items, index):
-    """``items[index]`` as a multiplexer. The list is padded to a power of two with
-    its last item, so every index value is covered (no incomplete ``case``)."""
-    items = list(items)
-    items += items[-1:] * ((1 << len(index)) - len(items))
-    return Array(items)[index]
-
-
 def result_signature(addr_width: int, image_width: int) -> wiring.Signature:
     return wiring.Signature({
         "addr": In(addr_width),
@@ -88,15 +81,26 @@ def result_signature(addr_width: int, image_width: int) -> wiring.Signature:
     })
 
 
-class BinaryEngine(wiring.Component):
-    """The whole binary network in one component; generated from an :class:`EnginePlan`."""
+def layer_overhead(plan: EnginePlan) -> int:
+    """Cycles per layer beyond the RLE words and row overheads."""
+    return DATAPATHS[plan.kind].layer_overhead(plan)
 
-    #: Cycles per layer beyond one per RLE word: issuing the command (1), the
-    #: decompressor's read latency (1), and draining stages B and C (3).
-    LAYER_OVERHEAD = 5
+
+def cycle_budget(plan: EnginePlan) -> dict:
+    """A batch's predicted cycles by cause (:meth:`EnginePlan.cycle_budget`).
+    Exact for binary networks. For float networks exact when every row is long
+    enough for its lane reduction and no skip word falls on a reduction slot;
+    otherwise an estimate (short rows stall more, skips hide reduction slots)."""
+    dp = DATAPATHS[plan.kind]
+    return plan.cycle_budget(dp.layer_overhead(plan), dp.row_overhead(plan))
+
+
+class Engine(wiring.Component):
+    """The whole network in one component; generated from an :class:`EnginePlan`."""
 
     def __init__(self, plan: EnginePlan):
         self.plan = plan
+        self.datapath_class = DATAPATHS[plan.kind]
         r = plan.reuse
         members = {
             "start": In(1),
@@ -110,7 +114,7 @@ class BinaryEngine(wiring.Component):
         if len(plan.layers) > 1:
             members["stop_after"] = In(range(len(plan.layers)))
             members["hidden"] = Out(wiring.Signature({
-                "addr": In(bits_for(plan.hidden_width)), "data": Out(r)}))
+                "addr": In(bits_for(plan.hidden_width)), "data": Out(r * plan.act_width)}))
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -118,100 +122,72 @@ class BinaryEngine(wiring.Component):
         plan = self.plan
         R = plan.reuse
         n_layers = len(plan.layers)
+        act_w, out_w = plan.act_width, plan.score_width
 
         # ---- memories
         m.submodules.dec = dec = Decompressor(
             field_width=plan.field_width, n_cols=max(lp.n_in for lp in plan.layers),
             depth=len(plan.words), init=plan.words)
-        m.submodules.consts = consts = memory.Memory(
-            shape=signed(plan.const_width), depth=len(plan.row_consts),
-            init=[int(k) for k in plan.row_consts])
-        const_rd = consts.read_port()
         m.submodules.pixels = pixels = memory.Memory(
             shape=unsigned(R * PIXEL_BITS), depth=plan.n_inputs, init=[])
         pix_wr, pix_rd = pixels.write_port(), pixels.read_port()
         m.d.comb += [pix_wr.addr.eq(self.load.addr), pix_wr.data.eq(self.load.data),
                      pix_wr.en.eq(self.load.en)]
-        bit_bufs = []
+        act_bufs = []
         for i in range(min(2, n_layers - 1)):
-            buf = memory.Memory(shape=unsigned(R), depth=plan.hidden_width, init=[])
-            m.submodules[f"bits{i}"] = buf
-            bit_bufs.append((buf.write_port(), buf.read_port()))
-        m.submodules.scores = scores = memory.Memory(
-            shape=unsigned(R * plan.score_width), depth=plan.n_outputs, init=[])
-        score_wr, score_rd = scores.write_port(), scores.read_port()
+            buf = memory.Memory(shape=unsigned(R * act_w), depth=plan.hidden_width, init=[])
+            m.submodules[f"acts{i}"] = buf
+            act_bufs.append((buf.write_port(granularity=act_w), buf.read_port()))
+        m.submodules.outputs = outputs = memory.Memory(
+            shape=unsigned(R * out_w), depth=plan.n_outputs, init=[])
+        out_wr, out_rd = outputs.write_port(granularity=out_w), outputs.read_port()
 
         # ---- per-layer constants, indexed by the current layer
         layer = Signal(range(n_layers))
         tab = lambda values, shape: select([Const(v, shape) for v in values], layer)
         word_base = tab([lp.word_base for lp in plan.layers], unsigned(dec.word_addr_width))
         word_count = tab([lp.word_count for lp in plan.layers], unsigned(dec.word_addr_width + 1))
-        const_base = tab([lp.const_base for lp in plan.layers], range(len(plan.row_consts) + 1))
-        bits_mode = tab([int(lp.bits_mode) for lp in plan.layers], 1)
+        const_base = tab([lp.const_base for lp in plan.layers], range(plan.rows + 1))
+        is_first = tab([int(l == 0) for l in range(n_layers)], 1)
         is_last = tab([int(lp.last) for lp in plan.layers], 1)
-        # Layer l >= 1 reads bit buffer (l - 1) % 2; layer l < L-1 writes buffer l % 2.
+        # Layer l >= 1 reads buffer (l - 1) % 2; layer l < L-1 writes buffer l % 2.
         read_buf = tab([max(0, l - 1) % 2 for l in range(n_layers)], 1)
         write_buf = tab([l % 2 for l in range(n_layers)], 1)
 
-        # ---- stage A: decompressor beat, activation reads
-        beat = dec.o.payload
-        row = Signal(range(max(lp.n_out for lp in plan.layers) + 1))
-        m.d.comb += dec.o.ready.eq(1)
-        m.d.comb += pix_rd.addr.eq(beat.addr)
-        for _, rd in bit_bufs:  # the host's debug port reads them while idle
-            m.d.comb += rd.addr.eq(Mux(self.busy, beat.addr, self.hidden.addr))
-        with m.If(dec.o.valid & beat.last):
-            m.d.sync += row.eq(row + 1)
-
-        # ---- stage B: PEs accumulate; row constant read
-        b = Signal(pe_beat_layout)
-        b_row = Signal.like(row)
-        m.d.sync += [
-            b.valid.eq(dec.o.valid), b.sign.eq(beat.sign),
-            b.last.eq(beat.last), b.null.eq(beat.null), b_row.eq(row),
+        # ---- the datapath, fed by the decompressor; activations read at beat.addr
+        m.submodules.datapath = dp = self.datapath_class(plan, dec.col_addr_width)
+        wiring.connect(m, dec.o, dp.beat)
+        beat_addr = dec.o.payload.addr
+        m.d.comb += pix_rd.addr.eq(beat_addr)
+        for _, rd in act_bufs:  # the host's debug port reads them while idle
+            m.d.comb += rd.addr.eq(Mux(self.busy, beat_addr, self.hidden.addr))
+        m.d.comb += [
+            dp.first.eq(is_first),
+            dp.last.eq(is_last),
+            dp.const_base.eq(const_base),
+            dp.pixels.eq(pix_rd.data),
+            dp.acts.eq(select([rd.data for _, rd in act_bufs], read_buf) if act_bufs else 0),
         ]
-        m.d.comb += const_rd.addr.eq(const_base + b_row)
-        bit_lanes = (select([rd.data for _, rd in bit_bufs], read_buf) if bit_bufs
-                     else Const(0, R))
-
-        # ---- stage C: score the finished row, write bits or scores
-        c_valid = Signal()
-        c_row = Signal.like(row)
-        m.d.sync += [c_valid.eq(b.valid & b.last), c_row.eq(b_row)]
-
-        pes = []
-        for i in range(R):
-            pe = TernaryPE(acc_width=plan.acc_width, const_width=plan.const_width,
-                           score_width=plan.score_width, input_width=PIXEL_BITS)
-            m.submodules[f"pe{i}"] = pe
-            pes.append(pe)
-            lane_pixel = pix_rd.data[i * PIXEL_BITS:(i + 1) * PIXEL_BITS]
+        wr = dp.write
+        for i, (buf_wr, _) in enumerate(act_bufs):
             m.d.comb += [
-                pe.beat.eq(b),
-                pe.bits_mode.eq(bits_mode),
-                pe.x.eq(Mux(bits_mode, bit_lanes[i], lane_pixel)),
-                pe.k.eq(const_rd.data),
-            ]
-
-        for i, (wr, _) in enumerate(bit_bufs):
-            m.d.comb += [
-                wr.addr.eq(c_row),
-                wr.data.eq(Cat(pe.bit for pe in pes)),
-                wr.en.eq(c_valid & ~is_last & (write_buf == i)),
+                buf_wr.addr.eq(wr.addr),
+                buf_wr.data.eq(wr.act),
+                buf_wr.en.eq(Mux(wr.valid & ~is_last & (write_buf == i), wr.lanes, 0)),
             ]
         m.d.comb += [
-            score_wr.addr.eq(c_row),
-            score_wr.data.eq(Cat(pe.score for pe in pes)),
-            score_wr.en.eq(c_valid & is_last),
+            out_wr.addr.eq(wr.addr),
+            out_wr.data.eq(wr.out),
+            out_wr.en.eq(Mux(wr.valid & is_last, wr.lanes, 0)),
         ]
 
         # ---- sequencer
-        drained = ~dec.busy & ~b.valid & ~c_valid
+        drained = ~dec.busy & dp.idle
         stop_after = Signal(range(n_layers))  # 0: run all layers
         ends_run = is_last
-        if bit_bufs:
+        if act_bufs:
             ends_run = is_last | ((stop_after != 0) & (layer == stop_after - 1))
-            m.d.comb += self.hidden.data.eq(select([rd.data for _, rd in bit_bufs], write_buf))
+            m.d.comb += self.hidden.data.eq(select([rd.data for _, rd in act_bufs], write_buf))
         with m.If(self.busy):
             m.d.sync += self.cycles.eq(self.cycles + 1)
         with m.FSM():
@@ -219,7 +195,7 @@ class BinaryEngine(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [layer.eq(0), self.cycles.eq(0), self.busy.eq(1),
                                  self.done.eq(0)]
-                    if bit_bufs:
+                    if act_bufs:
                         m.d.sync += stop_after.eq(self.stop_after)
                     m.next = "ISSUE"
             with m.State("ISSUE"):
@@ -227,9 +203,9 @@ class BinaryEngine(wiring.Component):
                     dec.cmd.valid.eq(1),
                     dec.cmd.payload.base.eq(word_base),
                     dec.cmd.payload.count.eq(word_count),
+                    dp.start.eq(dec.cmd.ready),
                 ]
                 with m.If(dec.cmd.ready):
-                    m.d.sync += row.eq(0)
                     m.next = "RUN"
             with m.State("RUN"):
                 with m.If(drained):
@@ -243,8 +219,7 @@ class BinaryEngine(wiring.Component):
         # ---- host result port: 1-cycle read latency, lane chosen by the registered image
         image_q = Signal.like(self.result.image)
         m.d.sync += image_q.eq(self.result.image)
-        m.d.comb += score_rd.addr.eq(self.result.addr)
-        w = plan.score_width
-        lanes = [score_rd.data[i * w:(i + 1) * w].as_signed() for i in range(R)]
+        m.d.comb += out_rd.addr.eq(self.result.addr)
+        lanes = [out_rd.data[i * out_w:(i + 1) * out_w].as_signed() for i in range(R)]
         m.d.comb += self.result.data.eq(select(lanes, image_q))
         return m

@@ -13,8 +13,10 @@ Always writes the standalone blocks:
 
 With ``--model`` also the whole engine for that ``tnn-model-v1`` network:
 
-* ``tnn_engine.v``: module ``tnn_engine`` (:class:`hw.engine.BinaryEngine`),
-  R = ``--reuse`` PEs, weights and row constants in its on-chip memories.
+* ``tnn_engine.v``: module ``tnn_engine`` (:class:`hw.engine.Engine`, binary or
+  float datapath by the model's activation), R = ``--reuse`` PEs, weights and
+  row constants in its on-chip memories; float engines use ``--add-latency``
+  and ``--mul-latency`` for their floating-point units.
 * ``tnn_engine.json``: the plan it was built from (widths, per-layer words,
   nonzeros, ideal cycles per batch).
 
@@ -32,9 +34,9 @@ from pathlib import Path
 from sw.model_file import ModelFileError, load_model
 
 from .decompressor import Decompressor
-from .engine import BinaryEngine
+from .engine import Engine, cycle_budget
 from .fp32 import ADD_DEFAULT_LATENCY, MUL_DEFAULT_LATENCY, FP32Add, FP32Mul
-from .plan import PlanError, plan_binary
+from .plan import PlanError, plan_engine
 from .verilog import write_verilog
 
 
@@ -57,12 +59,18 @@ def parse_args(argv=None):
 
 
 def plan_summary(plan) -> dict:
-    return {
-        "reuse": plan.reuse, "field_width": plan.field_width, "acc_width": plan.acc_width,
-        "score_width": plan.score_width, "const_width": plan.const_width,
+    summary = {
+        "activation": plan.kind, "reuse": plan.reuse, "field_width": plan.field_width,
         "weight_words": len(plan.words), "ideal_cycles_per_batch": plan.ideal_cycles,
+        "cycles_per_batch": cycle_budget(plan),
         "layers": [asdict(lp) for lp in plan.layers],
     }
+    if plan.kind == "binary":
+        summary.update(acc_width=plan.acc_width, score_width=plan.score_width,
+                       const_width=plan.const_width)
+    else:
+        summary.update(add_latency=plan.add_latency, mul_latency=plan.mul_latency)
+    return summary
 
 
 def main(argv=None) -> int:
@@ -70,11 +78,14 @@ def main(argv=None) -> int:
     engine = None
     if args.model:
         try:
-            plan = plan_binary(load_model(args.model), args.reuse)
+            model = load_model(args.model)
+            options = ({"add_latency": args.add_latency, "mul_latency": args.mul_latency}
+                       if model.activation == "float" else {})
+            plan = plan_engine(model, args.reuse, **options)
         except (ModelFileError, PlanError, OSError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        engine = BinaryEngine(plan)
+        engine = Engine(plan)
     written = [
         write_verilog(Decompressor(field_width=args.field_width, n_cols=args.n_cols,
                                    depth=args.depth, writable=True), "decompressor", args.out),

@@ -1,8 +1,13 @@
 """From a ``tnn-model-v1`` network to the engine's memory images and bit widths.
 
-Pure Python, no RTL: :func:`plan_binary` decides everything the binary engine
+Pure Python, no RTL: :func:`plan_engine` (:func:`plan_binary` or
+:func:`plan_float` by the model's activation) decides everything the engine
 (:mod:`hw.engine`) is generated from, and refuses models that break a stated
 limit (:data:`LIMITS`) with a message naming the field.
+
+Both kinds share the weight side: one RLE word stream for all layers, one
+field width, one row walk per layer. They differ in the row constants and in
+what a row produces (see below and :mod:`hw.float_datapath`).
 
 Arithmetic of the binary engine (model file: ``sw/model_file.py``)
 -------------------------------------------------------------------
@@ -31,10 +36,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from sw import rle
+from sw.golden import preprocess  # layer 0's input function, shared with the golden model
 from sw.model_file import PIXEL_MAX, TnnModel
 
-__all__ = ["LIMITS", "LayerPlan", "EnginePlan", "PlanError", "plan_binary", "choose_field_width",
-           "signed_width", "MAX_SKIP_FRACTION"]
+__all__ = ["LIMITS", "LayerPlan", "EnginePlan", "PlanError", "plan_engine", "plan_binary",
+           "plan_float", "choose_field_width", "signed_width", "MAX_SKIP_FRACTION",
+           "FLOAT_ADD_LATENCY", "FLOAT_MUL_LATENCY"]
+
+#: Default pipeline latencies of the float engine's adders and multiplier (cycles).
+FLOAT_ADD_LATENCY = 3
+FLOAT_MUL_LATENCY = 3
 
 #: What the generator accepts; anything beyond is refused with a clear message.
 LIMITS = {
@@ -43,6 +54,8 @@ LIMITS = {
     "width": (1, 1 << 16),        # inputs or outputs of any layer
     "weight_words": (1, 1 << 22),  # RLE words of all layers together
     "score_bits": (1, 32),        # outputs are int32
+    "add_latency": (1, 5),        # float engine: FP32Add latencies with a register
+    "mul_latency": (1, 4),        # float engine: FP32Mul latencies with a register
 }
 
 
@@ -74,14 +87,38 @@ class LayerPlan:
 
 @dataclass(frozen=True)
 class EnginePlan:
+    """Everything the engine is generated from.
+
+    ``kind == "binary"``: ``row_consts`` are the signed K of each row, and
+    ``acc_width``/``score_width``/``const_width`` the signed widths that never
+    overflow. ``kind == "float"``: ``row_consts`` are each row's ``s | b << 32``
+    (binary32 bit patterns, uint64), ``const_width`` is 64, ``score_width`` 32,
+    ``x_table[p]`` the binary32 bits of ``fl(fl(p * x_scale) + x_offset)`` for
+    every pixel value ``p`` (layer 0's inputs), and ``add_latency``/``mul_latency``
+    the floating-point units' pipeline latencies.
+    """
+
     reuse: int
     field_width: int
     layers: tuple[LayerPlan, ...]
     words: np.ndarray          # uint32, all layers' RLE words
-    row_consts: np.ndarray     # int64, all layers' K
-    acc_width: int             # signed accumulator width
-    score_width: int           # signed width of (acc << shift) - K
-    const_width: int           # signed width of K
+    row_consts: np.ndarray     # int64 K (binary) or uint64 s | b << 32 (float)
+    acc_width: int             # signed accumulator width (binary)
+    score_width: int           # signed width of (acc << shift) - K; 32 for float
+    const_width: int           # signed width of K; 64 for float
+    kind: str = "binary"
+    add_latency: int = 0       # float only
+    mul_latency: int = 0       # float only
+    x_table: np.ndarray | None = None  # float only: uint32 [256]
+
+    @property
+    def act_width(self) -> int:
+        """Bits of one hidden activation: 1 (binary) or 32 (binary32)."""
+        return 1 if self.kind == "binary" else 32
+
+    @property
+    def rows(self) -> int:
+        return sum(lp.n_out for lp in self.layers)
 
     @property
     def n_inputs(self) -> int:
@@ -101,16 +138,20 @@ class EnginePlan:
         """Cycles per batch at one nonzero per cycle: the sum of all nonzeros."""
         return sum(lp.nonzeros for lp in self.layers)
 
-    def cycle_budget(self, layer_overhead: int) -> dict:
+    def cycle_budget(self, layer_overhead: int, row_overhead: int = 0) -> dict:
         """Where a batch's cycles go: one per nonzero (the ideal), one per skip
-        word and per empty row (RLE control words), and ``layer_overhead`` per
-        layer (the engine's pipeline drain and decompressor start)."""
-        return {
+        word and per empty row (RLE control words), ``row_overhead`` per row
+        (float: the adder slots the lane reduction takes) and ``layer_overhead``
+        per layer (the engine's pipeline drain and decompressor start)."""
+        budget = {
             "nonzeros": self.ideal_cycles,
             "skip_words": sum(lp.skip_words for lp in self.layers),
             "empty_rows": sum(lp.empty_rows for lp in self.layers),
             "layer_overhead": layer_overhead * len(self.layers),
         }
+        if row_overhead:
+            budget["row_overhead"] = row_overhead * self.rows
+        return budget
 
 
 def _check_range(name: str, value: int, limit_key: str) -> None:
@@ -144,33 +185,69 @@ def choose_field_width(weights, max_skip_fraction: float = MAX_SKIP_FRACTION) ->
     return min(within, key=lambda c: (c[1], c[2]))[2]
 
 
+def plan_engine(model: TnnModel, reuse: int, field_width: int | None = None, **float_options) -> EnginePlan:
+    """:func:`plan_binary` or :func:`plan_float`, by the model's activation."""
+    if model.activation == "binary":
+        if float_options:
+            raise PlanError(f"{next(iter(float_options))}: only float models have this option")
+        return plan_binary(model, reuse, field_width)
+    return plan_float(model, reuse, field_width, **float_options)
+
+
+def _check_shape_and_width(model: TnnModel, reuse: int, field_width: int | None) -> int:
+    """The checks both kinds share; returns the run-field width to use."""
+    _check_range("reuse", reuse, "reuse")
+    _check_range("layers", model.n_layers, "layers")
+    for l, w in enumerate(model.weights):
+        _check_range(f"w{l}: inputs", int(w.shape[1]), "width")
+        _check_range(f"w{l}: outputs", int(w.shape[0]), "width")
+    for l in range(1, model.n_layers):
+        n_in, n_prev = int(model.weights[l].shape[1]), int(model.weights[l - 1].shape[0])
+        if n_in != n_prev:
+            raise PlanError(f"w{l}: {n_in} inputs, but layer {l - 1} has {n_prev} outputs")
+    if field_width is None:
+        return choose_field_width(model.weights)
+    if not 1 <= field_width <= rle.MAX_FIELD_WIDTH:
+        raise PlanError(f"field_width: must be in 1..{rle.MAX_FIELD_WIDTH}, got {field_width}")
+    return field_width
+
+
+def _walk_layers(model: TnnModel, field_width: int) -> tuple[tuple[LayerPlan, ...], np.ndarray]:
+    """Every layer's RLE words (concatenated) and :class:`LayerPlan`; row constants
+    are laid out one per row, layer after layer (``const_base``)."""
+    layers, words, rows_before = [], [], 0
+    for l, w in enumerate(model.weights):
+        code = rle.encode(w, field_width)
+        nnz = (w != 0).sum(axis=1)
+        layers.append(LayerPlan(
+            n_in=int(w.shape[1]), n_out=int(w.shape[0]), bits_mode=l > 0,
+            last=l == model.n_layers - 1, word_base=sum(len(c) for c in words),
+            word_count=len(code.words), const_base=rows_before, nonzeros=int(nnz.sum()),
+            skip_words=code.n_skips, empty_rows=int((nnz == 0).sum())))
+        words.append(code.words)
+        rows_before += int(w.shape[0])
+    all_words = np.concatenate(words).astype(np.uint32)
+    _check_range("weights: RLE words", len(all_words), "weight_words")
+    return tuple(layers), all_words
+
+
 def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> EnginePlan:
     """Plan the binary engine for ``model`` with ``reuse`` PEs (R); the run-field
     width is :func:`choose_field_width`'s unless given."""
     if model.activation != "binary":
         raise PlanError(f"activation: the binary engine needs a 'binary' model, got {model.activation!r}")
-    _check_range("reuse", reuse, "reuse")
+    field_width = _check_shape_and_width(model, reuse, field_width)
     n_layers = model.n_layers
-    _check_range("layers", n_layers, "layers")
-    for l, w in enumerate(model.weights):
-        _check_range(f"w{l}: inputs", int(w.shape[1]), "width")
-        _check_range(f"w{l}: outputs", int(w.shape[0]), "width")
 
-    if field_width is None:
-        field_width = choose_field_width(model.weights)
-    elif not 1 <= field_width <= rle.MAX_FIELD_WIDTH:
-        raise PlanError(f"field_width: must be in 1..{rle.MAX_FIELD_WIDTH}, got {field_width}")
-
-    layers, words, consts = [], [], []
+    layers, all_words = _walk_layers(model, field_width)
+    consts = []
     acc_lo, acc_hi, score_lo, score_hi = 0, 0, 0, 0
     for l, w in enumerate(model.weights):
-        code = rle.encode(w, field_width)
         w64 = w.astype(np.int64)
         plus, minus = (w64 > 0).sum(axis=1), (w64 < 0).sum(axis=1)
         nnz = plus + minus
         last = l == n_layers - 1
-        bits_mode = l > 0
-        if bits_mode:
+        if l > 0:  # bits mode
             lo, hi = np.zeros_like(nnz), nnz                  # p in [0, nnz]
             k = nnz if last else model.thresholds[l].astype(np.int64) + nnz
             s_lo, s_hi = 2 * lo - k, 2 * hi - k
@@ -180,27 +257,42 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> 
             s_lo, s_hi = lo - k, hi - k
         acc_lo, acc_hi = min(acc_lo, int(lo.min())), max(acc_hi, int(hi.max()))
         score_lo, score_hi = min(score_lo, int(s_lo.min())), max(score_hi, int(s_hi.max()))
-        layers.append(LayerPlan(
-            n_in=int(w.shape[1]), n_out=int(w.shape[0]), bits_mode=bits_mode, last=last,
-            word_base=sum(len(c) for c in words), word_count=len(code.words),
-            const_base=sum(len(c) for c in consts), nonzeros=int(nnz.sum()),
-            skip_words=code.n_skips, empty_rows=int((nnz == 0).sum())))
-        words.append(code.words)
         consts.append(k)
 
-    for l in range(1, n_layers):
-        if layers[l].n_in != layers[l - 1].n_out:
-            raise PlanError(f"w{l}: {layers[l].n_in} inputs, but layer {l - 1} has "
-                            f"{layers[l - 1].n_out} outputs")
-    all_words = np.concatenate(words).astype(np.uint32)
-    _check_range("weights: RLE words", len(all_words), "weight_words")
     all_consts = np.concatenate(consts).astype(np.int64)
     score_width = signed_width(score_lo, score_hi)
     _check_range("scores: bits", score_width, "score_bits")
     return EnginePlan(
-        reuse=reuse, field_width=field_width, layers=tuple(layers), words=all_words,
+        reuse=reuse, field_width=field_width, layers=layers, words=all_words,
         row_consts=all_consts,
         acc_width=signed_width(acc_lo, acc_hi),
         score_width=score_width,
         const_width=signed_width(int(all_consts.min()), int(all_consts.max())),
     )
+
+
+def float_bits(values) -> np.ndarray:
+    """binary32 bit patterns (uint32) of ``values``."""
+    return np.asarray(values, dtype=np.float32).view(np.uint32)
+
+
+def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
+               add_latency: int = FLOAT_ADD_LATENCY, mul_latency: int = FLOAT_MUL_LATENCY) -> EnginePlan:
+    """Plan the float engine (:mod:`hw.float_datapath`) for ``model`` with ``reuse``
+    PEs; each PE's adder has ``add_latency`` pipeline stages, which is also the
+    number of interleaved partial sums per row (``sw.golden.float_accumulate``'s
+    ``lanes``)."""
+    if model.activation != "float":
+        raise PlanError(f"activation: the float engine needs a 'float' model, got {model.activation!r}")
+    _check_range("add_latency", add_latency, "add_latency")
+    _check_range("mul_latency", mul_latency, "mul_latency")
+    field_width = _check_shape_and_width(model, reuse, field_width)
+    layers, all_words = _walk_layers(model, field_width)
+    s = np.concatenate([float_bits(v) for v in model.scales]).astype(np.uint64)
+    b = np.concatenate([float_bits(v) for v in model.biases]).astype(np.uint64)
+    pixels = np.arange(PIXEL_MAX + 1, dtype=np.uint8)[None, :]
+    x_table = float_bits(preprocess(pixels, model.x_scale, model.x_offset)[0])
+    return EnginePlan(
+        reuse=reuse, field_width=field_width, layers=layers, words=all_words,
+        row_consts=s | (b << np.uint64(32)), acc_width=32, score_width=32, const_width=64,
+        kind="float", add_latency=add_latency, mul_latency=mul_latency, x_table=x_table)

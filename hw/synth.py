@@ -482,7 +482,7 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE) -> tuple[lis
     from sw.model_file import load_model
 
     from .decompressor import Decompressor
-    from .engine import BinaryEngine
+    from .engine import Engine
     from .fp32 import FP32Add, FP32Mul
     from .pe import TernaryPE
     from .plan import plan_binary
@@ -512,7 +512,7 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE) -> tuple[lis
     ]
     for r in reuses:
         blocks.append(Block(f"engine_r{r}", f"whole binary engine, R={r}",
-                            lambda r=r: BinaryEngine(plan_binary(model, r, field_width=g)),
+                            lambda r=r: Engine(plan_binary(model, r, field_width=g)),
                             reuse=r))
     info = {
         "path": str(model_path), "field_width": g, "n_cols": n_cols, "words": len(words),

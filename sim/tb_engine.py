@@ -1,4 +1,4 @@
-"""cocotb testbench driver for the binary engine inside its clocked wrapper.
+"""cocotb testbench driver for the engine (either kind) inside its clocked wrapper.
 
 It only drives and records; ``sim.validate`` compares with the golden model.
 The clock runs inside the simulator (``sim.wrapper``); Python wakes once per
@@ -12,10 +12,12 @@ Environment:
 * ``TB_N_OUT``: outputs per image.
 * ``TB_GAPS``: probability of an idle cycle between host transactions (0: none).
 * ``TB_SEED``: seed for the gaps.
-* ``TB_OUT``: ``.npy`` int32 ``[N, n_out]`` written with the RTL's outputs.
+* ``TB_ACT_WIDTH``: bits of one hidden activation (1: binary, 32: float).
+* ``TB_OUT``: ``.npy`` uint32 ``[N, n_out]`` written with the RTL's output words
+  (int32 or binary32 bit patterns; ``sim.validate`` views them by kind).
 * ``TB_REPORT``: JSON with ``cycles`` per batch and timings.
 * ``TB_STOP_AFTER``: ``k >= 1`` ends each run after layer ``k-1`` and records
-  that layer's output bits (uint8 ``[N, n]``, ``n`` = ``TB_N_OUT``) instead of
+  that layer's activations (uint32 words, ``[N, n]``, ``n`` = ``TB_N_OUT``) instead of
   the scores (debugging a mismatch layer by layer).
 * ``TNN_TB_FLIP_OUTPUT``: ``image,output``; a test hook that flips bit 0 of that
   output as read back, to exercise the mismatch path of ``sim.validate``.
@@ -39,8 +41,9 @@ from .handles import bind
 
 
 class EngineDriver:
-    def __init__(self, dut, reuse: int, n_out: int, gaps: float, seed: int, stop_after: int = 0):
-        self.dut, self.reuse, self.n_out = dut, reuse, n_out
+    def __init__(self, dut, reuse: int, n_out: int, gaps: float, seed: int, stop_after: int = 0,
+                 act_width: int = 1):
+        self.dut, self.reuse, self.n_out, self.act_width = dut, reuse, n_out, act_width
         self.stop_after = stop_after
         self.load = bind(dut, "load", ("en", "addr", "data"))
         self.result = bind(dut, "result", ("addr", "image", "data"))
@@ -83,7 +86,7 @@ class EngineDriver:
         await RisingEdge(clk)
         if self.stop_after:
             return await self.read_hidden(len(pixels)), cycles
-        out = np.zeros((len(pixels), self.n_out), dtype=np.int64)
+        out = np.zeros((len(pixels), self.n_out), dtype=np.uint32)
         for r in range(len(pixels)):
             for j in range(self.n_out):
                 await self.gap()
@@ -92,22 +95,22 @@ class EngineDriver:
                 await ReadOnly()
                 out[r, j] = int(self.result.data.value)
                 await RisingEdge(clk)
-        out = np.where(out >= 1 << 31, out - (1 << 32), out)
-        return out.astype(np.int32), cycles
+        return out, cycles
 
 
     async def read_hidden(self, n_images: int) -> np.ndarray:
         clk = self.dut.clk
         hidden = bind(self.dut, "hidden", ("addr", "data"))
-        bits = np.zeros((n_images, self.n_out), dtype=np.uint8)
+        w = self.act_width
+        acts = np.zeros((n_images, self.n_out), dtype=np.uint32)
         for j in range(self.n_out):
             hidden.addr.value = j
             await RisingEdge(clk)
             await ReadOnly()
             word = int(hidden.data.value)
-            bits[:, j] = [(word >> r) & 1 for r in range(n_images)]
+            acts[:, j] = [(word >> (w * r)) & ((1 << w) - 1) for r in range(n_images)]
             await RisingEdge(clk)
-        return bits
+        return acts
 
 
 @cocotb.test()
@@ -115,7 +118,8 @@ async def run_inputs(dut):
     pixels = np.load(os.environ["TB_INPUTS"])
     reuse, n_out = int(os.environ["TB_REUSE"]), int(os.environ["TB_N_OUT"])
     driver = EngineDriver(dut, reuse, n_out, float(os.environ.get("TB_GAPS", 0)),
-                          int(os.environ.get("TB_SEED", 0)), int(os.environ.get("TB_STOP_AFTER", 0)))
+                          int(os.environ.get("TB_SEED", 0)), int(os.environ.get("TB_STOP_AFTER", 0)),
+                          int(os.environ.get("TB_ACT_WIDTH", 1)))
     await driver.reset()
     outputs, cycles = [], []
     t0 = time.perf_counter()
@@ -124,7 +128,7 @@ async def run_inputs(dut):
         outputs.append(out)
         cycles.append(c)
     wall = time.perf_counter() - t0
-    result = np.concatenate(outputs) if outputs else np.zeros((0, n_out), np.int32)
+    result = np.concatenate(outputs) if outputs else np.zeros((0, n_out), np.uint32)
     flip = os.environ.get("TNN_TB_FLIP_OUTPUT")
     if flip:
         image, output = map(int, flip.split(","))

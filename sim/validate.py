@@ -4,11 +4,15 @@ word with the bit-true golden model of ``sw``.
     python -m sim.validate --model M.npz --inputs X.npy [--labels Y.npy]
         [--reuse R] [--sim verilator|icarus] [--limit N] [--out OUT.npy]
 
-Generates the engine for the model (``hw``), simulates the inputs in batches
-of R, writes the RTL's outputs to OUT.npy (int32 ``[N, out]``) and prints, as
-its last line, one JSON object: images, bit_exact (images whose outputs all
-match), mismatches, cycles, ideal_cycles, cycles_ratio, sim_seconds,
-sim_cycles_per_second, and hw_accuracy / sw_accuracy with labels.
+Generates the engine for the model (``hw``; binary or float by the model's
+activation), simulates the inputs in batches of R, writes the RTL's outputs to
+OUT.npy (int32 ``[N, out]`` for binary models, float32 for float models) and
+prints, as its last line, one JSON object: images, bit_exact (images whose
+outputs all match in every bit), mismatches, cycles, ideal_cycles,
+cycles_ratio, sim_seconds, sim_cycles_per_second, and hw_accuracy /
+sw_accuracy with labels. Float models add the adder latency (the golden
+model's lane count), max_abs_diff_vs_float64 (largest difference of any output
+to a float64 forward pass) and argmax_agreement_vs_float64.
 
 Exit code: 0 iff every image is bit-exact, 1 on any mismatch, 2 on bad input
 (the message names the field; nothing is written). On a mismatch the first
@@ -28,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hw.engine import BinaryEngine
-from hw.plan import PlanError, plan_binary
+from hw.engine import Engine, cycle_budget
+from hw.plan import PlanError, plan_engine
 from hw.verilog import write_verilog
 from sw import golden
 from sw.model_file import ModelFileError, load_model
@@ -57,6 +61,8 @@ def parse_args(argv=None):
     p.add_argument("--out", help="write the RTL outputs here (.npy)")
     p.add_argument("--build", default="build/validate", help="work folder (default %(default)s)")
     p.add_argument("--summary", help="also write the JSON summary to this file")
+    p.add_argument("--add-latency", type=int, default=None,
+                   help="float models: adder latency = partial sums per row (default 3)")
     p.add_argument("--gaps", type=float, default=0.0,
                    help="probability of idle cycles between host transactions (testing)")
     return p.parse_args(argv)
@@ -93,9 +99,9 @@ def load_inputs(args, n_in: int):
 def save_atomic(path: Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-    os.close(fd)
     try:
-        np.save(tmp, array)
+        with os.fdopen(fd, "wb") as fh:  # a file object: np.save would append ".npy" to a name
+            np.save(fh, array)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -104,7 +110,7 @@ def save_atomic(path: Path, array: np.ndarray) -> None:
 
 def generate(plan, work: Path) -> list[Path]:
     """Engine Verilog plus its clocked wrapper, in ``work``."""
-    engine = BinaryEngine(plan)
+    engine = Engine(plan)
     wrapper = clocked_wrapper(engine, TOP)
     src = write_verilog(engine, TOP, work)
     tb = work / f"{TOP}_tb.v"
@@ -113,8 +119,9 @@ def generate(plan, work: Path) -> list[Path]:
 
 
 def simulate(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=False, stop_after=0):
-    """Run ``pixels`` through the RTL. Returns ``(outputs, report, build_dir)``; with
-    ``stop_after = k`` the outputs are layer ``k-1``'s bits instead."""
+    """Run ``pixels`` through the RTL. Returns ``(words, report, build_dir)``: uint32
+    output words (int32 or binary32 bits); with ``stop_after = k`` layer ``k-1``'s
+    activations instead (bits or binary32 bits)."""
     np.save(work / "inputs.npy", pixels)
     out, report = work / "rtl_out.npy", work / "tb_report.json"
     for f in (out, report):
@@ -125,27 +132,42 @@ def simulate(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=False, s
         timing=True, waves=waves, build_dir=build_dir,
         env={"TB_INPUTS": (work / "inputs.npy").resolve(), "TB_REUSE": plan.reuse,
              "TB_N_OUT": plan.layers[stop_after - 1].n_out if stop_after else plan.n_outputs,
-             "TB_STOP_AFTER": stop_after, "TB_GAPS": gaps, "TB_OUT": out.resolve(),
+             "TB_STOP_AFTER": stop_after, "TB_ACT_WIDTH": plan.act_width, "TB_GAPS": gaps, "TB_OUT": out.resolve(),
              "TB_REPORT": report.resolve()})
     if (tests, failures) != (1, 0) or not out.exists():
         raise RuntimeError(f"the testbench failed ({failures} of {tests}); see {build_dir}")
     return np.load(out), json.loads(report.read_text()), build_dir
 
 
+def as_words(values: np.ndarray) -> np.ndarray:
+    """Golden outputs or activations as the RTL's uint32 words: int32 and float32
+    by their bits, hidden bits (uint8) by value."""
+    values = np.asarray(values)
+    if values.dtype in (np.int32, np.float32):
+        return values.view(np.uint32)
+    return values.astype(np.uint32)
+
+
+def from_words(words: np.ndarray, plan) -> np.ndarray:
+    """The RTL's output words as the golden model's dtype: int32 or float32."""
+    return words.view(np.int32 if plan.kind == "binary" else np.float32)
+
+
 def first_bad_layer(sources, pixels, plan, sim, work: Path, want_hidden, image: int) -> int:
-    """The first layer whose output bits for ``image`` differ from the golden
-    model's, found by stopping the run after each hidden layer in turn; the
+    """The first layer whose outputs for ``image`` differ from the golden model's
+    in any bit, found by stopping the run after each hidden layer in turn; the
     last layer if every hidden layer matches."""
     for k in range(1, len(plan.layers)):
-        bits, _, _ = simulate(sources, pixels, plan, sim, work, stop_after=k)
-        if not np.array_equal(bits[image], want_hidden[k - 1][image]):
+        acts, _, _ = simulate(sources, pixels, plan, sim, work, stop_after=k)
+        if not np.array_equal(acts[image], as_words(want_hidden[k - 1][image])):
             return k - 1
     return len(plan.layers) - 1
 
 
 def diagnose(sources, pixels, plan, sim, work: Path, rtl, want, want_hidden) -> dict:
     """Name the first differing image, layer and output, and simulate that image's
-    batch again with waves. Prints one line on stderr; returns the details."""
+    batch again with waves. Prints one line on stderr; returns the details.
+    ``rtl`` and ``want`` are uint32 words."""
     same = (rtl == want).all(axis=1)
     image = int(np.flatnonzero(~same)[0])
     output = int(np.flatnonzero(rtl[image] != want[image])[0])
@@ -161,11 +183,14 @@ def diagnose(sources, pixels, plan, sim, work: Path, rtl, want, want_hidden) -> 
         waves = str(found[0]) if found else None
     except RuntimeError as exc:
         waves = f"not written: {exc}"
-    print(f"mismatch: image {image} layer {layer} output {output}: rtl {rtl[image, output]}, "
-          f"golden {want[image, output]} (batch {image // plan.reuse}; waves: {waves})",
-          file=sys.stderr)
+    got_value, want_value = (from_words(a[image:image + 1, output], plan)[0].item() for a in (rtl, want))
+    print(f"mismatch: image {image} layer {layer} output {output}: rtl {got_value} "
+          f"(0x{int(rtl[image, output]):08x}), golden {want_value} (0x{int(want[image, output]):08x}) "
+          f"(batch {image // plan.reuse}; waves: {waves})", file=sys.stderr)
     return {"image": image, "layer": layer, "output": output,
-            "rtl": int(rtl[image, output]), "golden": int(want[image, output]), "waves": waves}
+            "rtl": got_value, "golden": want_value,
+            "rtl_bits": f"0x{int(rtl[image, output]):08x}",
+            "golden_bits": f"0x{int(want[image, output]):08x}", "waves": waves}
 
 
 def run(args) -> dict:
@@ -173,24 +198,30 @@ def run(args) -> dict:
     every image is bit-exact). Raises the input errors that mean exit code 2."""
     t_start = time.perf_counter()
     model = load_model(args.model)
-    if model.activation != "binary":
-        raise InputError(f"model: activation {model.activation!r} is not supported by "
-                         "the RTL yet (binary only)")
-    plan = plan_binary(model, args.reuse)
+    options = {}
+    if args.add_latency is not None:
+        if model.activation != "float":
+            raise InputError("add-latency: only float models have an adder latency")
+        options["add_latency"] = args.add_latency
+    plan = plan_engine(model, args.reuse, **options)
     pixels, labels = load_inputs(args, model.n_inputs)
 
     work = Path(args.build)
     work.mkdir(parents=True, exist_ok=True)
     sources = generate(plan, work)
-    rtl, report, build_dir = simulate(sources, pixels, plan, args.sim, work, gaps=args.gaps)
-    want, want_hidden = golden.forward(model, pixels)
+    rtl_words, report, build_dir = simulate(sources, pixels, plan, args.sim, work, gaps=args.gaps)
+    lanes = plan.add_latency if plan.kind == "float" else 1
+    want, want_hidden = golden.forward(model, pixels, lanes=lanes)
+    want_words = as_words(want)
+    rtl = from_words(rtl_words, plan)
 
-    same = (rtl == want).all(axis=1)
+    same = (rtl_words == want_words).all(axis=1)
     batches = len(report["batch_cycles"])
     cycles = int(sum(report["batch_cycles"]))
     ideal = plan.ideal_cycles * batches
     summary = {
         "model": str(args.model),
+        "activation": plan.kind,
         "simulator": args.sim,
         "reuse": plan.reuse,
         "images": int(len(pixels)),
@@ -200,13 +231,22 @@ def run(args) -> dict:
         "cycles": cycles,
         "ideal_cycles": ideal,
         "cycles_ratio": round(cycles / ideal, 4) if ideal else None,
-        "cycles_per_batch": plan.cycle_budget(BinaryEngine.LAYER_OVERHEAD),
+        "cycles_per_batch": cycle_budget(plan),
         "sim_seconds": round(report["sim_seconds"], 3),
         "simulated_cycles": report["simulated_cycles"],
         "sim_cycles_per_second": round(report["simulated_cycles"] / report["sim_seconds"]),
         # Engine cycles per wall second while it computes (host transfers excluded).
         "compute_cycles_per_second": round(cycles / report["compute_seconds"]),
     }
+    if plan.kind == "float":
+        reference = golden.float_forward64(model, pixels)
+        with np.errstate(invalid="ignore", over="ignore"):
+            diff = np.abs(rtl.astype(np.float64) - reference)
+        summary["add_latency"] = plan.add_latency
+        summary["mul_latency"] = plan.mul_latency
+        summary["max_abs_diff_vs_float64"] = float(np.max(diff))
+        summary["argmax_agreement_vs_float64"] = float(np.mean(
+            golden.predict(rtl) == golden.predict(reference)))
     if labels is not None:
         summary["hw_accuracy"] = float(np.mean(golden.predict(rtl) == labels))
         summary["sw_accuracy"] = float(np.mean(golden.predict(want) == labels))
@@ -214,7 +254,7 @@ def run(args) -> dict:
         save_atomic(Path(args.out), rtl)
     if not same.all():
         summary["first_mismatch"] = diagnose(sources, pixels, plan, args.sim, work,
-                                             rtl, want, want_hidden)
+                                             rtl_words, want_words, want_hidden)
     summary["wall_seconds"] = round(time.perf_counter() - t_start, 2)
     return summary
 

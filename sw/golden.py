@@ -25,7 +25,7 @@ import numpy as np
 
 from .model_file import PIXEL_MAX, TnnModel
 
-__all__ = ["forward", "predict", "binary_forward", "float_forward", "float_accumulate",
+__all__ = ["forward", "predict", "binary_forward", "float_forward", "float_forward64", "float_accumulate",
            "float_accumulate_reference", "relu", "preprocess"]
 
 _EXACT = 2.0**53
@@ -158,6 +158,19 @@ def float_forward(model: TnnModel, pixels: np.ndarray, lanes: int = 1):
             return y.astype(np.float32), hidden
         x = relu(y)
         hidden.append(x)
+    raise AssertionError("unreachable")
+
+
+def float_forward64(model: TnnModel, pixels: np.ndarray) -> np.ndarray:
+    """The float network in float64 (BLAS order, no binary32 rounding): the
+    reference the bit-true float32 outputs are measured against, float64 ``[N, out]``."""
+    x = _check_pixels(pixels, model.n_inputs).astype(np.float64)
+    x = x * np.float64(model.x_scale) + np.float64(model.x_offset)
+    for l, w in enumerate(model.weights):
+        y = (x @ w.T.astype(np.float64)) * model.scales[l].astype(np.float64) + model.biases[l].astype(np.float64)
+        if l == model.n_layers - 1:
+            return y
+        x = np.maximum(y, 0.0)
     raise AssertionError("unreachable")
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .model_file import TnnModel, accumulator_range, validate
 
-__all__ = ["random_ternary", "random_binary_model"]
+__all__ = ["random_ternary", "random_binary_model", "random_float_model"]
 
 
 def random_ternary(rng: np.random.Generator, rows: int, cols: int, density: float) -> np.ndarray:
@@ -42,5 +42,24 @@ def random_binary_model(rng: np.random.Generator, sizes, density=0.2) -> TnnMode
             t = np.where(ends < 0.05, lo, np.where(ends > 0.95, hi + 1, t))
             thresholds.append(np.clip(t, lo, hi + 1).astype(np.int32))
     model = TnnModel(activation="binary", weights=weights, thresholds=thresholds)
+    validate(model.to_arrays())
+    return model
+
+
+def random_float_model(rng: np.random.Generator, sizes, density=0.2) -> TnnModel:
+    """A float network with layer sizes ``sizes``: per-neuron scales of both signs
+    spread over several binades, biases around 0, pixels mapped to about [-1, 1],
+    so ReLU cuts a good share of hidden activations and sums cancel often."""
+    n_layers = len(sizes) - 1
+    densities = np.broadcast_to(np.asarray(density, dtype=float), (n_layers,))
+    weights, scales, biases = [], [], []
+    for l in range(n_layers):
+        n_out = sizes[l + 1]
+        weights.append(random_ternary(rng, n_out, sizes[l], float(densities[l])))
+        magnitude = np.exp2(rng.uniform(-6, 1, n_out))
+        scales.append((magnitude * rng.choice([-1.0, 1.0], n_out, p=[0.1, 0.9])).astype(np.float32))
+        biases.append(rng.normal(0.0, 0.3, n_out).astype(np.float32))
+    model = TnnModel(activation="float", weights=weights, scales=scales, biases=biases,
+                     x_scale=np.float32(2.0 / 255.0), x_offset=np.float32(-1.0))
     validate(model.to_arrays())
     return model

@@ -4,51 +4,17 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from hw.engine import BinaryEngine, pack_input_words
+from engine_sim import load_batch, run_engine_raw
+from hw.engine import Engine, cycle_budget, layer_overhead
 from hw.plan import PlanError, plan_binary
 from sw import golden
 from sw.synthetic import random_binary_model
 
 
-async def load_batch(ctx, dut, pixels, reuse):
-    for i, word in enumerate(pack_input_words(pixels, reuse)):
-        ctx.set(dut.load.en, 1)
-        ctx.set(dut.load.addr, i)
-        ctx.set(dut.load.data, word)
-        await ctx.tick()
-    ctx.set(dut.load.en, 0)
-
-
 def run_engine(model, pixels, reuse):
     plan = plan_binary(model, reuse)
-    dut = BinaryEngine(plan)
-    n_out = plan.n_outputs
-    outputs, cycles = [], []
-
-    async def testbench(ctx):
-        for first in range(0, len(pixels), reuse):
-            batch = pixels[first:first + reuse]
-            await load_batch(ctx, dut, batch, reuse)
-            ctx.set(dut.start, 1)
-            await ctx.tick()
-            ctx.set(dut.start, 0)
-            await ctx.tick().until(dut.done)
-            cycles.append(ctx.get(dut.cycles))
-            out = np.zeros((len(batch), n_out), dtype=np.int64)
-            for r in range(len(batch)):
-                for j in range(n_out):
-                    ctx.set(dut.result.addr, j)
-                    ctx.set(dut.result.image, r)
-                    await ctx.tick()
-                    out[r, j] = ctx.get(dut.result.data)
-            outputs.append(out)
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(testbench)
-    sim.run()
-    raw = np.concatenate(outputs)
-    return np.where(raw >= 1 << 31, raw - (1 << 32), raw).astype(np.int32), cycles, plan
+    words, cycles = run_engine_raw(plan, pixels)
+    return words.view(np.int32), cycles, plan
 
 
 @pytest.mark.parametrize("sizes, density, reuse", [
@@ -65,9 +31,9 @@ def test_engine_matches_golden(sizes, density, reuse):
     want, _ = golden.forward(model, pixels)
     np.testing.assert_array_equal(got, want)
     # Per batch: one cycle per RLE word plus a fixed overhead per layer.
-    expected = sum(lp.word_count for lp in plan.layers) + BinaryEngine.LAYER_OVERHEAD * len(plan.layers)
+    expected = sum(lp.word_count for lp in plan.layers) + layer_overhead(plan) * len(plan.layers)
     assert cycles == [expected] * len(cycles)
-    assert sum(plan.cycle_budget(BinaryEngine.LAYER_OVERHEAD).values()) == expected
+    assert sum(cycle_budget(plan).values()) == expected
 
 
 def test_dense_rows_and_extreme_accumulators():
@@ -98,7 +64,7 @@ def test_stop_after_exposes_each_hidden_layer():
     reuse = 3
     pixels = rng.integers(0, 256, size=(reuse, 18), dtype=np.uint8)
     _, want_hidden = golden.forward(model, pixels)
-    dut = BinaryEngine(plan_binary(model, reuse))
+    dut = Engine(plan_binary(model, reuse))
     got_hidden = {}
 
     async def testbench(ctx):

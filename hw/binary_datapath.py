@@ -1,0 +1,97 @@
+"""The binary engine's datapath: R XNOR-popcount PEs behind one decompressor.
+
+Pipeline per weight (no stalls: ``beat.ready`` is always 1)::
+
+    A: decompressor beat; the engine reads the activation memories at beat.addr
+    B: PEs accumulate; row-constant memory read at the beat's row
+    C: (row end only) PEs score the row; bits or scores written
+
+so a layer's rows leave stage C three cycles after their last beat.
+Arithmetic and the folded row constants: :mod:`hw.plan` and :mod:`hw.pe`.
+Ports: :mod:`hw.datapath`.
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth.lib import memory, wiring
+
+from .datapath import PIXEL_BITS, datapath_signature
+from .pe import TernaryPE, pe_beat_layout
+
+__all__ = ["BinaryDatapath"]
+
+
+class BinaryDatapath(wiring.Component):
+    """Binary datapath for an :class:`hw.plan.EnginePlan` of kind ``"binary"``."""
+
+    @staticmethod
+    def layer_overhead(plan) -> int:
+        """Cycles per layer beyond one per RLE word: issuing the command (1), the
+        decompressor's read latency (1), and draining stages B and C (3)."""
+        return 5
+
+    @staticmethod
+    def row_overhead(plan) -> int:
+        """Cycles per row beyond its RLE words: none."""
+        return 0
+
+    def __init__(self, plan, col_addr_width: int):
+        assert plan.kind == "binary"
+        self.plan = plan
+        super().__init__(datapath_signature(plan, col_addr_width))
+
+    def elaborate(self, platform):
+        m = Module()
+        plan = self.plan
+        R = plan.reuse
+        beat = self.beat.payload
+
+        m.submodules.consts = consts = memory.Memory(
+            shape=signed(plan.const_width), depth=len(plan.row_consts),
+            init=[int(k) for k in plan.row_consts])
+        const_rd = consts.read_port()
+
+        # ---- stage A: count rows
+        row = Signal(range(max(lp.n_out for lp in plan.layers) + 1))
+        m.d.comb += self.beat.ready.eq(1)
+        with m.If(self.start):
+            m.d.sync += row.eq(0)
+        with m.Elif(self.beat.valid & beat.last):
+            m.d.sync += row.eq(row + 1)
+
+        # ---- stage B: PEs accumulate; row constant read
+        b = Signal(pe_beat_layout)
+        b_row = Signal.like(row)
+        m.d.sync += [
+            b.valid.eq(self.beat.valid), b.sign.eq(beat.sign),
+            b.last.eq(beat.last), b.null.eq(beat.null), b_row.eq(row),
+        ]
+        m.d.comb += const_rd.addr.eq(self.const_base + b_row)
+
+        # ---- stage C: score the finished row
+        c_valid = Signal()
+        c_row = Signal.like(row)
+        m.d.sync += [c_valid.eq(b.valid & b.last), c_row.eq(b_row)]
+
+        pes = []
+        for i in range(R):
+            pe = TernaryPE(acc_width=plan.acc_width, const_width=plan.const_width,
+                           score_width=plan.score_width, input_width=PIXEL_BITS)
+            m.submodules[f"pe{i}"] = pe
+            pes.append(pe)
+            m.d.comb += [
+                pe.beat.eq(b),
+                pe.bits_mode.eq(~self.first),
+                pe.x.eq(Mux(self.first, self.pixels[i * PIXEL_BITS:(i + 1) * PIXEL_BITS], self.acts[i])),
+                pe.k.eq(const_rd.data),
+            ]
+        m.d.comb += [
+            self.write.valid.eq(c_valid),
+            self.write.addr.eq(c_row),
+            self.write.lanes.eq(-1),
+            self.write.act.eq(Cat(pe.bit for pe in pes)),
+            self.write.out.eq(Cat(pe.score for pe in pes)),
+            self.idle.eq(~b.valid & ~c_valid),
+        ]
+        return m

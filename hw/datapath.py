@@ -1,0 +1,86 @@
+"""The contract between the shared engine (:mod:`hw.engine`) and a PE kind's datapath.
+
+A datapath takes the decompressor's beat stream for one layer at a time and
+writes that layer's outputs (hidden activations or final outputs) into the
+engine's buffers. The engine owns everything else: the decompressor, the
+sequencer, the input and ping-pong buffers, the host interface. Two kinds
+exist: :class:`hw.binary_datapath.BinaryDatapath` (XNOR-popcount PEs) and
+:class:`hw.float_datapath.FloatDatapath` (float-accumulate PEs).
+
+Ports of every datapath (:func:`datapath_signature`)
+----------------------------------------------------
+``beat``: In(stream of :func:`hw.decompressor.beat_layout`)
+    The decompressor's weights. The engine reads the activation memories at
+    ``beat.payload.addr`` every cycle, so ``pixels``/``acts`` hold, one cycle
+    later, the activations of the beat presented one cycle earlier.
+``start``: In(1)
+    One-cycle strobe as the engine starts a layer's walk (row counters reset).
+``first``, ``last``: In(1)
+    The layer is the network's first (inputs are pixels) / last (outputs go to
+    the output buffer, not to a hidden buffer). Constant during a layer.
+``const_base``: In
+    Index of the layer's first row in the datapath's row-constant memory.
+``pixels``: In(R * 8)
+    Input-buffer word read at the previous cycle's ``beat.addr``; image ``r``
+    in bits ``[8r+7:8r]``.
+``acts``: In(R * act_width)
+    Hidden-buffer word (the previous layer's outputs) read the same way.
+``write``: Out
+    ``valid``, ``addr`` (row), ``lanes`` (R bits: which images' slots to
+    write), ``act`` (R * act_width: hidden-layer data), ``out`` (R * out_width:
+    last-layer data). The engine routes it to a hidden buffer or the output
+    buffer by the current layer.
+``idle``: Out(1)
+    Nothing is in flight: once the decompressor is idle too, the layer is done.
+"""
+
+from __future__ import annotations
+
+from amaranth import Array
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .decompressor import beat_layout
+
+__all__ = ["PIXEL_BITS", "bits_for", "select", "datapath_signature", "write_signature"]
+
+PIXEL_BITS = 8
+
+
+def bits_for(n: int) -> int:
+    """Address bits for ``n`` locations (at least 1)."""
+    return max(1, (n - 1).bit_length())
+
+
+def select(items, index):
+    """``items[index]`` as a multiplexer. The list is padded to a power of two with
+    its last item, so every index value is covered (no incomplete ``case``)."""
+    items = list(items)
+    items += items[-1:] * ((1 << len(index)) - len(items))
+    return Array(items)[index]
+
+
+def write_signature(plan) -> wiring.Signature:
+    r = plan.reuse
+    return wiring.Signature({
+        "valid": Out(1),
+        "addr": Out(bits_for(max(lp.n_out for lp in plan.layers))),
+        "lanes": Out(r),
+        "act": Out(r * plan.act_width),
+        "out": Out(r * plan.score_width),
+    })
+
+
+def datapath_signature(plan, col_addr_width: int) -> dict:
+    """Members of a datapath component for ``plan`` (see the module docstring)."""
+    return {
+        "beat": In(stream.Signature(beat_layout(col_addr_width))),
+        "start": In(1),
+        "first": In(1),
+        "last": In(1),
+        "const_base": In(range(plan.rows + 1)),
+        "pixels": In(plan.reuse * PIXEL_BITS),
+        "acts": In(plan.reuse * plan.act_width),
+        "write": Out(write_signature(plan)),
+        "idle": Out(1),
+    }

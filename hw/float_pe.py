@@ -1,0 +1,114 @@
+"""Float-accumulate processing element: ``L`` interleaved binary32 partial sums per row.
+
+Paper 002's type-2 MAC: "an XNOR operation on the sign bit of a floating point
+value, followed by a floating point accumulate". The weight's sign flips the
+activation's sign bit (exact); the accumulate is an IEEE-754 binary32 addition
+in a pipelined :class:`hw.fp32.FP32Add` of latency ``L``.
+
+Why ``L`` partial sums
+----------------------
+A sum that depends on the previous sum cannot take a new term every cycle
+through an ``L``-stage adder. Nonzero weight ``n`` (0-based) of a row goes to
+partial sum ``n mod L`` instead, so consecutive terms never wait on each other;
+at the row end the partials combine left to right, ``((p0 + p1) + p2) + ...``,
+using the same adder. This is exactly :func:`sw.golden.float_accumulate` with
+``lanes = L`` (partials start at +0.0; an empty partial is +0.0).
+
+Two banks of ``L`` partials let the next row accumulate while the previous
+row's partials are being combined.
+
+The PE is pure datapath: :class:`hw.float_datapath.FloatDatapath` drives the
+``ctl`` port of all R PEs with the same control word every cycle (they work in
+lockstep on R images). Control fields (:func:`float_pe_control_layout`):
+
+``term``
+    Add the activation ``x`` (sign bit flipped if ``negate``) to partial
+    ``(bank, lane)``, or to +0.0 if ``fresh`` (the lane's first term of the row).
+``reduce``
+    One combining step: ``a + b`` where ``a`` is partial ``(bank, 0)`` (+0.0 if
+    ``a_zero``) on the ``first`` step, else the adder's result (the previous
+    step's sum, arriving just then), and ``b`` is partial ``(bank, lane)`` (+0.0
+    if ``b_zero``). Never in the same cycle as ``term``.
+``wb``, ``wb_bank``, ``wb_lane``
+    The adder's result this cycle is a term's sum: write it to that partial. A
+    read of the same partial in the same cycle sees the new value (bypass).
+``capture``, ``cap_bank``, ``cap_zero``
+    Latch the row's sum into ``acc``: the adder's result (the last combining
+    step's) when ``L > 1``; for ``L = 1`` partial ``(cap_bank, 0)`` (+0.0 if
+    ``cap_zero``).
+
+Ports: ``ctl`` In(control), ``x`` In(32) the activation at stage B, ``acc`` Out(32)
+the last captured row sum (stable until the next capture).
+"""
+
+from __future__ import annotations
+
+from amaranth import Const, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .datapath import select
+from .fp32 import FP32Add
+
+__all__ = ["FloatAccumulatePE", "float_pe_control_layout", "POSITIVE_ZERO"]
+
+POSITIVE_ZERO = Const(0, 32)
+SIGN_BIT = 1 << 31
+
+
+def float_pe_control_layout(lanes: int) -> data.StructLayout:
+    return data.StructLayout({
+        "term": 1, "fresh": 1, "negate": 1,
+        "reduce": 1, "first": 1, "a_zero": 1, "b_zero": 1,
+        "bank": 1, "lane": range(lanes),
+        "wb": 1, "wb_bank": 1, "wb_lane": range(lanes),
+        "capture": 1, "cap_bank": 1, "cap_zero": 1,
+    })
+
+
+class FloatAccumulatePE(wiring.Component):
+    """One image's float accumulation; ``lanes`` = the adder's latency ``L`` (>= 1)."""
+
+    def __init__(self, lanes: int):
+        if lanes < 1:
+            raise ValueError(f"lanes: the adder needs a latency >= 1, got {lanes}")
+        self.lanes = lanes
+        super().__init__({
+            "ctl": In(float_pe_control_layout(lanes)),
+            "x": In(32),
+            "acc": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        L, ctl = self.lanes, self.ctl
+        m.submodules.add = add = FP32Add(latency=L)
+        banks = [[Signal(32, name=f"p{b}_{k}") for k in range(L)] for b in range(2)]
+
+        for b in range(2):
+            for k in range(L):
+                with m.If(ctl.wb & (ctl.wb_bank == b) & (ctl.wb_lane == k)):
+                    m.d.sync += banks[b][k].eq(add.result)
+
+        def read(bank, lane):
+            pick = (lambda regs: regs[lane]) if isinstance(lane, int) else (lambda regs: select(regs, lane))
+            stored = Mux(bank, pick(banks[1]), pick(banks[0]))
+            hit = ctl.wb & (ctl.wb_bank == bank) & (ctl.wb_lane == lane)
+            return Mux(hit, add.result, stored)
+
+        first_partial = Mux(ctl.a_zero, POSITIVE_ZERO, read(ctl.bank, 0))
+        lane_partial = read(ctl.bank, ctl.lane)
+        term = self.x ^ Mux(ctl.negate, SIGN_BIT, 0)
+        m.d.comb += [
+            add.in_valid.eq(ctl.term | ctl.reduce),
+            add.a.eq(Mux(ctl.reduce,
+                         Mux(ctl.first, first_partial, add.result),
+                         Mux(ctl.fresh, POSITIVE_ZERO, lane_partial))),
+            add.b.eq(Mux(ctl.reduce, Mux(ctl.b_zero, POSITIVE_ZERO, lane_partial), term)),
+        ]
+        with m.If(ctl.capture):
+            if L == 1:
+                m.d.sync += self.acc.eq(Mux(ctl.cap_zero, POSITIVE_ZERO, read(ctl.cap_bank, 0)))
+            else:
+                m.d.sync += self.acc.eq(add.result)
+        return m

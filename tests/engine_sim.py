@@ -1,0 +1,58 @@
+"""Run the engine (either kind) in the Amaranth simulator: load, start, read back."""
+
+import numpy as np
+from amaranth.sim import Simulator
+
+from hw.engine import Engine, pack_input_words
+
+
+async def load_batch(ctx, dut, pixels, reuse):
+    for i, word in enumerate(pack_input_words(pixels, reuse)):
+        ctx.set(dut.load.en, 1)
+        ctx.set(dut.load.addr, i)
+        ctx.set(dut.load.data, word)
+        await ctx.tick()
+    ctx.set(dut.load.en, 0)
+
+
+def run_engine_raw(plan, pixels, *, stop_after=0):
+    """Batches of ``plan.reuse`` images through :class:`Engine`. Returns
+    ``(words, cycles)``: uint32 ``[N, n]`` result words (or, with ``stop_after =
+    k``, layer ``k-1``'s hidden activations as ``act_width``-bit words) and the
+    cycles of each batch."""
+    reuse = plan.reuse
+    dut = Engine(plan)
+    n_out = plan.layers[stop_after - 1].n_out if stop_after else plan.n_outputs
+    w = plan.act_width
+    outputs, cycles = [], []
+
+    async def testbench(ctx):
+        for first in range(0, len(pixels), reuse):
+            batch = pixels[first:first + reuse]
+            await load_batch(ctx, dut, batch, reuse)
+            if stop_after:
+                ctx.set(dut.stop_after, stop_after)
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            await ctx.tick().until(dut.done)
+            cycles.append(ctx.get(dut.cycles))
+            out = np.zeros((len(batch), n_out), dtype=np.uint64)
+            for j in range(n_out):
+                for r in range(len(batch)):
+                    if stop_after:
+                        ctx.set(dut.hidden.addr, j)
+                        await ctx.tick()
+                        out[r, j] = (ctx.get(dut.hidden.data) >> (w * r)) & ((1 << w) - 1)
+                    else:
+                        ctx.set(dut.result.addr, j)
+                        ctx.set(dut.result.image, r)
+                        await ctx.tick()
+                        out[r, j] = ctx.get(dut.result.data) & 0xFFFFFFFF
+            outputs.append(out)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()
+    return np.concatenate(outputs).astype(np.uint32), cycles
