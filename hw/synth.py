@@ -445,32 +445,6 @@ def _fixed_mode_pe(bits_mode: int, acc_width: int, const_width: int, score_width
     return FixedModePE()
 
 
-def _float_mac_cost():
-    """The float MAC's datapath cost: the fp32 adder (latency 3) with the sign of ``b``
-    flipped by the weight's sign bit (``w_sign``), i.e. ``a + w * b`` for ``w`` in {-1, +1}.
-    No float accumulate PE exists yet; this is its adder plus the XNOR on the sign bit."""
-    from amaranth import Cat, Module
-    from amaranth.lib import wiring
-    from amaranth.lib.wiring import In, Out
-
-    from .fp32 import FP32Add
-
-    class FloatMacCost(wiring.Component):
-        def __init__(self):
-            super().__init__({"a": In(32), "b": In(32), "w_sign": In(1), "in_valid": In(1),
-                              "result": Out(32), "out_valid": Out(1)})
-
-        def elaborate(self, platform):
-            m = Module()
-            m.submodules.add = add = FP32Add(latency=3)
-            m.d.comb += [add.a.eq(self.a), add.b.eq(Cat(self.b[:31], self.b[31] ^ self.w_sign)),
-                         add.in_valid.eq(self.in_valid), self.result.eq(add.result),
-                         self.out_valid.eq(add.out_valid)]
-            return m
-
-    return FloatMacCost()
-
-
 def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE) -> tuple[list[Block], dict]:
     """The blocks :mod:`hw.roofline` needs, sized for the model at ``model_path``.
 
@@ -483,6 +457,7 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE) -> tuple[lis
 
     from .decompressor import Decompressor
     from .engine import Engine
+    from .float_pe import FloatAccumulatePE
     from .fp32 import FP32Add, FP32Mul
     from .pe import TernaryPE
     from .plan import plan_binary
@@ -505,8 +480,8 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE) -> tuple[lis
               lambda: _fixed_mode_pe(0, **widths)),
         Block("pe_dual", "PE as in the engine (mode chosen at run time)",
               lambda: TernaryPE(**widths)),
-        Block("float_mac", "fp32 adder (latency 3) + weight sign flip",
-              _float_mac_cost),
+        Block("pe_float", "float-accumulate PE: fp32 adder (latency 3), 2 x 3 partial sums, "
+              "sign flip", lambda: FloatAccumulatePE(lanes=3)),
         Block("fp32_add", "fp32 adder, latency 3", lambda: FP32Add(latency=3)),
         Block("fp32_mul", "fp32 multiplier, latency 3", lambda: FP32Mul(latency=3)),
     ]

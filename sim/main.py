@@ -42,6 +42,8 @@ def main(argv=None) -> int:
     p.add_argument("--model", type=Path, help="tnn-model-v1 .npz (default: see above)")
     p.add_argument("--images", type=int, default=300, help="test images (default %(default)s)")
     p.add_argument("--reuse", type=int, default=8, help="R (default %(default)s)")
+    p.add_argument("--jobs", type=int, default=1, help="simulation processes (default %(default)s)")
+    p.add_argument("--add-latency", type=int, help="float models: the adder latency (default 3)")
     p.add_argument("--out", type=Path, default=Path("build/sim"))
     args = p.parse_args(argv)
     model = args.model or default_model()
@@ -59,8 +61,10 @@ def main(argv=None) -> int:
     np.save(y, data.test_y[: args.images])
     print(f"sim: model {model}, {args.images} Fashion-MNIST test images, R = {args.reuse}, "
           f"{args.sim}", file=sys.stderr)
+    extra = ["--add-latency", str(args.add_latency)] if args.add_latency is not None else []
     code = validate.main(["--model", str(model), "--inputs", str(x), "--labels", str(y),
-                          "--reuse", str(args.reuse), "--sim", args.sim,
+                          "--reuse", str(args.reuse), "--sim", args.sim, *extra,
+                          "--jobs", str(args.jobs), "--progress",
                           "--out", str(args.out / "rtl-out.npy"),
                           "--build", str(args.out / "work"),
                           "--summary", str(args.out / "summary.json")])

@@ -25,21 +25,28 @@ def json_block(relative: str):
 
 
 def validate_table(relative: str):
-    """A table of ``sim.validate`` summaries found under ``build/<relative>/*/``."""
+    """A table of ``sim.validate`` summaries found under ``build/<relative>/*/``
+    (float models add the adder latency L and the largest difference to float64)."""
     def render(build: Path) -> str | None:
         paths = sorted((build / relative).glob("*/summary.json"))
         if not paths:
             return None
-        rows = ["| model | simulator | R | images | bit-exact | hw accuracy | sw accuracy "
-                "| cycles / ideal | compute cycles/s | sim s |",
-                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for path in paths:
-            d = json.loads(path.read_text())
+        runs = [json.loads(path.read_text()) for path in paths]
+        floats = any(d.get("activation") == "float" for d in runs)
+        head = "| model | simulator | R |" + (" L |" if floats else "") + (
+            " images | bit-exact | hw accuracy | sw accuracy | cycles / batch | cycles / ideal "
+            "| compute cycles/s | sim s |") + (" max diff vs float64 |" if floats else "")
+        rows = [head, "| --- | --- | ---: |" + (" ---: |" if floats else "")
+                + " ---: |" * 8 + (" ---: |" if floats else "")]
+        for d in sorted(runs, key=lambda d: (d["simulator"], d["reuse"], d.get("add_latency", 0))):
             rows.append(
-                f"| `{Path(d['model']).name}` | {d['simulator']} | {d['reuse']} | {d['images']} "
-                f"| {d['bit_exact']} / {d['images']} | {d.get('hw_accuracy', float('nan')):.4f} "
-                f"| {d.get('sw_accuracy', float('nan')):.4f} | {d['cycles_ratio']:.4f} "
-                f"| {d['compute_cycles_per_second']:,} | {d['sim_seconds']:.1f} |")
+                f"| `{Path(d['model']).name}` | {d['simulator']} | {d['reuse']} |"
+                + (f" {d.get('add_latency', '-')} |" if floats else "")
+                + f" {d['images']} | {d['bit_exact']} / {d['images']} "
+                f"| {d.get('hw_accuracy', float('nan')):.4f} | {d.get('sw_accuracy', float('nan')):.4f} "
+                f"| {d['cycles'] // d['batches']:,} | {d['cycles_ratio']:.4f} "
+                f"| {d['compute_cycles_per_second']:,} | {d['sim_seconds']:.1f} |"
+                + (f" {d['max_abs_diff_vs_float64']:.2g} |" if floats else ""))
         return "\n".join(rows)
     return render
 
@@ -53,6 +60,21 @@ def training_tables(build: Path) -> str | None:
     return render([json.loads(p.read_text()) for p in paths]).strip()
 
 
+def bench_table(build: Path) -> str | None:
+    """The at-a-glance table of the last ``make bench`` (build/bench/report.json)."""
+    from .bench import glance_table
+    path = build / "bench" / "report.json"
+    if not path.exists():
+        return None
+    report = json.loads(path.read_text())
+    commit = (report["git"]["commit"] or "unknown")[:12]
+    dirty = " + uncommitted changes" if report["git"]["dirty"] else ""
+    return (glance_table(report) + f"\n\nMeasured by `make bench` on commit `{commit}`{dirty}, "
+            f"{report['date']}; phases (s): "
+            + ", ".join(f"{k} {v:.0f}" for k, v in report["phases"].items())
+            + ". Full report: `build/bench/REPORT.md`.")
+
+
 def roofline_table(build: Path) -> str | None:
     """Measured synthesis costs next to the paper's constants."""
     from hw.roofline import load_summary, render_markdown
@@ -64,6 +86,8 @@ BLOCKS = {
     "sim-summary": json_block("sim/summary.json"),
     "decompressor-summary": json_block("sim-decompressor/summary.json"),
     "validate-binary": validate_table("validate-binary"),
+    "validate-float": validate_table("validate-float"),
+    "bench": bench_table,
     "training": training_tables,
     "roofline": roofline_table,
 }

@@ -43,33 +43,31 @@ def source_digest(sources) -> str:
     return h.hexdigest()[:12]
 
 
-def run_cocotb(*, toplevel: str, sources, test_module: str, sim: str = "verilator",
-               env: dict | None = None, testcase=None, waves: bool = False,
-               build_dir: Path | None = None, seed: int = 1,
-               timing: bool = False) -> tuple[int, int, Path]:
-    """Build ``sources`` (Verilog) with ``sim`` and run cocotb module ``test_module``.
+def default_build_dir(toplevel: str, sources, sim: str, *, timing=False, waves=False) -> Path:
+    name = f"{toplevel}-{sim}-{source_digest(sources)}{'-t' if timing else ''}{'-waves' if waves else ''}"
+    return BUILD_ROOT / "sim" / name
+
+
+def build_cocotb(*, toplevel: str, sources, sim: str = "verilator", waves: bool = False,
+                 build_dir: Path | None = None, timing: bool = False) -> Path:
+    """Build ``sources`` (Verilog) with ``sim`` into ``build_dir``; returns the folder.
 
     ``timing`` builds Verilator with ``--timing`` (for wrappers that run the
-    clock inside the simulator, :mod:`sim.wrapper`).
-    ``env`` is passed to the testbench's environment (strings only). Returns
-    ``(tests, failures, results_xml)``. Waves, when asked for, are written
-    into the build folder: ``dump.fst`` on Verilator (``dump.vcd`` where
-    liblz4-dev is missing), ``<toplevel>.fst`` on Icarus.
+    clock inside the simulator, :mod:`sim.wrapper`). Waves, when asked for, are
+    written into the test folder at run time: ``dump.fst`` on Verilator
+    (``dump.vcd`` where liblz4-dev is missing), ``<toplevel>.fst`` on Icarus.
     """
     use_simulator(sim)
     sources = [Path(s).resolve() for s in sources]
     if build_dir is None:
-        build_dir = BUILD_ROOT / "sim" / f"{toplevel}-{sim}-{source_digest(sources)}{'-t' if timing else ''}"
-        if waves:
-            build_dir = build_dir.with_name(build_dir.name + "-waves")
+        build_dir = default_build_dir(toplevel, sources, sim, timing=timing, waves=waves)
     build_dir = Path(build_dir).resolve()
-    runner = get_runner(sim)
     build_args = list(VERILATOR_ARGS) if sim == "verilator" else list(ICARUS_ARGS)
     if sim == "verilator" and waves and fst_available():
         build_args += ["--trace-fst"]  # else the runner's --trace: VCD
     if sim == "verilator" and timing:
         build_args += ["--timing"]
-    runner.build(
+    get_runner(sim).build(
         sources=sources,
         hdl_toplevel=toplevel,
         build_dir=build_dir,
@@ -77,16 +75,43 @@ def run_cocotb(*, toplevel: str, sources, test_module: str, sim: str = "verilato
         timescale=("1ns", "1ps"),
         waves=waves,
     )
-    results = runner.test(
+    return build_dir
+
+
+def run_built(*, toplevel: str, build_dir: Path, test_module: str, sim: str = "verilator",
+                env: dict | None = None, testcase=None, waves: bool = False, seed: int = 1,
+                test_dir: Path | None = None) -> tuple[int, int]:
+    """Run cocotb module ``test_module`` on a design :func:`build_cocotb` built.
+    Several runs may share one build folder at the same time if each has its own
+    ``test_dir`` (default: the build folder). ``env`` is passed to the testbench's
+    environment (strings). Returns ``(tests, failures)``."""
+    use_simulator(sim)
+    build_dir = Path(build_dir).resolve()
+    test_dir = Path(test_dir).resolve() if test_dir else build_dir
+    test_dir.mkdir(parents=True, exist_ok=True)
+    results = get_runner(sim).test(
         hdl_toplevel=toplevel,
+        hdl_toplevel_lang="verilog",  # a fresh runner object does not know the build's sources
         test_module=test_module,
         testcase=testcase,
         build_dir=build_dir,
-        test_dir=build_dir,
+        test_dir=test_dir,
         extra_env={k: str(v) for k, v in (env or {}).items()},
         waves=waves,
         seed=seed,
         timescale=("1ns", "1ps"),
     )
-    tests, failures = get_results(results)
+    return get_results(results)
+
+
+def run_cocotb(*, toplevel: str, sources, test_module: str, sim: str = "verilator",
+               env: dict | None = None, testcase=None, waves: bool = False,
+               build_dir: Path | None = None, seed: int = 1,
+               timing: bool = False) -> tuple[int, int, Path]:
+    """:func:`build_cocotb` then :func:`run_built` in the build folder. Returns
+    ``(tests, failures, build_dir)``."""
+    build_dir = build_cocotb(toplevel=toplevel, sources=sources, sim=sim, waves=waves,
+                             build_dir=build_dir, timing=timing)
+    tests, failures = run_built(toplevel=toplevel, build_dir=build_dir, test_module=test_module,
+                                  sim=sim, env=env, testcase=testcase, waves=waves, seed=seed)
     return tests, failures, build_dir

@@ -16,6 +16,8 @@ Environment:
 * ``TB_OUT``: ``.npy`` uint32 ``[N, n_out]`` written with the RTL's output words
   (int32 or binary32 bit patterns; ``sim.validate`` views them by kind).
 * ``TB_REPORT``: JSON with ``cycles`` per batch and timings.
+* ``TB_PROGRESS``: optional file, rewritten with the number of images done
+  after every batch (``sim.validate``'s progress bar).
 * ``TB_STOP_AFTER``: ``k >= 1`` ends each run after layer ``k-1`` and records
   that layer's activations (uint32 words, ``[N, n]``, ``n`` = ``TB_N_OUT``) instead of
   the scores (debugging a mismatch layer by layer).
@@ -122,11 +124,15 @@ async def run_inputs(dut):
                           int(os.environ.get("TB_ACT_WIDTH", 1)))
     await driver.reset()
     outputs, cycles = [], []
+    progress = os.environ.get("TB_PROGRESS")
     t0 = time.perf_counter()
     for first in range(0, len(pixels), reuse):
         out, c = await driver.run_batch(pixels[first:first + reuse])
         outputs.append(out)
         cycles.append(c)
+        if progress:
+            with open(progress, "w") as fh:
+                fh.write(f"{first + len(out)}\n")
     wall = time.perf_counter() - t0
     result = np.concatenate(outputs) if outputs else np.zeros((0, n_out), np.uint32)
     flip = os.environ.get("TNN_TB_FLIP_OUTPUT")

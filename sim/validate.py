@@ -28,9 +28,11 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from hw.engine import Engine, cycle_budget
 from hw.plan import PlanError, plan_engine
@@ -38,7 +40,7 @@ from hw.verilog import write_verilog
 from sw import golden
 from sw.model_file import ModelFileError, load_model
 
-from .runner import run_cocotb, source_digest
+from .runner import build_cocotb, run_built, source_digest
 from .tools import SIMULATORS, SimulatorMissing
 from .wrapper import clocked_wrapper
 
@@ -63,6 +65,9 @@ def parse_args(argv=None):
     p.add_argument("--summary", help="also write the JSON summary to this file")
     p.add_argument("--add-latency", type=int, default=None,
                    help="float models: adder latency = partial sums per row (default 3)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="simulation processes over slices of the inputs (default 1)")
+    p.add_argument("--progress", action="store_true", help="a progress bar over images")
     p.add_argument("--gaps", type=float, default=0.0,
                    help="probability of idle cycles between host transactions (testing)")
     return p.parse_args(argv)
@@ -118,25 +123,80 @@ def generate(plan, work: Path) -> list[Path]:
     return [src, tb]
 
 
-def simulate(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=False, stop_after=0):
+def batch_slices(n_images: int, reuse: int, jobs: int) -> list[slice]:
+    """Up to ``jobs`` contiguous slices of whole batches (the last batch may be short)."""
+    batches = -(-n_images // reuse)
+    jobs = max(1, min(jobs, batches))
+    bounds = [round(k * batches / jobs) * reuse for k in range(jobs + 1)]
+    return [slice(a, min(b, n_images)) for a, b in zip(bounds, bounds[1:])]
+
+
+def simulate(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=False, stop_after=0,
+             jobs=1, progress=False):
     """Run ``pixels`` through the RTL. Returns ``(words, report, build_dir)``: uint32
     output words (int32 or binary32 bits); with ``stop_after = k`` layer ``k-1``'s
-    activations instead (bits or binary32 bits)."""
-    np.save(work / "inputs.npy", pixels)
-    out, report = work / "rtl_out.npy", work / "tb_report.json"
-    for f in (out, report):
-        f.unlink(missing_ok=True)
+    activations instead (bits or binary32 bits).
+
+    One build, then ``jobs`` simulation processes over contiguous slices of whole
+    batches, side by side (``jobs`` > 1 uses more cores). ``report``: per-batch
+    cycles in order, ``sim_seconds`` (wall time of the simulation phase),
+    ``simulated_cycles`` and ``compute_seconds`` summed over the processes.
+    ``progress`` shows a bar over images."""
     build_dir = work / f"sim-{sim}-{source_digest(sources)}{'-waves' if waves else ''}"
-    tests, failures, _ = run_cocotb(
-        toplevel=f"{TOP}_tb", sources=sources, test_module="sim.tb_engine", sim=sim,
-        timing=True, waves=waves, build_dir=build_dir,
-        env={"TB_INPUTS": (work / "inputs.npy").resolve(), "TB_REUSE": plan.reuse,
-             "TB_N_OUT": plan.layers[stop_after - 1].n_out if stop_after else plan.n_outputs,
-             "TB_STOP_AFTER": stop_after, "TB_ACT_WIDTH": plan.act_width, "TB_GAPS": gaps, "TB_OUT": out.resolve(),
-             "TB_REPORT": report.resolve()})
-    if (tests, failures) != (1, 0) or not out.exists():
-        raise RuntimeError(f"the testbench failed ({failures} of {tests}); see {build_dir}")
-    return np.load(out), json.loads(report.read_text()), build_dir
+    build_cocotb(toplevel=f"{TOP}_tb", sources=sources, sim=sim, waves=waves,
+                 build_dir=build_dir, timing=True)
+    slices = batch_slices(len(pixels), plan.reuse, jobs)
+    job_dirs = [work / f"job{k}" for k in range(len(slices))]
+    n_out = plan.layers[stop_after - 1].n_out if stop_after else plan.n_outputs
+
+    def run_job(k: int):
+        d = job_dirs[k]
+        d.mkdir(parents=True, exist_ok=True)
+        for f in ("rtl_out.npy", "tb_report.json", "progress"):
+            (d / f).unlink(missing_ok=True)
+        np.save(d / "inputs.npy", pixels[slices[k]])
+        tests, failures = run_built(
+            toplevel=f"{TOP}_tb", build_dir=build_dir, test_module="sim.tb_engine", sim=sim,
+            waves=waves, test_dir=build_dir if len(slices) == 1 else d,
+            env={"TB_INPUTS": (d / "inputs.npy").resolve(), "TB_REUSE": plan.reuse,
+                 "TB_N_OUT": n_out, "TB_STOP_AFTER": stop_after, "TB_ACT_WIDTH": plan.act_width,
+                 "TB_GAPS": gaps, "TB_OUT": (d / "rtl_out.npy").resolve(),
+                 "TB_REPORT": (d / "tb_report.json").resolve(),
+                 "TB_PROGRESS": (d / "progress").resolve()})
+        if (tests, failures) != (1, 0) or not (d / "rtl_out.npy").exists():
+            raise RuntimeError(f"the testbench failed ({failures} of {tests}); see {d} and {build_dir}")
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(slices)) as pool:
+        futures = [pool.submit(run_job, k) for k in range(len(slices))]
+        if progress:
+            with tqdm(total=len(pixels), unit="image", desc=f"{sim} x{len(slices)}",
+                      file=sys.stderr) as bar:
+                while not all(f.done() for f in futures):
+                    time.sleep(0.5)
+                    done = sum(read_progress(d / "progress") for d in job_dirs)
+                    if done > bar.n:
+                        bar.update(done - bar.n)
+        for f in futures:
+            f.result()
+    wall = time.perf_counter() - t0
+    reports = [json.loads((d / "tb_report.json").read_text()) for d in job_dirs]
+    words = np.concatenate([np.load(d / "rtl_out.npy") for d in job_dirs])
+    report = {
+        "batch_cycles": [c for r in reports for c in r["batch_cycles"]],
+        "sim_seconds": wall,
+        "processes": len(slices),
+        "simulated_cycles": sum(r["simulated_cycles"] for r in reports),
+        "compute_seconds": sum(r["compute_seconds"] for r in reports),
+    }
+    return words, report, build_dir
+
+
+def read_progress(path: Path) -> int:
+    try:
+        return int(path.read_text() or 0)
+    except (OSError, ValueError):
+        return 0
 
 
 def as_words(values: np.ndarray) -> np.ndarray:
@@ -209,7 +269,10 @@ def run(args) -> dict:
     work = Path(args.build)
     work.mkdir(parents=True, exist_ok=True)
     sources = generate(plan, work)
-    rtl_words, report, build_dir = simulate(sources, pixels, plan, args.sim, work, gaps=args.gaps)
+    if args.jobs < 1:
+        raise InputError(f"jobs: must be >= 1, got {args.jobs}")
+    rtl_words, report, build_dir = simulate(sources, pixels, plan, args.sim, work, gaps=args.gaps,
+                                            jobs=args.jobs, progress=args.progress)
     lanes = plan.add_latency if plan.kind == "float" else 1
     want, want_hidden = golden.forward(model, pixels, lanes=lanes)
     want_words = as_words(want)
@@ -233,9 +296,11 @@ def run(args) -> dict:
         "cycles_ratio": round(cycles / ideal, 4) if ideal else None,
         "cycles_per_batch": cycle_budget(plan),
         "sim_seconds": round(report["sim_seconds"], 3),
+        "sim_processes": report["processes"],
         "simulated_cycles": report["simulated_cycles"],
+        # All processes together: simulated cycles (host transfers included) per wall second.
         "sim_cycles_per_second": round(report["simulated_cycles"] / report["sim_seconds"]),
-        # Engine cycles per wall second while it computes (host transfers excluded).
+        # One process: engine cycles per wall second while it computes (transfers excluded).
         "compute_cycles_per_second": round(cycles / report["compute_seconds"]),
     }
     if plan.kind == "float":

@@ -242,7 +242,7 @@ def fake_summary():
     blocks = {
         "decoder": _block(150, levels=(7, 8)), "decoder_1k": _block(64),
         "pe_xnor": _block(34), "pe_int8": _block(57), "pe_dual": _block(81),
-        "float_mac": _block(453), "fp32_add": _block(439), "fp32_mul": _block(455, dsps=2),
+        "pe_float": _block(700), "fp32_add": _block(439), "fp32_mul": _block(455, dsps=2),
     }
     for r in (1, 2, 4, 8, 16, 32):
         blocks[f"engine_r{r}"] = _block(200 + 80 * r, lutram=128 if r < 8 else 0, reuse=r)
