@@ -25,6 +25,9 @@ __all__ = ["BinaryDatapath"]
 class BinaryDatapath(wiring.Component):
     """Binary datapath for an :class:`hw.plan.EnginePlan` of kind ``"binary"``."""
 
+    #: All R images of a row are written at once (``write.lanes`` is all ones).
+    WRITES_ONE_IMAGE_AT_A_TIME = False
+
     @staticmethod
     def layer_overhead(plan) -> int:
         """Cycles per layer beyond one per RLE word: issuing the command (1), the
@@ -74,6 +77,8 @@ class BinaryDatapath(wiring.Component):
         c_row = Signal.like(row)
         m.d.sync += [c_valid.eq(b.valid & b.last), c_row.eq(b_row)]
 
+        bits_mode = Signal()  # layers >= 1: XNOR-popcount over input bits
+        m.d.comb += bits_mode.eq(~self.first)
         pes = []
         for i in range(R):
             pe = TernaryPE(acc_width=plan.acc_width, const_width=plan.const_width,
@@ -82,8 +87,8 @@ class BinaryDatapath(wiring.Component):
             pes.append(pe)
             m.d.comb += [
                 pe.beat.eq(b),
-                pe.bits_mode.eq(~self.first),
-                pe.x.eq(Mux(self.first, self.pixels[i * PIXEL_BITS:(i + 1) * PIXEL_BITS], self.acts[i])),
+                pe.bits_mode.eq(bits_mode),
+                pe.x.eq(Mux(bits_mode, self.acts[i], self.pixels[i * PIXEL_BITS:(i + 1) * PIXEL_BITS])),
                 pe.k.eq(const_rd.data),
             ]
         m.d.comb += [

@@ -128,19 +128,26 @@ class Engine(wiring.Component):
         m.submodules.dec = dec = Decompressor(
             field_width=plan.field_width, n_cols=max(lp.n_in for lp in plan.layers),
             depth=len(plan.words), init=plan.words)
+        m.submodules.datapath = dp = self.datapath_class(plan, dec.col_addr_width)
         m.submodules.pixels = pixels = memory.Memory(
             shape=unsigned(R * PIXEL_BITS), depth=plan.n_inputs, init=[])
         pix_wr, pix_rd = pixels.write_port(), pixels.read_port()
         m.d.comb += [pix_wr.addr.eq(self.load.addr), pix_wr.data.eq(self.load.data),
                      pix_wr.en.eq(self.load.en)]
+        # Per-image write enables only where the datapath writes one image at a time
+        # (float); a binary row writes all R images at once (one enable, so the
+        # buffers map to plain block RAM).
+        per_lane = self.datapath_class.WRITES_ONE_IMAGE_AT_A_TIME
+        write_port = lambda mem, w: mem.write_port(granularity=w) if per_lane else mem.write_port()  # noqa: E731
+        enables = lambda cond: Mux(cond, dp.write.lanes, 0) if per_lane else cond  # noqa: E731
         act_bufs = []
         for i in range(min(2, n_layers - 1)):
             buf = memory.Memory(shape=unsigned(R * act_w), depth=plan.hidden_width, init=[])
             m.submodules[f"acts{i}"] = buf
-            act_bufs.append((buf.write_port(granularity=act_w), buf.read_port()))
+            act_bufs.append((write_port(buf, act_w), buf.read_port()))
         m.submodules.outputs = outputs = memory.Memory(
             shape=unsigned(R * out_w), depth=plan.n_outputs, init=[])
-        out_wr, out_rd = outputs.write_port(granularity=out_w), outputs.read_port()
+        out_wr, out_rd = write_port(outputs, out_w), outputs.read_port()
 
         # ---- per-layer constants, indexed by the current layer
         layer = Signal(range(n_layers))
@@ -155,7 +162,6 @@ class Engine(wiring.Component):
         write_buf = tab([l % 2 for l in range(n_layers)], 1)
 
         # ---- the datapath, fed by the decompressor; activations read at beat.addr
-        m.submodules.datapath = dp = self.datapath_class(plan, dec.col_addr_width)
         wiring.connect(m, dec.o, dp.beat)
         beat_addr = dec.o.payload.addr
         m.d.comb += pix_rd.addr.eq(beat_addr)
@@ -173,12 +179,12 @@ class Engine(wiring.Component):
             m.d.comb += [
                 buf_wr.addr.eq(wr.addr),
                 buf_wr.data.eq(wr.act),
-                buf_wr.en.eq(Mux(wr.valid & ~is_last & (write_buf == i), wr.lanes, 0)),
+                buf_wr.en.eq(enables(wr.valid & ~is_last & (write_buf == i))),
             ]
         m.d.comb += [
             out_wr.addr.eq(wr.addr),
             out_wr.data.eq(wr.out),
-            out_wr.en.eq(Mux(wr.valid & is_last, wr.lanes, 0)),
+            out_wr.en.eq(enables(wr.valid & is_last)),
         ]
 
         # ---- sequencer

@@ -50,6 +50,9 @@ __all__ = ["FloatDatapath"]
 class FloatDatapath(wiring.Component):
     """Float datapath for an :class:`hw.plan.EnginePlan` of kind ``"float"``."""
 
+    #: The output unit writes one image per cycle (``write.lanes`` one-hot).
+    WRITES_ONE_IMAGE_AT_A_TIME = True
+
     @staticmethod
     def acc_ready(plan) -> int:
         """Cycles from a row's end in stage B to the capture of its sum."""
