@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-__all__ = ["Config", "CONFIGS", "get_config", "UnknownConfig"]
+__all__ = ["Config", "CONFIGS", "METHODS", "get_config", "UnknownConfig"]
 
 
 class UnknownConfig(KeyError):
@@ -33,6 +33,13 @@ class Config:
     (``None``: the same total as the three stages) with the same optimiser and
     schedule: ``"dense_binary"`` (eta = 0, lam = 0, no pruning: BinaryConnect-
     style binary weights) and ``"dense_float"`` (float weights).
+
+    ``quantizer`` names the weight quantiser of the sparse network's ternary
+    layers (a key of :data:`sw.quant.QUANTIZERS`; ``"threshold"`` is paper
+    002's, using ``eta``) and ``quantizer_params`` its keyword parameters as
+    ``(name, value)`` pairs, e.g. ``(("per_filter", True),)``. What each method
+    does in the stages is in :mod:`sw.quant.adapters`. Baselines always use
+    ``"threshold"``.
     """
 
     name: str
@@ -48,6 +55,8 @@ class Config:
     eta_conv: float | None = None
     lam_conv: float | None = None
     sigma: float | None = None
+    quantizer: str = "threshold"
+    quantizer_params: tuple[tuple[str, object], ...] = ()
     epochs: int = 18
     retrain_epochs: int = 8
     prune_iterations: int = 1
@@ -69,6 +78,11 @@ class Config:
     @property
     def total_epochs(self) -> int:
         return self.epochs + self.prune_iterations * self.retrain_epochs
+
+    @property
+    def quantizer_kwargs(self) -> dict:
+        """``quantizer_params`` as a dict."""
+        return dict(self.quantizer_params)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,6 +151,60 @@ _add(Config(
     arch="cnn", activation="float", eta_conv=0.8, eta=0.9, lam=2e-6, epochs=6, retrain_epochs=3,
     baselines=("dense_binary",), notes="Per-layer eta as in the paper (0.8 conv, 0.9 FC).",
 ))
+
+
+# --------------------------------------------------------------------------- other quantisers
+#
+# One config per registered method (sw.quant.QUANTIZERS) and network: ``tiny-METHOD``
+# (binary activations) and ``tiny-float-METHOD`` for tests, ``fmnist-mlp-binary-METHOD`` and
+# ``fmnist-mlp-float-METHOD`` mirroring fmnist-mlp-binary / -float (same network, optimiser,
+# learning rate and 26-epoch budget). Choices, the same for every network:
+#
+# * lam = 0: paper 002's L2 on w_q is not part of the other methods;
+# * scales per filter (one per output neuron) where the method offers it, as 003 (blocks),
+#   004 and 001 (mu per channel) do, except TTQ, whose paper 000 learns one W_p/W_n pair per
+#   layer; a binary MLP's output layer always gets one scale (sw.train.build_model);
+# * prox-* and incremental train in full precision first ("initialised from a full-precision
+#   model"); incremental needs one prune/retrain stage per quantile: 14 + 3 x 4 epochs;
+# * no baselines: they do not depend on the quantiser (see the threshold configs).
+#
+# The Fashion-MNIST ones have not been run yet: their hyperparameters are the papers' defaults.
+
+_METHOD_PARAMS: dict[str, tuple] = {
+    "twn": (("per_filter", True),),
+    "ttq-threshold": (),
+    "ttq-sparsity": (),
+    "prox-single": (("per_filter", True),),
+    "prox-dual": (("per_filter", True),),
+    "sq": (("per_filter", True),),
+    "incremental": (),
+}
+#: The methods with configs, in table order.
+METHODS = tuple(_METHOD_PARAMS)
+
+
+def _stages(method: str, epochs: int, retrain_epochs: int, incremental: tuple[int, int]) -> dict:
+    if method == "incremental":
+        return {"epochs": incremental[0], "retrain_epochs": incremental[1], "prune_iterations": 3}
+    return {"epochs": epochs, "retrain_epochs": retrain_epochs}
+
+
+def _method_configs(base: str, name: str, description: str, method: str, stages: dict) -> Config:
+    return CONFIGS[base].with_(name=name, description=description, quantizer=method,
+                               quantizer_params=_METHOD_PARAMS[method], lam=0.0, baselines=(), **stages)
+
+
+for _m in METHODS:
+    for _base, _name, _label in (("tiny", f"tiny-{_m}", "binary"), ("tiny-float", f"tiny-float-{_m}", "ReLU")):
+        _add(_method_configs(_base, _name, f"8x8 digits, {_label} activations, {_m} weights: for tests (seconds)",
+                             _m, _stages(_m, 4, 2, (3, 1))))
+for _m in METHODS:
+    for _act in ("binary", "float"):
+        _add(_method_configs(f"fmnist-mlp-{_act}", f"fmnist-mlp-{_act}-{_m}",
+                             f"Fashion-MNIST, 784-512-512-512-10, {_act} activations, {_m} weights",
+                             _m, _stages(_m, 18, 8, (14, 4))).with_(
+            notes=f"fmnist-mlp-{_act} with the {_m} quantiser; not run yet (see sw/configs.py)"))
+del _m, _base, _name, _label, _act
 
 
 def get_config(name: str) -> Config:

@@ -18,6 +18,38 @@ Float networks (:class:`~sw.models.FloatMLP`) fold batch norm into
 ``s = gamma / sqrt(var + eps)`` and ``b = beta - mean * s`` (computed in float64,
 rounded to float32). That is not bit-identical to PyTorch's own evaluation
 order; :func:`compare` measures the agreement.
+
+Scaled quantisers (every registered method but ``threshold``; see
+:mod:`sw.quant.adapters`): ``w{l}`` holds the codes in {-1, 0, +1} and the
+layer's scale ``alpha_j`` of output neuron j (one per layer or per filter,
+:meth:`~sw.quant.TernaryLayer.row_scale`) is folded in:
+
+* float networks: ``s_j = fl32(gamma_j / sqrt(var_j + eps) * alpha_j)``, the
+  product taken in float64 from the float32 ``alpha_j`` and rounded once
+  (``b`` is unchanged: batch norm follows the scaling). The golden model's
+  ``fl(fl(s * acc) + b)`` on the exported file is then the definition of the
+  hardware's result; :func:`compare` measures the agreement with PyTorch.
+* binary networks: in eval mode the layer computes ``fl32(acc_j * alpha_j)``
+  from the exact integer ``acc_j`` (the codes' accumulation, see
+  :mod:`sw.quant.layers`), then batch norm and sign. Mathematically
+  ``alpha * acc >= tau  <=>  acc >= ceil(tau / alpha)`` for ``alpha > 0``; but
+  rather than divide (and round) we run the same bisection as above on
+  probes ``fl32(a * alpha_j)`` -- the network's own float32 product, batch
+  norm and sign -- so the integer threshold is exact with respect to the
+  PyTorch eval network by construction. ``fl32(a * alpha)`` is
+  non-decreasing in ``a`` for ``alpha >= 0`` (non-increasing for
+  ``alpha < 0``: the row is negated, as for a negative batch-norm weight; 0 is
+  a constant). The output layer has no per-neuron parameter in the file, so
+  all its rows with nonzero codes must share one positive scale (then the
+  argmax is unchanged); else :class:`ExportError`.
+
+Refused (:class:`ExportError`, naming the layer and the reason): layers that
+are not all ternary yet (prox before its first step, incremental before its
+last round) and asymmetric scales -- a row holding both signs with
+``W_p != W_n`` (TTQ, prox-dual, incremental, in general): ``tnn-model-v1`` has
+one scale per neuron, so asymmetric scales need the two-partial-sum model
+extension. Rows holding one sign take that sign's scale, so a layer with
+``W_p == W_n`` wherever both signs meet exports.
 """
 
 from __future__ import annotations
@@ -50,15 +82,30 @@ def _ternary_weights(model: nn.Module) -> list[np.ndarray]:
     return out
 
 
+def _row_scales(model: nn.Module) -> list[np.ndarray | None]:
+    """Per layer: the float32 scale of each output neuron, or ``None`` (``threshold``: unscaled)."""
+    out = []
+    for k, lin in enumerate(model.linears):
+        alpha, why = lin.row_scale()
+        if alpha is None and lin.quantizer is not None:
+            hint = ("; asymmetric scales need the two-partial-sum model extension "
+                    "(tnn-model-v1 has one scale per neuron)") if why.startswith("asymmetric") else ""
+            raise ExportError(f"layer {k} ({lin.method}): {why}{hint}")
+        out.append(None if alpha is None else alpha.numpy().astype(np.float32))
+    return out
+
+
 @torch.no_grad()
-def _fires(norm: nn.Module, act: nn.Module, acc: np.ndarray) -> np.ndarray:
-    """The eval network's hidden bit for integer accumulations ``acc`` [K, C]."""
-    y = act(norm(torch.from_numpy(acc.astype(np.float32))))
-    return (y >= 0).numpy()
+def _fires(norm: nn.Module, act: nn.Module, acc: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+    """The eval network's hidden bit for integer accumulations ``acc`` [K, C] (scaled by ``alpha``)."""
+    z = torch.from_numpy(acc.astype(np.float32))
+    if alpha is not None:
+        z = z * torch.from_numpy(alpha)  # the layer's eval-mode float32 product, bit for bit
+    return (act(norm(z)) >= 0).numpy()
 
 
 def _smallest_firing(norm: nn.Module, act: nn.Module, lo: np.ndarray, hi: np.ndarray,
-                     sign: np.ndarray) -> np.ndarray:
+                     sign: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
     """Per neuron, the smallest integer a in [lo, hi + 1] with fire(sign * a) (hi + 1: none).
 
     ``fire(sign * a)`` is non-decreasing in ``a``, so bisection is exact.
@@ -67,7 +114,7 @@ def _smallest_firing(norm: nn.Module, act: nn.Module, lo: np.ndarray, hi: np.nda
     while np.any(left < right):
         mid = (left + right) // 2
         probe = np.where(left < right, mid, left)
-        fired = _fires(norm, act, (sign * probe)[None, :])[0]
+        fired = _fires(norm, act, (sign * probe)[None, :], alpha)[0]
         active = left < right
         right = np.where(active & fired, mid, right)
         left = np.where(active & ~fired, mid + 1, left)
@@ -79,16 +126,27 @@ def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
     """Exact export of a binary-activation MLP; see the module docstring."""
     model.eval()
     weights = _ternary_weights(model)
+    alphas = _row_scales(model)
     if PIXEL_MAX * weights[0].shape[1] >= 2**24:
         raise ExportError("layer 0: pixel sums would not be exact in float32 training")
     thresholds = []
     for l, norm in enumerate(model.norms):
-        sign = np.where(norm.weight.numpy() < 0, -1, 1).astype(np.int64)
+        negate = norm.weight.numpy() < 0
+        if alphas[l] is not None:
+            negate = negate != (alphas[l] < 0)
+        sign = np.where(negate, -1, 1).astype(np.int64)
         w = weights[l] * sign[:, None].astype(np.int8)  # negate rows with a negative BN scale
         lo, hi = accumulator_range(w, l)
-        t = _smallest_firing(norm, model.act, lo, hi, sign)
+        t = _smallest_firing(norm, model.act, lo, hi, sign, alphas[l])
         weights[l] = w
         thresholds.append(t.astype(np.int32))
+    last = len(weights) - 1
+    if alphas[last] is not None:
+        used = np.unique(alphas[last][np.any(weights[last] != 0, axis=1)])
+        if len(used) > 1 or (len(used) == 1 and not used[0] > 0):
+            raise ExportError(f"layer {last} ({model.linears[last].method}): the output neurons need one "
+                              f"common positive scale to keep the argmax, got {len(used)} distinct "
+                              f"(min {used.min():.6g}); binary tnn-model-v1 outputs are raw accumulations")
     scale = float(model.out_scale.log_scale.exp())
     if not scale > 0:
         raise ExportError(f"output scale {scale} is not positive: argmax would not be preserved")
@@ -97,14 +155,17 @@ def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
 
 @torch.no_grad()
 def export_float(model: FloatMLP, meta: dict | None = None) -> TnnModel:
-    """Float-activation MLP: fold each batch norm into ``(s, b)``."""
+    """Float-activation MLP: fold each batch norm (and weight scale) into ``(s, b)``."""
     model.eval()
     weights = _ternary_weights(model)
+    alphas = _row_scales(model)
     scales, biases = [], []
-    for norm in [*model.norms, model.out_norm]:
+    for norm, alpha in zip([*model.norms, model.out_norm], alphas):
         var = norm.running_var.double()
         s = norm.weight.double() / torch.sqrt(var + norm.eps)
         b = norm.bias.double() - norm.running_mean.double() * s
+        if alpha is not None:
+            s = s * torch.from_numpy(alpha).double()  # fold the weight scale; one rounding below
         scales.append(s.float().numpy())
         biases.append(b.float().numpy())
     return TnnModel("float", weights, scales=scales, biases=biases,

@@ -6,8 +6,12 @@
 Stages (Algorithm 1):
 
 1. **train** with ternary weights (threshold ``eta`` per layer, eq. 1) and L2 on
-   the quantised weights (``lam``, eq. 5);
-2. **prune**: fix ``mask = |w_r| > sigma`` (``sigma = eta``, eqs. 6-8);
+   the quantised weights (``lam``, eq. 5) -- or with the config's other
+   ``quantizer`` (TWN, TTQ, prox, SQ, incremental: what each does in each
+   stage, including how "prune" becomes its stage transition, is in
+   :mod:`sw.quant.adapters`); its loss terms are added to the cross entropy;
+2. **prune**: fix ``mask = |w_r| > sigma`` (``sigma = eta``, eqs. 6-8); other
+   quantisers prune nothing: this is their stage transition;
 3. **retrain** with the mask fixed and the same ``eta`` and ``lam``
    (stages 2-3 repeat ``prune_iterations`` times);
 4. **encode**: RLE and Huffman sizes (:mod:`sw.sizes`), export to
@@ -52,10 +56,10 @@ from tqdm import tqdm
 from . import plots
 from .configs import CONFIGS, Config, UnknownConfig, get_config
 from .data import Dataset, load_dataset
-from .export import compare, export
+from .export import ExportError, compare, export
 from .model_file import save_model
 from .models import BinaryMLP, FloatMLP, VGGSmall, weight_layers
-from .quant import TernaryLayer, ternary_layers
+from .quant import INCREMENTAL_QUANTILES, TernaryLayer, ternary_layers
 from .sizes import layer_sizes, total_sizes
 from .util import seed_everything, write_json
 
@@ -96,8 +100,29 @@ def split_data(ds: Dataset, val_size: int, seed: int) -> tuple[Split, Split, Spl
 
 
 def build_model(cfg: Config, ds: Dataset, weights: str = "ternary", eta: float | None = None,
-                lam: float | None = None) -> nn.Module:
-    """The config's network; ``eta``/``lam`` override every layer's value (baselines, sweeps)."""
+                lam: float | None = None, quantizer: str | None = None) -> nn.Module:
+    """The config's network; ``eta``/``lam`` override every layer's value (baselines, sweeps).
+
+    The ternary layers use ``cfg.quantizer`` with ``cfg.quantizer_params``
+    (``quantizer="threshold"`` overrides that: the baselines). A binary MLP's
+    output layer gets ``per_filter=False``: its exported outputs are raw
+    accumulations compared by argmax, so all its rows must share one scale.
+    """
+    model = _build_network(cfg, ds, weights, eta, lam)
+    method = cfg.quantizer if quantizer is None else quantizer
+    params = cfg.quantizer_kwargs if quantizer is None else {}
+    if method != "threshold" or params:
+        layers = list(ternary_layers(model))
+        for k, layer in enumerate(layers):
+            p = dict(params)
+            if isinstance(model, BinaryMLP) and k == len(layers) - 1 and "per_filter" in p:
+                p["per_filter"] = False
+            layer.set_quantizer(method, **p)
+    return model
+
+
+def _build_network(cfg: Config, ds: Dataset, weights: str, eta: float | None,
+                   lam: float | None) -> nn.Module:
     eta_fc = cfg.eta if eta is None else eta
     lam_fc = cfg.lam if lam is None else lam
     if cfg.arch == "mlp":
@@ -129,7 +154,8 @@ def evaluate(model: nn.Module, split: Split, batch_size: int = 5000) -> float:
 
 
 def layer_stats(model: nn.Module) -> list[dict]:
-    """Per weight layer: name, shape, eta, lam, nonzeros and zero fraction of ``w_q``."""
+    """Per weight layer: name, shape, eta, lam, nonzeros and zero fraction of ``w_q``
+    (its codes), plus the method and its state for quantisers other than ``threshold``."""
     out = []
     for name, m in weight_layers(model):
         if isinstance(m, TernaryLayer):
@@ -138,7 +164,7 @@ def layer_stats(model: nn.Module) -> list[dict]:
             out.append({"name": name, "shape": list(w.shape), "eta": m.eta, "lam": m.lam,
                         "n_weights": w.numel(), "nonzeros": nnz,
                         "zero_fraction": 1 - nnz / w.numel(),
-                        "masked": int((m.mask == 0).sum())})
+                        "masked": int((m.mask == 0).sum()), **m.quant_info()})
         else:
             out.append({"name": name, "shape": list(m.weight.shape), "n_weights": m.weight.numel(),
                         "nonzeros": int((m.weight != 0).sum()), "zero_fraction": 0.0})
@@ -152,13 +178,20 @@ def _sparsity(stats: list[dict]) -> float:
 # --------------------------------------------------------------------------- training
 
 
+def _extra_losses(layers) -> list:
+    """The layers' loss terms (none for paper 002's threshold quantiser)."""
+    return [r for r in (layer.regularizer() for layer in layers) if r is not None]
+
+
 def train_stage(model: nn.Module, train: Split, val: Split, *, epochs: int, lr: float,
                 lr_final: float, batch_size: int, seed: int, desc: str,
                 progress: bool = True) -> dict:
     """Adam with a per-step cosine schedule from ``lr`` to ``lr * lr_final``.
 
-    After each ``backward()``: L2 on the quantised weights (eq. 5); after each
-    step: clip ``w_r`` to [-1, 1] and re-zero pruned weights. The model ends in
+    The loss is the cross entropy plus the ternary layers' own loss terms (if
+    any, e.g. SQ's regulariser). After each ``backward()``: L2 on the quantised
+    weights (eq. 5); after each step: clip ``w_r`` to [-1, 1], re-zero pruned
+    weights, run the quantiser's post-step hook. The model ends in
     the state of the epoch with the best validation accuracy (the earliest on
     ties). Returns the history and that epoch's numbers.
     """
@@ -180,6 +213,8 @@ def train_stage(model: nn.Module, train: Split, val: Split, *, epochs: int, lr: 
         for i in bar:
             idx = perm[i:i + batch_size]
             loss = F.cross_entropy(model(train.x[idx]), train.y[idx])
+            for reg in _extra_losses(ternary):
+                loss = loss + reg
             opt.zero_grad(set_to_none=True)
             loss.backward()
             for layer in ternary:
@@ -253,6 +288,10 @@ class _Run:
 def _sparse_stages(r: _Run) -> tuple[nn.Module, dict, dict]:
     """Algorithm 1, parts 1-3. Returns the model, the stage results, the stage-1 ``w_r``."""
     cfg = r.cfg
+    rounds = cfg.quantizer_kwargs.get("quantiles", INCREMENTAL_QUANTILES)
+    if cfg.quantizer == "incremental" and cfg.prune_iterations != len(rounds):
+        raise ValueError(f"{cfg.name}: incremental needs prune_iterations = {len(rounds)} (one per "
+                         f"quantile), got {cfg.prune_iterations}")
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, r.ds)
     # 1. Train with the threshold regulariser and L2 on w_q.
@@ -263,7 +302,8 @@ def _sparse_stages(r: _Run) -> tuple[nn.Module, dict, dict]:
         # 2. Quantisation pruning (sigma = eta unless configured).
         pruned = sum(layer.prune_(cfg.sigma) for layer in ternary_layers(model))
         stats = layer_stats(model)
-        stages[f"prune{it}"] = {"sigma": "eta" if cfg.sigma is None else cfg.sigma,
+        default_sigma = "eta" if cfg.quantizer == "threshold" else f"none ({cfg.quantizer} stage transition)"
+        stages[f"prune{it}"] = {"sigma": default_sigma if cfg.sigma is None else cfg.sigma,
                                 "pruned_nonzeros": pruned, "val_acc": evaluate(model, r.val),
                                 "test_acc": evaluate(model, r.test),
                                 "zero_fraction": _sparsity(stats), "layers": stats}
@@ -283,7 +323,7 @@ def _baselines(r: _Run) -> tuple[dict, int]:
     for k, kind in enumerate(cfg.baselines):
         torch.manual_seed(cfg.seed)
         if kind == "dense_binary":
-            model = build_model(cfg, r.ds, "ternary", eta=0.0, lam=0.0)
+            model = build_model(cfg, r.ds, "ternary", eta=0.0, lam=0.0, quantizer="threshold")
         elif kind == "dense_float":
             model = build_model(cfg, r.ds, "float")
         else:
@@ -304,10 +344,18 @@ def _baseline_protocol(cfg: Config, epochs: int) -> str:
 
 
 def _export(r: _Run, model: nn.Module, stage: str, test_acc: float) -> dict:
-    """Write ``models/NAME.npz`` and check it against PyTorch on the test set."""
+    """Write ``models/NAME.npz`` and check it against PyTorch on the test set.
+
+    A network the format cannot hold (convolutions; asymmetric scales) gets
+    ``{"path": None, "reason": ...}`` instead.
+    """
     if r.cfg.arch != "mlp":
         return {"path": None, "reason": "tnn-model-v1 holds MLPs only"}
-    tnn = export(model, meta={"config": r.cfg.name, "stage": stage, "test_acc": test_acc})
+    try:
+        tnn = export(model, meta={"config": r.cfg.name, "stage": stage, "test_acc": test_acc})
+    except ExportError as e:
+        r.log(f"{r.cfg.name}: not exported: {e}")
+        return {"path": None, "reason": str(e)}
     path = save_model(r.out / "models" / f"{r.cfg.name}.npz", tnn)
     return {"path": str(path), **compare(model, tnn, r.test.pixels, r.test.y.numpy())}
 
@@ -398,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.list:
         for name, cfg in CONFIGS.items():
-            print(f"{name:20s} {cfg.description}")
+            print(f"{name:32s} {cfg.description}")
         return 0
     if not args.config:
         p.error("--config NAME is required (see --list)")

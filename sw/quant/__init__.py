@@ -6,7 +6,10 @@ Three layers, as in Brevitas:
 * a straight-through autograd function that applies it in the forward pass
   and hands the gradient to the real-valued weights (and to learned scales);
 * ``nn.Module`` layers (:class:`TernaryLinear`, :class:`TernaryConv2d`) that own
-  ``w_r``, a pruning mask and the per-layer hyperparameters ``eta`` and ``lam``.
+  ``w_r``, a pruning mask and the per-layer hyperparameters ``eta`` and ``lam``;
+  ``layer.set_quantizer(NAME, **params)`` trains them with any registered
+  method through that method's adapter (:mod:`sw.quant.adapters`: learned
+  scales as parameters, per-step and per-stage hooks, loss terms).
 
 Methods register by name in :data:`QUANTIZERS`; ``ternarize(w, method=NAME,
 **params)`` is the generic entry point and ``ternarize_ste`` its differentiable
@@ -33,6 +36,7 @@ contract, gradient and the choices made where the paper leaves them open.
 """
 
 from .activation import BinarySign, sign_ste
+from .adapters import ADAPTERS, LayerQuantizer, make_layer_quantizer
 from .layers import TernaryConv2d, TernaryLinear, TernaryLayer, ternary_layers
 from .registry import QUANTIZERS, QuantMethod, register, ternarize, ternarize_ste
 from .threshold import ternarize_threshold
@@ -58,6 +62,9 @@ __all__ = [
     "TernaryLinear",
     "TernaryConv2d",
     "ternary_layers",
+    "ADAPTERS",
+    "LayerQuantizer",
+    "make_layer_quantizer",
     "BinarySign",
     "sign_ste",
     # TWN
