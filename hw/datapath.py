@@ -15,6 +15,8 @@ Ports of every datapath (:func:`datapath_signature`)
     later, the activations of the beat presented one cycle earlier.
 ``start``: In(1)
     One-cycle strobe as the engine starts a layer's walk (row counters reset).
+``layer``: In
+    Index of the current layer (for per-layer tables of the datapath's own).
 ``first``, ``last``: In(1)
     The layer is the network's first (inputs are pixels) / last (outputs go to
     the output buffer, not to a hidden buffer). Constant during a layer.
@@ -81,6 +83,7 @@ def datapath_signature(plan, col_addr_width: int) -> dict:
     return {
         "beat": In(stream.Signature(beat_layout(col_addr_width))),
         "start": In(1),
+        "layer": In(range(len(plan.layers))),
         "first": In(1),
         "last": In(1),
         "const_base": In(range(plan.rows + 1)),

@@ -168,6 +168,7 @@ class Engine(wiring.Component):
         for _, rd in act_bufs:  # the host's debug port reads them while idle
             m.d.comb += rd.addr.eq(Mux(self.busy, beat_addr, self.hidden.addr))
         m.d.comb += [
+            dp.layer.eq(layer),
             dp.first.eq(is_first),
             dp.last.eq(is_last),
             dp.const_base.eq(const_base),

@@ -17,6 +17,12 @@ using the same adder. This is exactly :func:`sw.golden.float_accumulate` with
 Two banks of ``L`` partials let the next row accumulate while the previous
 row's partials are being combined.
 
+Asymmetric layers (``sets = 2``; model files with ``sn{l}``, see
+:mod:`sw.model_file`) keep a second set of partials per bank for the terms of
+the -1 weights (added unnegated): the ``set`` field picks the set of a term,
+a combining step, a writeback or a capture, and the second set's row sum is
+captured into ``acc_n``.
+
 The PE is pure datapath: :class:`hw.float_datapath.FloatDatapath` drives the
 ``ctl`` port of all R PEs with the same control word every cycle (they work in
 lockstep on R images). Control fields (:func:`float_pe_control_layout`):
@@ -33,12 +39,13 @@ lockstep on R images). Control fields (:func:`float_pe_control_layout`):
     The adder's result this cycle is a term's sum: write it to that partial. A
     read of the same partial in the same cycle sees the new value (bypass).
 ``capture``, ``cap_bank``, ``cap_zero``
-    Latch the row's sum into ``acc``: the adder's result (the last combining
-    step's) when ``L > 1``; for ``L = 1`` partial ``(cap_bank, 0)`` (+0.0 if
-    ``cap_zero``).
+    Latch the row's sum into ``acc`` (``acc_n`` if ``cap_set``): the adder's
+    result (the last combining step's) when ``L > 1``; for ``L = 1`` partial
+    ``(cap_bank, 0)`` (+0.0 if ``cap_zero``).
 
 Ports: ``ctl`` In(control), ``x`` In(32) the activation at stage B, ``acc`` Out(32)
-the last captured row sum (stable until the next capture).
+the last captured row sum (stable until the next capture); with ``sets = 2``
+also ``acc_n`` Out(32), the sum over the -1 weights.
 """
 
 from __future__ import annotations
@@ -60,44 +67,55 @@ def float_pe_control_layout(lanes: int) -> data.StructLayout:
     return data.StructLayout({
         "term": 1, "fresh": 1, "negate": 1,
         "reduce": 1, "first": 1, "a_zero": 1, "b_zero": 1,
-        "bank": 1, "lane": range(lanes),
-        "wb": 1, "wb_bank": 1, "wb_lane": range(lanes),
-        "capture": 1, "cap_bank": 1, "cap_zero": 1,
+        "bank": 1, "set": 1, "lane": range(lanes),
+        "wb": 1, "wb_bank": 1, "wb_set": 1, "wb_lane": range(lanes),
+        "capture": 1, "cap_bank": 1, "cap_set": 1, "cap_zero": 1,
     })
 
 
 class FloatAccumulatePE(wiring.Component):
     """One image's float accumulation; ``lanes`` = the adder's latency ``L`` (>= 1)."""
 
-    def __init__(self, lanes: int):
+    def __init__(self, lanes: int, sets: int = 1):
         if lanes < 1:
             raise ValueError(f"lanes: the adder needs a latency >= 1, got {lanes}")
-        self.lanes = lanes
-        super().__init__({
-            "ctl": In(float_pe_control_layout(lanes)),
-            "x": In(32),
-            "acc": Out(32),
-        })
+        if sets not in (1, 2):
+            raise ValueError(f"sets: 1 or 2 partial-sum sets, got {sets}")
+        self.lanes, self.sets = lanes, sets
+        members = {"ctl": In(float_pe_control_layout(lanes)), "x": In(32), "acc": Out(32)}
+        if sets == 2:
+            members["acc_n"] = Out(32)
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
         L, ctl = self.lanes, self.ctl
         m.submodules.add = add = FP32Add(latency=L)
-        banks = [[Signal(32, name=f"p{b}_{k}") for k in range(L)] for b in range(2)]
+        # regs[bank][set][lane]; with one set the set fields are ignored.
+        regs = [[[Signal(32, name=f"p{b}_{t}_{k}") for k in range(L)] for t in range(self.sets)]
+                for b in range(2)]
+        one_set = self.sets == 1
+
+        def same_set(a, b):
+            return 1 if one_set else a == b
 
         for b in range(2):
-            for k in range(L):
-                with m.If(ctl.wb & (ctl.wb_bank == b) & (ctl.wb_lane == k)):
-                    m.d.sync += banks[b][k].eq(add.result)
+            for t in range(self.sets):
+                for k in range(L):
+                    with m.If(ctl.wb & (ctl.wb_bank == b) & same_set(ctl.wb_set, t) & (ctl.wb_lane == k)):
+                        m.d.sync += regs[b][t][k].eq(add.result)
 
-        def read(bank, lane):
-            pick = (lambda regs: regs[lane]) if isinstance(lane, int) else (lambda regs: select(regs, lane))
-            stored = Mux(bank, pick(banks[1]), pick(banks[0]))
-            hit = ctl.wb & (ctl.wb_bank == bank) & (ctl.wb_lane == lane)
+        def read(bank, set_, lane):
+            def pick(lanes):
+                return lanes[lane] if isinstance(lane, int) else select(lanes, lane)
+            per_bank = [pick(regs[b][0]) if one_set else Mux(set_, pick(regs[b][1]), pick(regs[b][0]))
+                        for b in range(2)]
+            stored = Mux(bank, per_bank[1], per_bank[0])
+            hit = ctl.wb & (ctl.wb_bank == bank) & same_set(ctl.wb_set, set_) & (ctl.wb_lane == lane)
             return Mux(hit, add.result, stored)
 
-        first_partial = Mux(ctl.a_zero, POSITIVE_ZERO, read(ctl.bank, 0))
-        lane_partial = read(ctl.bank, ctl.lane)
+        first_partial = Mux(ctl.a_zero, POSITIVE_ZERO, read(ctl.bank, ctl.set, 0))
+        lane_partial = read(ctl.bank, ctl.set, ctl.lane)
         term = self.x ^ Mux(ctl.negate, SIGN_BIT, 0)
         m.d.comb += [
             add.in_valid.eq(ctl.term | ctl.reduce),
@@ -106,9 +124,16 @@ class FloatAccumulatePE(wiring.Component):
                          Mux(ctl.fresh, POSITIVE_ZERO, lane_partial))),
             add.b.eq(Mux(ctl.reduce, Mux(ctl.b_zero, POSITIVE_ZERO, lane_partial), term)),
         ]
+        if L == 1:
+            row_sum = Mux(ctl.cap_zero, POSITIVE_ZERO, read(ctl.cap_bank, ctl.cap_set, 0))
+        else:
+            row_sum = add.result
         with m.If(ctl.capture):
-            if L == 1:
-                m.d.sync += self.acc.eq(Mux(ctl.cap_zero, POSITIVE_ZERO, read(ctl.cap_bank, 0)))
+            if one_set:
+                m.d.sync += self.acc.eq(row_sum)
             else:
-                m.d.sync += self.acc.eq(add.result)
+                with m.If(ctl.cap_set):
+                    m.d.sync += self.acc_n.eq(row_sum)
+                with m.Else():
+                    m.d.sync += self.acc.eq(row_sum)
         return m

@@ -31,7 +31,7 @@ At each row end the output stage forms ``score = (acc << shift) - K_row`` with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -83,6 +83,7 @@ class LayerPlan:
     nonzeros: int
     skip_words: int
     empty_rows: int
+    asymmetric: bool = False  # float only: separate sums and scales for +1 and -1 weights
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,11 @@ class EnginePlan:
     add_latency: int = 0       # float only
     mul_latency: int = 0       # float only
     x_table: np.ndarray | None = None  # float only: uint32 [256]
+
+    @property
+    def asymmetric(self) -> bool:
+        """Some layer keeps separate sums for its +1 and -1 weights (float only)."""
+        return any(lp.asymmetric for lp in self.layers)
 
     @property
     def act_width(self) -> int:
@@ -288,11 +294,18 @@ def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
     _check_range("mul_latency", mul_latency, "mul_latency")
     field_width = _check_shape_and_width(model, reuse, field_width)
     layers, all_words = _walk_layers(model, field_width)
+    layers = tuple(replace(lp, asymmetric=model.neg_scale(l) is not None) for l, lp in enumerate(layers))
     s = np.concatenate([float_bits(v) for v in model.scales]).astype(np.uint64)
     b = np.concatenate([float_bits(v) for v in model.biases]).astype(np.uint64)
+    consts = s | (b << np.uint64(32))
+    if model.asymmetric:
+        sn = np.concatenate([float_bits(model.neg_scale(l) if model.neg_scale(l) is not None
+                                        else np.zeros(lp.n_out, np.float32)) for l, lp in enumerate(layers)])
+        consts = np.array([int(c) | (int(n) << 64) for c, n in zip(consts, sn)], dtype=object)
     pixels = np.arange(PIXEL_MAX + 1, dtype=np.uint8)[None, :]
     x_table = float_bits(preprocess(pixels, model.x_scale, model.x_offset)[0])
     return EnginePlan(
         reuse=reuse, field_width=field_width, layers=layers, words=all_words,
-        row_consts=s | (b << np.uint64(32)), acc_width=32, score_width=32, const_width=64,
+        row_consts=consts, acc_width=32, score_width=32,
+        const_width=96 if model.asymmetric else 64,
         kind="float", add_latency=add_latency, mul_latency=mul_latency, x_table=x_table)

@@ -43,13 +43,16 @@ layer's scale ``alpha_j`` of output neuron j (one per layer or per filter,
   all its rows with nonzero codes must share one positive scale (then the
   argmax is unchanged); else :class:`ExportError`.
 
+Asymmetric scales -- a row holding both signs with ``W_p != W_n`` (TTQ,
+prox-dual, incremental, in general): float networks export them as asymmetric
+layers (``sn{l}``, the model file's two-partial-sum extension, run by the
+float engine); binary networks refuse them (one integer threshold per neuron
+cannot express two scales). Rows holding one sign take that sign's scale, so a
+layer with ``W_p == W_n`` wherever both signs meet exports as an ordinary layer.
+
 Refused (:class:`ExportError`, naming the layer and the reason): layers that
 are not all ternary yet (prox before its first step, incremental before its
-last round) and asymmetric scales -- a row holding both signs with
-``W_p != W_n`` (TTQ, prox-dual, incremental, in general): ``tnn-model-v1`` has
-one scale per neuron, so asymmetric scales need the two-partial-sum model
-extension. Rows holding one sign take that sign's scale, so a layer with
-``W_p == W_n`` wherever both signs meet exports.
+last round) and asymmetric scales in binary networks.
 """
 
 from __future__ import annotations
@@ -82,14 +85,21 @@ def _ternary_weights(model: nn.Module) -> list[np.ndarray]:
     return out
 
 
-def _row_scales(model: nn.Module) -> list[np.ndarray | None]:
-    """Per layer: the float32 scale of each output neuron, or ``None`` (``threshold``: unscaled)."""
+def _row_scales(model: nn.Module, allow_asymmetric: bool = False) -> list:
+    """Per layer: the float32 scale of each output neuron, or ``None`` (``threshold``:
+    unscaled); with ``allow_asymmetric``, a layer whose rows mix signs with
+    ``W_p != W_n`` gives the pair ``(W_p, W_n)`` instead."""
     out = []
     for k, lin in enumerate(model.linears):
         alpha, why = lin.row_scale()
+        if alpha is None and allow_asymmetric and why.startswith("asymmetric"):
+            wp, wn = lin.row_scales()
+            out.append((wp.numpy().astype(np.float64), wn.numpy().astype(np.float64)))
+            continue
         if alpha is None and lin.quantizer is not None:
-            hint = ("; asymmetric scales need the two-partial-sum model extension "
-                    "(tnn-model-v1 has one scale per neuron)") if why.startswith("asymmetric") else ""
+            hint = ("; a binary network has one integer threshold per neuron, so it cannot hold two "
+                    "scales (float networks export them as asymmetric sn{l} layers)"
+                    ) if why.startswith("asymmetric") else ""
             raise ExportError(f"layer {k} ({lin.method}): {why}{hint}")
         out.append(None if alpha is None else alpha.numpy().astype(np.float32))
     return out
@@ -155,23 +165,35 @@ def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
 
 @torch.no_grad()
 def export_float(model: FloatMLP, meta: dict | None = None) -> TnnModel:
-    """Float-activation MLP: fold each batch norm (and weight scale) into ``(s, b)``."""
+    """Float-activation MLP: fold each batch norm (and weight scale) into ``(s, b)``.
+
+    A layer with asymmetric scales (``W_p != W_n``: TTQ, prox-dual, incremental)
+    becomes an asymmetric layer of the model file: ``s = s_bn * W_p`` and
+    ``sn = s_bn * W_n`` (float64 products, rounded once), since
+    ``s_bn * (W_p * sum_{+1} x - W_n * sum_{-1} x) + b`` is the golden model's
+    ``s * acc_p - sn * acc_n + b``."""
     model.eval()
     weights = _ternary_weights(model)
-    alphas = _row_scales(model)
-    scales, biases = [], []
+    alphas = _row_scales(model, allow_asymmetric=True)
+    scales, biases, neg_scales = [], [], []
     for norm, alpha in zip([*model.norms, model.out_norm], alphas):
         var = norm.running_var.double()
         s = norm.weight.double() / torch.sqrt(var + norm.eps)
         b = norm.bias.double() - norm.running_mean.double() * s
-        if alpha is not None:
+        sn = None
+        if isinstance(alpha, tuple):
+            wp, wn = (torch.from_numpy(a) for a in alpha)
+            s, sn = s * wp, s * wn
+        elif alpha is not None:
             s = s * torch.from_numpy(alpha).double()  # fold the weight scale; one rounding below
         scales.append(s.float().numpy())
         biases.append(b.float().numpy())
+        neg_scales.append(None if sn is None else sn.float().numpy())
     return TnnModel("float", weights, scales=scales, biases=biases,
                     x_scale=np.float32(model.pre.x_scale.item()),
                     x_offset=np.float32(model.pre.x_offset.item()),
-                    meta=json.dumps(meta or {}))
+                    meta=json.dumps(meta or {}),
+                    neg_scales=neg_scales if any(sn is not None for sn in neg_scales) else [])
 
 
 def export(model: nn.Module, meta: dict | None = None) -> TnnModel:

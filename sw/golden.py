@@ -17,6 +17,13 @@ Float networks (IEEE binary32, round to nearest even, no fused multiply-add):
     acc_j = :func:`float_accumulate` over the row's nonzero weights (order fixed, see there)
     y_j   = fl(fl(s_j * acc_j) + b_j)
     hidden layers: relu(y) (:func:`relu`); last layer: outputs y.
+
+Asymmetric float layers (``sn{l}`` in the model file): two accumulations, each
+in :func:`float_accumulate`'s order over its own weights, with ``x_i`` added
+unnegated in both::
+
+    acc_p = float_accumulate(x, w == +1),  acc_n = float_accumulate(x, w == -1)
+    y     = fl(fl(fl(s * acc_p) - fl(sn * acc_n)) + b)
 """
 
 from __future__ import annotations
@@ -151,9 +158,16 @@ def float_forward(model: TnnModel, pixels: np.ndarray, lanes: int = 1):
     x = preprocess(_check_pixels(pixels, model.n_inputs), model.x_scale, model.x_offset)
     hidden: list[np.ndarray] = []
     for l, w in enumerate(model.weights):
-        acc = float_accumulate(x, w, lanes)
+        sn = model.neg_scale(l)
         with np.errstate(**_IEEE):
-            y = (acc * model.scales[l]).astype(np.float32) + model.biases[l]
+            if sn is None:
+                acc = float_accumulate(x, w, lanes)
+                y = (acc * model.scales[l]).astype(np.float32) + model.biases[l]
+            else:
+                acc_p = float_accumulate(x, (w > 0).astype(np.int8), lanes)
+                acc_n = float_accumulate(x, (w < 0).astype(np.int8), lanes)
+                y = (acc_p * model.scales[l]).astype(np.float32) - (acc_n * sn).astype(np.float32)
+                y = y.astype(np.float32) + model.biases[l]
         if l == model.n_layers - 1:
             return y.astype(np.float32), hidden
         x = relu(y)
@@ -167,7 +181,13 @@ def float_forward64(model: TnnModel, pixels: np.ndarray) -> np.ndarray:
     x = _check_pixels(pixels, model.n_inputs).astype(np.float64)
     x = x * np.float64(model.x_scale) + np.float64(model.x_offset)
     for l, w in enumerate(model.weights):
-        y = (x @ w.T.astype(np.float64)) * model.scales[l].astype(np.float64) + model.biases[l].astype(np.float64)
+        sn = model.neg_scale(l)
+        if sn is None:
+            y = (x @ w.T.astype(np.float64)) * model.scales[l].astype(np.float64)
+        else:
+            y = ((x @ (w > 0).T.astype(np.float64)) * model.scales[l].astype(np.float64)
+                 - (x @ (w < 0).T.astype(np.float64)) * sn.astype(np.float64))
+        y = y + model.biases[l].astype(np.float64)
         if l == model.n_layers - 1:
             return y
         x = np.maximum(y, 0.0)

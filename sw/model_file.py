@@ -1,6 +1,6 @@
 """The hardware model file, format ``tnn-model-v1``: the one interface between sw/ and hw/.
 
-An ``.npz`` archive (see docs/model-format.md for the full contract):
+An ``.npz`` archive (README.md, "The hardware model file", has the full contract):
 
 ==============  ===========  ==============================================
 key             dtype        meaning
@@ -14,8 +14,18 @@ key             dtype        meaning
 ``b{l}``        float32      float only: ``[out_l]`` offsets
 ``x_scale``     float32      float only, scalar: ``x = fl(fl(pixel*x_scale)+x_offset)``
 ``x_offset``    float32      float only, scalar
+``sn{l}``       float32      float only, optional: ``[out_l]`` scales of the
+                             sum over the -1 weights (asymmetric layers)
 ``meta``        str          optional: free-form provenance (JSON by convention)
 ==============  ===========  ==============================================
+
+Asymmetric layers (extension, backward compatible: files without ``sn{l}``
+read and compute exactly as before). Ternarisers with two scales per neuron
+or layer (TTQ's ``W_p``/``W_n``, the dual proximal operator) give
+``y = s * sum_{w=+1} x - sn * sum_{w=-1} x + b``; the layer then stores
+``s{l}`` (scale of the +1 weights), ``sn{l}`` (of the -1 weights) and the
+golden model computes ``fl(fl(fl(s * acc_p) - fl(sn * acc_n)) + b)`` with two
+separate float accumulations (``sw.golden``).
 
 :func:`validate` checks every field and raises :class:`ModelFileError` whose
 message starts with the field's name, e.g. ``"w1: expected int8, got float32"``.
@@ -60,6 +70,8 @@ class TnnModel:
     ``thresholds`` has L-1 entries for binary networks and is empty for float
     ones; ``scales``/``biases`` have L entries for float networks and are empty
     for binary ones; ``x_scale``/``x_offset`` are ``None`` for binary networks.
+    ``neg_scales`` (float only) is empty, or has L entries, each ``None`` (an
+    ordinary layer) or the ``sn{l}`` scales of an asymmetric layer.
     """
 
     activation: str
@@ -70,6 +82,16 @@ class TnnModel:
     x_scale: np.float32 | None = None
     x_offset: np.float32 | None = None
     meta: str = ""
+    neg_scales: list = field(default_factory=list)
+
+    def neg_scale(self, layer: int):
+        """``sn{layer}`` of an asymmetric layer, else None."""
+        return self.neg_scales[layer] if layer < len(self.neg_scales) else None
+
+    @property
+    def asymmetric(self) -> bool:
+        """Some layer has separate scales for its +1 and -1 weights."""
+        return any(sn is not None for sn in self.neg_scales)
 
     @property
     def n_layers(self) -> int:
@@ -96,6 +118,9 @@ class TnnModel:
             a[f"t{l}"] = t
         for l, (s, b) in enumerate(zip(self.scales, self.biases)):
             a[f"s{l}"], a[f"b{l}"] = s, b
+        for l, sn in enumerate(self.neg_scales):
+            if sn is not None:
+                a[f"sn{l}"] = sn
         if self.activation == "float":
             a["x_scale"], a["x_offset"] = np.asarray(self.x_scale), np.asarray(self.x_offset)
         if self.meta:
@@ -182,7 +207,8 @@ def validate(arrays) -> None:
         expected |= {f"s{l}" for l in range(n)} | {f"b{l}" for l in range(n)} | {"x_scale", "x_offset"}
     for key in sorted(expected - keys, key=_key_order):
         _fail(key, "missing")
-    extra = keys - expected - {"meta"}
+    optional = {"meta"} | ({f"sn{l}" for l in range(n)} if activation == "float" else set())
+    extra = keys - expected - optional
     if extra:
         key = sorted(extra, key=_key_order)[0]
         _fail(key, f"unexpected key for a {activation} network of {n} layer(s)")
@@ -218,7 +244,7 @@ def validate(arrays) -> None:
                     _fail(f"t{l}", f"threshold {int(t[j])} of row {j} outside the accumulator "
                                    f"range [{int(lo[j])}, {int(hi[j]) + 1}]")
         else:
-            for p in ("s", "b"):
+            for p in ("s", "b") + (("sn",) if f"sn{l}" in keys else ()):
                 _check_finite(f"{p}{l}", _check_array(arrays, f"{p}{l}", np.float32, (n_out,)))
         n_in = n_out
     if activation == "float":
@@ -278,4 +304,6 @@ def from_arrays(arrays) -> TnnModel:
         m.scales = [arrays[f"s{l}"] for l in range(n)]
         m.biases = [arrays[f"b{l}"] for l in range(n)]
         m.x_scale, m.x_offset = arrays["x_scale"][()], arrays["x_offset"][()]
+        if any(f"sn{l}" in arrays for l in range(n)):
+            m.neg_scales = [arrays.get(f"sn{l}") for l in range(n)]
     return m

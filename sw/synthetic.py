@@ -46,10 +46,11 @@ def random_binary_model(rng: np.random.Generator, sizes, density=0.2) -> TnnMode
     return model
 
 
-def random_float_model(rng: np.random.Generator, sizes, density=0.2) -> TnnModel:
+def random_float_model(rng: np.random.Generator, sizes, density=0.2, asymmetric=()) -> TnnModel:
     """A float network with layer sizes ``sizes``: per-neuron scales of both signs
     spread over several binades, biases around 0, pixels mapped to about [-1, 1],
-    so ReLU cuts a good share of hidden activations and sums cancel often."""
+    so ReLU cuts a good share of hidden activations and sums cancel often.
+    Layers listed in ``asymmetric`` get separate scales ``sn`` for their -1 weights."""
     n_layers = len(sizes) - 1
     densities = np.broadcast_to(np.asarray(density, dtype=float), (n_layers,))
     weights, scales, biases = [], [], []
@@ -61,5 +62,10 @@ def random_float_model(rng: np.random.Generator, sizes, density=0.2) -> TnnModel
         biases.append(rng.normal(0.0, 0.3, n_out).astype(np.float32))
     model = TnnModel(activation="float", weights=weights, scales=scales, biases=biases,
                      x_scale=np.float32(2.0 / 255.0), x_offset=np.float32(-1.0))
+    if asymmetric:
+        model.neg_scales = [
+            (np.exp2(rng.uniform(-6, 1, sizes[l + 1])) * rng.choice([-1.0, 1.0], sizes[l + 1], p=[0.1, 0.9])
+             ).astype(np.float32) if l in asymmetric else None
+            for l in range(n_layers)]
     validate(model.to_arrays())
     return model

@@ -34,6 +34,36 @@ def test_float_engine_matches_golden(sizes, density, reuse, add_latency):
     check(model, pixels, reuse, add_latency=add_latency)
 
 
+@pytest.mark.parametrize("sizes, density, reuse, add_latency, asymmetric", [
+    ([20, 9, 7, 4], 0.4, 3, 3, (0, 1, 2)),     # every layer asymmetric
+    ([20, 9, 7, 4], 0.4, 2, 3, (1,)),          # mixed: ordinary layers in an asymmetric engine
+    ([16, 6, 5], 0.5, 2, 1, (0, 1)),           # L = 1
+    ([16, 6, 5], 0.6, 3, 2, (0,)),             # L = 2
+    ([30, 8, 8, 3], 0.05, 4, 4, (0, 2)),       # sparse: empty sets, empty rows, L = 4
+    ([40, 6, 4], 0.2, 12, 2, (0, 1)),          # R > L*L + 1
+])
+def test_asymmetric_layers_match_golden(sizes, density, reuse, add_latency, asymmetric):
+    """Separate sums and scales for +1 and -1 weights (model files with sn{l})."""
+    rng = np.random.default_rng(sum(sizes) * 11 + reuse + add_latency)
+    model = random_float_model(rng, sizes, density, asymmetric=asymmetric)
+    assert model.asymmetric
+    pixels = rng.integers(0, 256, size=(2 * reuse + 1, sizes[0]), dtype=np.uint8)
+    plan, _ = check(model, pixels, reuse, add_latency=add_latency)
+    assert plan.asymmetric and plan.const_width == 96
+
+
+def test_asymmetric_sums_differ_from_symmetric_ones():
+    """The check above could not pass with the extension ignored: the same network
+    without sn gives other outputs."""
+    rng = np.random.default_rng(3)
+    model = random_float_model(rng, [16, 6, 5], 0.5, asymmetric=(0, 1))
+    pixels = rng.integers(0, 256, size=(4, 16), dtype=np.uint8)
+    with_sn, _ = golden.forward(model, pixels, lanes=3)
+    model.neg_scales = []
+    without, _ = golden.forward(model, pixels, lanes=3)
+    assert not np.array_equal(with_sn, without)
+
+
 def test_long_rows_take_the_predicted_cycles():
     """Dense rows of at least L*L + 2 words (no skips, no row-end stalls): words +
     (L - 1) per row except each layer's last + the layer overhead, exactly."""

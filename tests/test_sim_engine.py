@@ -40,6 +40,8 @@ CASES = {
     "sparse-skips-R8": (lambda rng: random_binary_model(rng, [300, 20, 10], 0.02), 8, 16, 0.0),
     "float-three-layers-R3-gaps": (lambda rng: random_float_model(rng, [50, 17, 9, 6], [0.2, 0.4, 0.5]), 3, 13, 0.3),
     "float-sparse-R8": (lambda rng: random_float_model(rng, [300, 20, 10], 0.03), 8, 16, 0.0),
+    "float-asymmetric-R4": (lambda rng: random_float_model(rng, [50, 17, 9, 6], 0.3, asymmetric=(0, 2)),
+                            4, 9, 0.1),
 }
 
 
@@ -149,7 +151,9 @@ def test_validate_refuses_bad_input(tmp_path, mutate, field):
     assert not (tmp_path / "out.npy").exists()
 
 
-@pytest.mark.parametrize("factory", [random_binary_model, random_float_model])
+@pytest.mark.parametrize("factory", [
+    random_binary_model, random_float_model,
+    lambda rng, sizes, density: random_float_model(rng, sizes, density, asymmetric=(1,))])
 def test_generated_engine_is_lint_clean(tmp_path, factory):
     from sim.lint import lint
     rng = np.random.default_rng(8)

@@ -42,6 +42,19 @@ def test_round_trip(tmp_path, make):
         assert back.x_offset == m.x_offset
 
 
+def test_asymmetric_layers_round_trip_and_stay_optional(tmp_path):
+    """sn{l} (separate scales of the -1 weights) is an optional extension: files
+    without it load with no asymmetric layer; with it, exactly the layers given."""
+    m = random_float(np.random.default_rng(3))
+    assert not m.asymmetric and not load_model(save_model(tmp_path / "a.npz", m)).asymmetric
+    m.neg_scales = [None, np.arange(3, dtype=np.float32)]
+    back = load_model(save_model(tmp_path / "b.npz", m))
+    assert back.asymmetric and back.neg_scale(0) is None
+    np.testing.assert_array_equal(back.neg_scale(1), m.neg_scales[1])
+    with np.load(tmp_path / "b.npz") as z:
+        assert "sn1" in z.files and "sn0" not in z.files
+
+
 def test_the_file_holds_exactly_the_documented_keys(tmp_path):
     path = save_model(tmp_path / "m.npz", random_binary(np.random.default_rng(1)))
     with np.load(path) as z:
@@ -106,6 +119,11 @@ BAD = [
     (_float_arrays, _set("x_offset", np.zeros(1, np.float32)), "x_offset: expected scalar, got shape [1]"),
     (_float_arrays, _drop("b1"), "b1: missing"),
     (_float_arrays, _set("t0", np.zeros(8, np.int32)), "t0: unexpected key"),
+    (_float_arrays, _set("sn1", np.zeros(2, np.float32)), "sn1: expected shape [3]"),
+    (_float_arrays, _set("sn0", np.full(8, np.inf, np.float32)), "sn0: not finite"),
+    (_float_arrays, _set("sn0", np.zeros(8, np.float64)), "sn0: expected float32"),
+    (_float_arrays, _set("sn2", np.zeros(3, np.float32)), "sn2: unexpected key"),
+    (_binary_arrays, _set("sn0", np.zeros(8, np.float32)), "sn0: unexpected key"),
 ]
 
 

@@ -148,7 +148,7 @@ def test_tiny_method_config_trains_and_exports(runs, digits, method, act):
         codes = layer.ternary_weight()
         assert torch.equal(values, torch.where(codes > 0, wp[:, None], torch.where(codes < 0, -wn[:, None], 0.0)))
     npz = out / "models" / f"{cfg.name}.npz"
-    if method in EXPORTABLE:
+    if method in EXPORTABLE or act == "float":
         tnn = load_model(npz)  # validates: int8 codes in {-1, 0, +1}, thresholds in range, finite s/b
         assert tnn.activation == act
         assert all(set(np.unique(w).tolist()) <= {-1, 0, 1} for w in tnn.weights)
@@ -160,13 +160,15 @@ def test_tiny_method_config_trains_and_exports(runs, digits, method, act):
             assert acc == pytest.approx(report["final"]["test_acc"])
         else:
             assert report["export"]["prediction_agreement"] >= 0.99
+            # Float networks keep asymmetric scales as sn{l} layers (the two-sum extension).
+            assert tnn.asymmetric == (method in ASYMMETRIC)
     else:
-        assert method in ASYMMETRIC
+        assert method in ASYMMETRIC and act == "binary"
         assert report["export"]["path"] is None and not npz.exists()
         reason = report["export"]["reason"]
         assert reason.startswith(f"layer 0 ({method}): asymmetric scales")
-        assert "asymmetric scales need the two-partial-sum model extension" in reason
-        with pytest.raises(ExportError, match="two-partial-sum"):
+        assert "one integer threshold per neuron" in reason
+        with pytest.raises(ExportError, match="one integer threshold per neuron"):
             export(model)
 
 
@@ -340,7 +342,7 @@ def test_asymmetric_scales_are_refused_unless_equal():
     _randomise_batch_norms(model, torch.Generator().manual_seed(3))
     model.eval()
     with pytest.raises(ExportError, match=r"layer 0 \(ttq-threshold\): asymmetric scales, W_p != W_n in 16 "
-                                          r"of 16 rows.*two-partial-sum model extension"):
+                                          r"of 16 rows.*one integer threshold per neuron"):
         export(model)
     with torch.no_grad():  # W_p == W_n: one scale per neuron again
         for layer in ternary_layers(model):
@@ -353,8 +355,8 @@ def test_asymmetric_scales_are_refused_unless_equal():
     for layer in ternary_layers(dual):
         layer.set_quantizer("prox-dual", per_filter=True)
         layer.prune_()
-    with pytest.raises(ExportError, match=r"layer 0 \(prox-dual\): asymmetric.*two-partial-sum"):
-        export(dual)
+    tnn = export(dual)  # float: an asymmetric layer of the model file
+    assert tnn.asymmetric and tnn.neg_scale(0) is not None
 
 
 @pytest.mark.parametrize("method", ["prox-single", "incremental"])
