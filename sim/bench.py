@@ -339,6 +339,7 @@ def check_args(args) -> list:
 
 def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     cfgs = check_args(args)
+    git = git_commit()  # the code measured: taken before anything runs
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     phases = {"train": 0.0, "simulate": 0.0, "synth": 0.0, "roofline": 0.0}
@@ -377,7 +378,7 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     report = {
         "format": FORMAT,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "git": git_commit(),
+        "git": git,
         "versions": versions(),
         "machine": {"cpus": len(__import__("os").sched_getaffinity(0)), "machine": platform.machine()},
         "settings": {"configs": [c.name for c in cfgs], "images": args.images, "reuse": args.reuse,

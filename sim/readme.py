@@ -75,6 +75,18 @@ def bench_table(build: Path) -> str | None:
             + ". Full report: `build/bench/REPORT.md`.")
 
 
+def methods_table(build: Path) -> str | None:
+    """The ternarisation methods compared (``make methods``: build/methods/report.json)."""
+    from .methods import render_table
+    path = build / "methods" / "report.json"
+    if not path.exists():
+        return None
+    report = json.loads(path.read_text())
+    return (render_table(report["entries"]) + f"\n\nMeasured by `make methods`, {report['date']}; "
+            f"RTL: the first {report['settings']['images']:,} test images, R = {report['settings']['reuse']}, "
+            f"{report['settings']['simulator']}.")
+
+
 def roofline_table(build: Path) -> str | None:
     """Measured synthesis costs next to the paper's constants."""
     from hw.roofline import load_summary, render_markdown
@@ -88,6 +100,7 @@ BLOCKS = {
     "validate-binary": validate_table("validate-binary"),
     "validate-float": validate_table("validate-float"),
     "bench": bench_table,
+    "methods": methods_table,
     "training": training_tables,
     "roofline": roofline_table,
 }

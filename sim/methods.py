@@ -1,0 +1,157 @@
+"""``make methods``: the seed papers' ternarisation methods side by side on Fashion-MNIST.
+
+    python -m sim.methods [--methods threshold,twn,...] [--activations float,binary]
+        [--images 1000] [--reuse 8] [--jobs 2] [--out build/methods] [--models build]
+
+For each method and activation kind, the training config ``fmnist-mlp-<kind>``
+(paper 002's threshold method) or ``fmnist-mlp-<kind>-<method>`` is trained
+(or reused, as in ``make bench``), its exported model file validated on the
+first ``--images`` test images in RTL (Verilator), and the results collected:
+test accuracy of the golden model, zero fraction, RLE and Huffman bits per
+weight, effective TOPs on a KU115 at R (paper constants and, after
+``make synth``, measured costs), and whether every image was bit-exact. A
+network the model file cannot hold (binary activations with two weight
+scales) is reported with the exporter's reason and no RTL run.
+
+Writes ``<out>/report.json`` and ``<out>/methods.md``; ``python -m sim.readme``
+copies the table into README.md. Exit code 0 iff every exported network was
+bit-exact on every image; 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from sw.configs import UnknownConfig, get_config
+from sw.data import DataError
+from sw.util import atomic_write_bytes, write_json
+
+from .bench import roofline_for, simulate_model, ensure_model
+
+METHODS = ("threshold", "twn", "ttq-threshold", "ttq-sparsity", "prox-single", "prox-dual", "sq",
+           "incremental")
+ACTIVATIONS = ("float", "binary")
+
+
+#: Config families: the name of the threshold method's config per activation kind;
+#: other methods append ``-<method>``.
+FAMILIES = {
+    "fmnist-mlp": {"float": "fmnist-mlp-float", "binary": "fmnist-mlp-binary"},
+    "tiny": {"float": "tiny-float", "binary": "tiny"},     # 8x8 digits, for tests
+}
+
+
+def config_name(method: str, activation: str, family: str = "fmnist-mlp") -> str:
+    base = FAMILIES[family][activation]
+    return base if method == "threshold" else f"{base}-{method}"
+
+
+def run_one(method, activation, args, synth_summary, log) -> dict:
+    name = config_name(method, activation, args.family)
+    cfg = get_config(name)
+    npz, report, _ = ensure_model(name, args.models, log)
+    totals = report["totals"]
+    entry = {
+        "method": method, "activation": activation, "config": name,
+        "test_acc": report["final"]["test_acc"],
+        "zero_fraction": totals["zero_fraction"],
+        "rle_bits_per_weight": totals["rle_bits"] / totals["n_weights"],
+        "huffman_bits_per_weight": totals["huffman_bits"] / totals["n_weights"],
+        "train_seconds": report["timing"]["train_seconds"],
+        "roofline": roofline_for(report, activation, args.reuse, synth_summary),
+        "exported": bool(report["export"].get("path")),
+        "export_reason": report["export"].get("reason"),
+        # SQ: 1 (binary) or 2 (ternary) bits per weight of each layer
+        "layer_bits": [layer.get("bits_per_weight") for layer in
+                       report["stages"][list(report["stages"])[-1]]["layers"]],
+    }
+    if entry["exported"]:
+        summary = simulate_model(name, npz, cfg, args, args.out, log)
+        entry.update(images=summary["images"], bit_exact=summary["bit_exact"],
+                     hw_accuracy=summary.get("hw_accuracy"), sw_accuracy=summary.get("sw_accuracy"),
+                     asymmetric=summary.get("asymmetric_layers", 0) > 0)
+    return entry
+
+
+def render_table(entries: list[dict]) -> str:
+    rows = ["| method | activations | test accuracy | zero weights | bits/weight RLE / Huffman "
+            "| eff. TOPs KU115, R = 8: paper / measured | RTL bit-exact (test images) | train s |",
+            "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |"]
+    for e in entries:
+        t = e["roofline"]["effective_tops"]
+        tops = f"{t['paper']:.1f} / " + (f"{t['measured']:.2f}" if "measured" in t else "-")
+        if e["exported"]:
+            rtl = (f"{'yes' if e['bit_exact'] == e['images'] else 'NO'}: {e['bit_exact']:,} / "
+                   f"{e['images']:,}, hw acc = sw acc: {e['hw_accuracy'] == e['sw_accuracy']}")
+        else:
+            rtl = f"not exportable: {e['export_reason'].split(';')[0]}"
+        rows.append(f"| {e['method']} | {e['activation']} | {100 * e['test_acc']:.2f} % "
+                    f"| {100 * e['zero_fraction']:.1f} % | {e['rle_bits_per_weight']:.3f} / "
+                    f"{e['huffman_bits_per_weight']:.3f} | {tops} | {rtl} | {e['train_seconds']:.0f} |")
+    return "\n".join(rows)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m sim.methods", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--family", default="fmnist-mlp", choices=sorted(FAMILIES),
+                   help="config family (default %(default)s; tiny: 8x8 digits, for tests)")
+    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--activations", default=",".join(ACTIVATIONS))
+    p.add_argument("--images", type=int, default=1000, help="test images in RTL (default %(default)s)")
+    p.add_argument("--reuse", type=int, default=8)
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
+    p.add_argument("--out", type=Path, default=Path("build/methods"))
+    p.add_argument("--models", type=Path, default=Path("build"))
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    methods = [m for m in args.methods.split(",") if m]
+    activations = [a for a in args.activations.split(",") if a]
+    try:
+        for m in methods:
+            if m not in METHODS:
+                raise ValueError(f"methods: unknown {m!r} (known: {', '.join(METHODS)})")
+        for a in activations:
+            if a not in ACTIVATIONS:
+                raise ValueError(f"activations: unknown {a!r} (known: {', '.join(ACTIVATIONS)})")
+        for name, value in (("images", args.images), ("reuse", args.reuse), ("jobs", args.jobs)):
+            if value < 1:
+                raise ValueError(f"{name}: must be >= 1, got {value}")
+        for m in methods:
+            for a in activations:
+                get_config(config_name(m, a, args.family))
+    except (ValueError, UnknownConfig) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from hw.roofline import load_summary
+    synth_summary = load_summary("build/synth/summary.json")
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        entries = [run_one(m, a, args, synth_summary, log) for a in activations for m in methods]
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = {"format": "sparse-tnn-methods-v1", "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+              "settings": {"images": args.images, "reuse": args.reuse, "simulator": args.sim},
+              "seconds": time.perf_counter() - t0, "entries": entries}
+    write_json(args.out / "report.json", report)
+    table = render_table(entries)
+    atomic_write_bytes(args.out / "methods.md", (table + "\n").encode())
+    print(table)
+    ok = all(e["bit_exact"] == e["images"] and e["hw_accuracy"] == e["sw_accuracy"]
+             for e in entries if e["exported"])
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

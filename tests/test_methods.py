@@ -1,0 +1,27 @@
+"""``make methods``' path on the tiny configs: a two-scale (TTQ) network trains, exports
+as asymmetric layers and runs bit-exactly in RTL (float); its binary twin is refused."""
+
+import json
+
+from sim import methods
+
+
+def test_methods_on_tiny_ttq(tmp_path, capsys):
+    out = tmp_path / "methods"
+    code = methods.main(["--family", "tiny", "--methods", "ttq-threshold", "--activations",
+                         "float,binary", "--images", "12", "--reuse", "4", "--jobs", "1",
+                         "--out", str(out), "--models", str(tmp_path / "models")])
+    assert code == 0
+    entries = json.loads((out / "report.json").read_text())["entries"]
+    by_act = {e["activation"]: e for e in entries}
+    f, b = by_act["float"], by_act["binary"]
+    assert f["exported"] and f["asymmetric"] and f["bit_exact"] == f["images"] == 12
+    assert f["hw_accuracy"] == f["sw_accuracy"] > 0.5
+    assert not b["exported"] and "one integer threshold per neuron" in b["export_reason"]
+    table = (out / "methods.md").read_text()
+    assert "| ttq-threshold | float |" in table and "not exportable" in table
+
+
+def test_methods_refuses_unknown_names(capsys):
+    assert methods.main(["--methods", "no-such"]) == 2
+    assert "methods: unknown 'no-such'" in capsys.readouterr().err
