@@ -6,7 +6,8 @@
 For each method and activation kind, the training config ``fmnist-mlp-<kind>``
 (paper 002's threshold method) or ``fmnist-mlp-<kind>-<method>`` is trained
 (or reused, as in ``make bench``), its exported model file validated on the
-first ``--images`` test images in RTL (Verilator), and the results collected:
+first ``--images`` (float networks: ``--float-images``) test images in RTL
+(Verilator), and the results collected:
 test accuracy of the golden model, zero fraction, RLE and Huffman bits per
 weight, effective TOPs on a KU115 at R (paper constants and, after
 ``make synth``, measured costs), and whether every image was bit-exact. A
@@ -70,7 +71,9 @@ def run_one(method, activation, args, synth_summary, log) -> dict:
                        report["stages"][list(report["stages"])[-1]]["layers"]],
     }
     if entry["exported"]:
-        summary = simulate_model(name, npz, cfg, args, args.out, log)
+        images = args.float_images if activation == "float" and args.float_images else args.images
+        summary = simulate_model(name, npz, cfg, argparse.Namespace(**{**vars(args), "images": images}),
+                                 args.out, log)
         entry.update(images=summary["images"], bit_exact=summary["bit_exact"],
                      hw_accuracy=summary.get("hw_accuracy"), sw_accuracy=summary.get("sw_accuracy"),
                      asymmetric=summary.get("asymmetric_layers", 0) > 0)
@@ -103,6 +106,10 @@ def parse_args(argv=None):
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--activations", default=",".join(ACTIVATIONS))
     p.add_argument("--images", type=int, default=1000, help="test images in RTL (default %(default)s)")
+    p.add_argument("--float-images", type=int,
+                   help="test images in RTL for float networks (default: --images); the float "
+                        "engine simulates ~16x slower than the binary one, and dense networks "
+                        "(TTQ: ~3%% zeros) take ~20x the cycles of paper 002's")
     p.add_argument("--reuse", type=int, default=8)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
@@ -123,7 +130,8 @@ def main(argv=None) -> int:
         for a in activations:
             if a not in ACTIVATIONS:
                 raise ValueError(f"activations: unknown {a!r} (known: {', '.join(ACTIVATIONS)})")
-        for name, value in (("images", args.images), ("reuse", args.reuse), ("jobs", args.jobs)):
+        for name, value in (("images", args.images), ("reuse", args.reuse), ("jobs", args.jobs),
+                            ("float-images", args.float_images or 1)):
             if value < 1:
                 raise ValueError(f"{name}: must be >= 1, got {value}")
         for m in methods:
@@ -142,7 +150,8 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     report = {"format": "sparse-tnn-methods-v1", "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-              "settings": {"images": args.images, "reuse": args.reuse, "simulator": args.sim},
+              "settings": {"images": args.images, "float_images": args.float_images or args.images,
+                           "reuse": args.reuse, "simulator": args.sim},
               "seconds": time.perf_counter() - t0, "entries": entries}
     write_json(args.out / "report.json", report)
     table = render_table(entries)

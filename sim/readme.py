@@ -83,8 +83,9 @@ def methods_table(build: Path) -> str | None:
         return None
     report = json.loads(path.read_text())
     return (render_table(report["entries"]) + f"\n\nMeasured by `make methods`, {report['date']}; "
-            f"RTL: the first {report['settings']['images']:,} test images, R = {report['settings']['reuse']}, "
-            f"{report['settings']['simulator']}.")
+            f"RTL: the first {report['settings']['images']:,} test images (float networks: "
+            f"{report['settings'].get('float_images', report['settings']['images']):,}), "
+            f"R = {report['settings']['reuse']}, {report['settings']['simulator']}.")
 
 
 def roofline_table(build: Path) -> str | None:
