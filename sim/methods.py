@@ -22,6 +22,7 @@ bit-exact on every image; 2 on bad arguments.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -72,8 +73,17 @@ def run_one(method, activation, args, synth_summary, log) -> dict:
     }
     if entry["exported"]:
         images = args.float_images if activation == "float" and args.float_images else args.images
-        summary = simulate_model(name, npz, cfg, argparse.Namespace(**{**vars(args), "images": images}),
-                                 args.out, log)
+        key = {"model_sha256": hashlib.sha256(Path(npz).read_bytes()).hexdigest(), "images": images,
+               "reuse": args.reuse, "simulator": args.sim}
+        done = args.out / f"{name}-validate.json"
+        previous = json.loads(done.read_text()) if done.exists() else None
+        if previous is not None and previous.get("key") == key:
+            log(f"methods: {name}: reusing the RTL run in {done} (same model file and settings)")
+            summary = previous
+        else:
+            summary = simulate_model(name, npz, cfg, argparse.Namespace(**{**vars(args), "images": images}),
+                                     args.out, log)
+            write_json(done, {**summary, "key": key})
         entry.update(images=summary["images"], bit_exact=summary["bit_exact"],
                      hw_accuracy=summary.get("hw_accuracy"), sw_accuracy=summary.get("sw_accuracy"),
                      asymmetric=summary.get("asymmetric_layers", 0) > 0)

@@ -20,6 +20,12 @@ def test_methods_on_tiny_ttq(tmp_path, capsys):
     assert not b["exported"] and "one integer threshold per neuron" in b["export_reason"]
     table = (out / "methods.md").read_text()
     assert "| ttq-threshold | float |" in table and "not exportable" in table
+    # A second run with the same model file and settings reuses the RTL result.
+    capsys.readouterr()
+    assert methods.main(["--family", "tiny", "--methods", "ttq-threshold", "--activations", "float",
+                         "--images", "12", "--reuse", "4", "--jobs", "1", "--out", str(out),
+                         "--models", str(tmp_path / "models")]) == 0
+    assert "reusing the RTL run" in capsys.readouterr().err
 
 
 def test_methods_refuses_unknown_names(capsys):
