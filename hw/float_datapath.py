@@ -33,6 +33,15 @@ Stalls (``beat.ready`` low):
 
 So a batch takes the RLE words, about ``L - 1`` cycles per row, the stalls of
 short rows, and :meth:`FloatDatapath.layer_overhead` per layer.
+
+Asymmetric layers (``sn{l}`` in the model file; the hardware for them is built
+only when the model has such a layer): the -1 weights' terms go unnegated to a
+second partial-sum set (its own lane counter), whose combining steps run one
+cycle after the first set's (t = L+2, 2L+2, ...; 2(L-1) reserved slots per
+row) and whose sum is captured at t = L*L+2 into ``acc_n``. The output unit
+then computes ``fl(fl(fl(s * acc) - fl(sn * acc_n)) + b)`` with a second
+multiplier and a subtracting adder (ordinary layers of such an engine feed
++0.0 to the second multiplier; ``x - (+0.0) = x`` exactly).
 """
 
 from __future__ import annotations
