@@ -7,6 +7,8 @@ Pipeline per weight (no stalls: ``beat.ready`` is always 1)::
     C: (row end only) PEs score the row; bits or scores written
 
 so a layer's rows leave stage C three cycles after their last beat.
+A weighted engine (:attr:`hw.plan.EnginePlan.weighted`) also reads the row's
+integer weights ``kp | kn`` in stage A, for the PEs' multipliers in stage B.
 Arithmetic and the folded row constants: :mod:`hw.plan` and :mod:`hw.pe`.
 Ports: :mod:`hw.datapath`.
 """
@@ -54,6 +56,11 @@ class BinaryDatapath(wiring.Component):
             shape=signed(plan.const_width), depth=len(plan.row_consts),
             init=[int(k) for k in plan.row_consts])
         const_rd = consts.read_port()
+        if plan.weighted:
+            kw = plan.k_width
+            m.submodules.row_k = row_k = memory.Memory(
+                shape=2 * kw, depth=len(plan.row_k), init=[int(k) for k in plan.row_k])
+            k_rd = row_k.read_port()
 
         # ---- stage A: count rows
         row = Signal(range(max(lp.n_out for lp in plan.layers) + 1))
@@ -62,6 +69,8 @@ class BinaryDatapath(wiring.Component):
             m.d.sync += row.eq(0)
         with m.Elif(self.beat.valid & beat.last):
             m.d.sync += row.eq(row + 1)
+        if plan.weighted:  # the beat's row: kp | kn arrive with the beat in stage B
+            m.d.comb += k_rd.addr.eq(self.const_base + row)
 
         # ---- stage B: PEs accumulate; row constant read
         b = Signal(pe_beat_layout)
@@ -82,7 +91,8 @@ class BinaryDatapath(wiring.Component):
         pes = []
         for i in range(R):
             pe = TernaryPE(acc_width=plan.acc_width, const_width=plan.const_width,
-                           score_width=plan.score_width, input_width=PIXEL_BITS)
+                           score_width=plan.score_width, input_width=PIXEL_BITS,
+                           k_width=plan.k_width)
             m.submodules[f"pe{i}"] = pe
             pes.append(pe)
             m.d.comb += [
@@ -91,6 +101,8 @@ class BinaryDatapath(wiring.Component):
                 pe.x.eq(Mux(bits_mode, self.acts[i], self.pixels[i * PIXEL_BITS:(i + 1) * PIXEL_BITS])),
                 pe.k.eq(const_rd.data),
             ]
+            if plan.weighted:
+                m.d.comb += [pe.kp.eq(k_rd.data[:kw]), pe.kn.eq(k_rd.data[kw:])]
         m.d.comb += [
             self.write.valid.eq(c_valid),
             self.write.addr.eq(c_row),

@@ -27,6 +27,17 @@ At each row end the output stage forms ``score = (acc << shift) - K_row`` with
   the row's nonzero count is folded into the constant, not ``N``.
 * last layer: ``K = 0`` (pixels) or ``K = nnz_row`` (bits), and ``score`` is
   the layer's int32 output.
+
+Weighted engines (a model with ``kp{l}``/``kn{l}``; ``EnginePlan.weighted``):
+each weight carries an integer ``c = +kp_row`` (weight +1) or ``c = -kn_row``
+(weight -1), read from a second per-row memory (ordinary layers of such a
+model get ``kp = kn = 1``), and every layer uses
+
+* pixels: ``acc = sum c_i * x_i`` (one 8-bit x ``K_BITS + 1``-bit multiplier
+  per PE), ``K = t`` or 0 as above;
+* bits: ``acc = sum of c_i over the inputs whose bit is 1``; the model's sum
+  ``sum c_i * (2 a_i - 1)`` is ``2 acc - sum c_i``, so ``K = t + sum c_i``
+  (hidden) or ``K = sum c_i`` (last), ``sum c_i = kp * n_plus - kn * n_minus``.
 """
 
 from __future__ import annotations
@@ -83,7 +94,8 @@ class LayerPlan:
     nonzeros: int
     skip_words: int
     empty_rows: int
-    asymmetric: bool = False  # float only: separate sums and scales for +1 and -1 weights
+    asymmetric: bool = False  # float: separate sums and scales for +1 and -1 weights;
+    #                           binary: a weighted layer (kp, kn of the model file)
 
 
 @dataclass(frozen=True)
@@ -96,7 +108,8 @@ class EnginePlan:
     (binary32 bit patterns, uint64), ``const_width`` is 64, ``score_width`` 32,
     ``x_table[p]`` the binary32 bits of ``fl(fl(p * x_scale) + x_offset)`` for
     every pixel value ``p`` (layer 0's inputs), and ``add_latency``/``mul_latency``
-    the floating-point units' pipeline latencies.
+    the floating-point units' pipeline latencies. A weighted binary engine
+    (``row_k`` not None) has each row's ``kp | kn << k_width`` in ``row_k``.
     """
 
     reuse: int
@@ -111,10 +124,18 @@ class EnginePlan:
     add_latency: int = 0       # float only
     mul_latency: int = 0       # float only
     x_table: np.ndarray | None = None  # float only: uint32 [256]
+    row_k: np.ndarray | None = None    # weighted binary only: uint64 kp | kn << k_width per row
+    k_width: int = 0                   # weighted binary only: unsigned bits of kp and kn
+
+    @property
+    def weighted(self) -> bool:
+        """A binary engine whose PEs multiply each weight by its row's kp or kn."""
+        return self.row_k is not None
 
     @property
     def asymmetric(self) -> bool:
-        """Some layer keeps separate sums for its +1 and -1 weights (float only)."""
+        """Some layer keeps separate sums (float) or integer weights (binary) for
+        its +1 and -1 weights."""
         return any(lp.asymmetric for lp in self.layers)
 
     @property
@@ -246,20 +267,36 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> 
     n_layers = model.n_layers
 
     layers, all_words = _walk_layers(model, field_width)
-    consts = []
+    weighted = model.asymmetric
+    layers = tuple(replace(lp, asymmetric=model.row_weight(l) is not None) for l, lp in enumerate(layers))
+    consts, row_ks = [], []
     acc_lo, acc_hi, score_lo, score_hi = 0, 0, 0, 0
     for l, w in enumerate(model.weights):
         w64 = w.astype(np.int64)
         plus, minus = (w64 > 0).sum(axis=1), (w64 < 0).sum(axis=1)
-        nnz = plus + minus
         last = l == n_layers - 1
-        if l > 0:  # bits mode
+        t = 0 if last else model.thresholds[l].astype(np.int64)
+        if weighted:
+            kp, kn = (np.ones_like(plus), np.ones_like(plus)) if model.row_weight(l) is None else (
+                np.asarray(v, dtype=np.int64) for v in model.row_weight(l))
+            row_ks.append((kp, kn))
+            sum_c = kp * plus - kn * minus
+            if l > 0:  # acc = sum of c over the inputs at 1
+                lo, hi = -kn * minus, kp * plus
+                k = t + sum_c
+                s_lo, s_hi = 2 * lo - k, 2 * hi - k
+            else:
+                lo, hi = -PIXEL_MAX * kn * minus, PIXEL_MAX * kp * plus
+                k = t + np.zeros_like(plus)
+                s_lo, s_hi = lo - k, hi - k
+        elif l > 0:  # bits mode
+            nnz = plus + minus
             lo, hi = np.zeros_like(nnz), nnz                  # p in [0, nnz]
-            k = nnz if last else model.thresholds[l].astype(np.int64) + nnz
+            k = t + nnz
             s_lo, s_hi = 2 * lo - k, 2 * hi - k
         else:
             lo, hi = -PIXEL_MAX * minus, PIXEL_MAX * plus
-            k = np.zeros_like(nnz) if last else model.thresholds[l].astype(np.int64)
+            k = t + np.zeros_like(plus)
             s_lo, s_hi = lo - k, hi - k
         acc_lo, acc_hi = min(acc_lo, int(lo.min())), max(acc_hi, int(hi.max()))
         score_lo, score_hi = min(score_lo, int(s_lo.min())), max(score_hi, int(s_hi.max()))
@@ -268,12 +305,18 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> 
     all_consts = np.concatenate(consts).astype(np.int64)
     score_width = signed_width(score_lo, score_hi)
     _check_range("scores: bits", score_width, "score_bits")
+    row_k, k_width = None, 0
+    if weighted:
+        kp, kn = (np.concatenate([k[i] for k in row_ks]) for i in (0, 1))
+        k_width = max(1, int(max(kp.max(), kn.max())).bit_length())
+        row_k = (kp.astype(np.uint64) | (kn.astype(np.uint64) << np.uint64(k_width)))
     return EnginePlan(
         reuse=reuse, field_width=field_width, layers=layers, words=all_words,
         row_consts=all_consts,
         acc_width=signed_width(acc_lo, acc_hi),
         score_width=score_width,
         const_width=signed_width(int(all_consts.min()), int(all_consts.max())),
+        row_k=row_k, k_width=k_width,
     )
 
 

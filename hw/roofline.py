@@ -200,12 +200,18 @@ def measured_costs(summary: dict) -> dict[str, Cost]:
     """Costs per MAC per cycle (and of the decoder) from a synthesis summary.
 
     ``binary``: slope of engine LUT sites against R (the dual-mode PE as the engine builds
-    it); ``xnor`` / ``int8``: the standalone PE in one mode; ``float``: the standalone
-    float-accumulate PE (LUTs and DSPs); ``decoder``: the standalone decompressor.
+    it); ``binary_weighted``: that slope plus what the PE with integer weights adds over
+    the dual-mode PE (weighted binary layers, when the summary has both PEs); ``xnor`` /
+    ``int8``: the standalone PE in one mode; ``float``: the standalone float-accumulate PE
+    (LUTs and DSPs); ``decoder``: the standalone decompressor.
     """
     blocks = summary["blocks"]
     slope = summary["derived"].get("c_op_luts")
     costs = {"binary": Cost(luts=slope)} if slope is not None else {}
+    if slope is not None and "pe_weighted" in blocks:
+        costs["binary_weighted"] = Cost(
+            luts=slope + _sites(summary, "pe_weighted") - _sites(summary, "pe_dual"),
+            dsps=blocks["pe_weighted"]["resources"]["dsps"])
     costs |= {
         "xnor": Cost(luts=_sites(summary, "pe_xnor")),
         "int8": Cost(luts=_sites(summary, "pe_int8")),

@@ -486,6 +486,9 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
               lambda: _fixed_mode_pe(0, **widths)),
         Block("pe_dual", "PE as in the engine (mode chosen at run time)",
               lambda: TernaryPE(**widths)),
+        Block("pe_weighted", "PE with 15-bit integer weights kp, kn (weighted binary layers; "
+              "31-bit accumulator)",
+              lambda: TernaryPE(acc_width=31, const_width=32, score_width=32, k_width=15)),
         Block("pe_float", "float-accumulate PE: fp32 adder (latency 3), 2 x 3 partial sums, "
               "sign flip", lambda: FloatAccumulatePE(lanes=3)),
         Block("fp32_add", "fp32 adder, latency 3", lambda: FP32Add(latency=3)),

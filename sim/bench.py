@@ -108,9 +108,11 @@ def simulate_model(name: str, npz: Path, cfg, args, out: Path, log) -> dict:
     return json.loads(summary_path.read_text())
 
 
-def roofline_for(model_report: dict, activation: str, reuse: int, synth_summary) -> dict:
+def roofline_for(model_report: dict, activation: str, reuse: int, synth_summary,
+                 weighted: bool = False) -> dict:
     """Effective TOPs on a KU115 at ``reuse`` for the model's own gamma (overall and
-    per layer), from the paper's constants and, with a synthesis summary, ours."""
+    per layer), from the paper's constants and, with a synthesis summary, ours
+    (``weighted``: a binary model with weighted layers, whose PEs carry a multiplier)."""
     from hw import roofline as rl
     device = rl.DEVICES["ku115"]
     kind = "binary" if activation == "binary" else "float"
@@ -119,6 +121,8 @@ def roofline_for(model_report: dict, activation: str, reuse: int, synth_summary)
     measured_mac = None
     if costs:
         measured_mac = costs.get("binary", costs["xnor"]) if kind == "binary" else costs["float"]
+        if kind == "binary" and weighted:
+            measured_mac = costs.get("binary_weighted")
     layers = model_report["layers"]
     gamma = sum(layer["nonzeros"] for layer in layers) / sum(layer["n_weights"] for layer in layers)
 

@@ -8,11 +8,13 @@ For each method and activation kind, the training config ``fmnist-mlp-<kind>``
 (or reused, as in ``make bench``), its exported model file validated on the
 first ``--images`` (float networks: ``--float-images``) test images in RTL
 (Verilator), and the results collected:
-test accuracy of the golden model, zero fraction, RLE and Huffman bits per
-weight, effective TOPs on a KU115 at R (paper constants and, after
-``make synth``, measured costs), and whether every image was bit-exact. A
-network the model file cannot hold (binary activations with two weight
-scales) is reported with the exporter's reason and no RTL run.
+test accuracy of the PyTorch network and of the exported model file (the
+golden model; they differ where the export approximates, e.g. weighted binary
+layers), zero fraction, RLE and Huffman bits per weight, effective TOPs on a
+KU115 at R (paper constants and, after ``make synth``, measured costs; a
+weighted binary network's PEs carry a multiplier, and its measured cost says
+so), and whether every image was bit-exact. A network the model file cannot
+hold is reported with the exporter's reason and no RTL run.
 
 Writes ``<out>/report.json`` and ``<out>/methods.md``; ``python -m sim.readme``
 copies the table into README.md. Exit code 0 iff every exported network was
@@ -30,6 +32,7 @@ from pathlib import Path
 
 from sw.configs import UnknownConfig, get_config
 from sw.data import DataError
+from sw.model_file import load_model
 from sw.util import atomic_write_bytes, write_json
 
 from .bench import roofline_for, simulate_model, ensure_model
@@ -57,16 +60,23 @@ def run_one(method, activation, args, synth_summary, log) -> dict:
     cfg = get_config(name)
     npz, report, _ = ensure_model(name, args.models, log)
     totals = report["totals"]
+    exported = bool(report["export"].get("path"))
+    weighted = exported and activation == "binary" and load_model(npz).asymmetric
     entry = {
         "method": method, "activation": activation, "config": name,
         "test_acc": report["final"]["test_acc"],
+        "golden_test_acc": report["export"].get("golden_accuracy"),
         "zero_fraction": totals["zero_fraction"],
         "rle_bits_per_weight": totals["rle_bits"] / totals["n_weights"],
         "huffman_bits_per_weight": totals["huffman_bits"] / totals["n_weights"],
         "train_seconds": report["timing"]["train_seconds"],
-        "roofline": roofline_for(report, activation, args.reuse, synth_summary),
-        "exported": bool(report["export"].get("path")),
+        "roofline": roofline_for(report, activation, args.reuse, synth_summary, weighted=weighted),
+        "exported": exported,
+        "weighted": weighted,
         "export_reason": report["export"].get("reason"),
+        # PyTorch vs the exported file on the test set (exact for ordinary binary layers)
+        "export_agreement": report["export"].get("prediction_agreement"),
+        "hidden_bit_mismatches": sum(report["export"].get("hidden_bit_mismatches", [])) or None,
         # SQ: 1 (binary) or 2 (ternary) bits per weight of each layer
         "layer_bits": [layer.get("bits_per_weight") for layer in
                        report["stages"][list(report["stages"])[-1]]["layers"]],
@@ -91,10 +101,14 @@ def run_one(method, activation, args, synth_summary, log) -> dict:
 
 
 def render_table(entries: list[dict]) -> str:
-    rows = ["| method | activations | test accuracy | zero weights | bits/weight RLE / Huffman "
-            "| eff. TOPs KU115, R = 8: paper / measured | RTL bit-exact (test images) | train s |",
+    reuse = entries[0]["roofline"]["reuse"] if entries else 8
+    rows = ["| method | activations | test accuracy: PyTorch / model file | zero weights "
+            f"| bits/weight RLE / Huffman | eff. TOPs KU115, R = {reuse}: paper / measured "
+            "| RTL bit-exact (test images) | train s |",
             "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |"]
     for e in entries:
+        golden = e.get("golden_test_acc")
+        acc = f"{100 * e['test_acc']:.2f} % / " + (f"{100 * golden:.2f} %" if golden is not None else "-")
         t = e["roofline"]["effective_tops"]
         tops = f"{t['paper']:.1f} / " + (f"{t['measured']:.2f}" if "measured" in t else "-")
         if e["exported"]:
@@ -102,7 +116,9 @@ def render_table(entries: list[dict]) -> str:
                    f"{e['images']:,}, hw acc = sw acc: {e['hw_accuracy'] == e['sw_accuracy']}")
         else:
             rtl = f"not exportable: {e['export_reason'].split(';')[0]}"
-        rows.append(f"| {e['method']} | {e['activation']} | {100 * e['test_acc']:.2f} % "
+        kind = e["activation"] + (" (weighted)" if e.get("weighted") else
+                                  " (asymmetric)" if e.get("asymmetric") else "")
+        rows.append(f"| {e['method']} | {kind} | {acc} "
                     f"| {100 * e['zero_fraction']:.1f} % | {e['rle_bits_per_weight']:.3f} / "
                     f"{e['huffman_bits_per_weight']:.3f} | {tops} | {rtl} | {e['train_seconds']:.0f} |")
     return "\n".join(rows)

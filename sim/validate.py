@@ -303,12 +303,12 @@ def run(args) -> dict:
         # One process: engine cycles per wall second while it computes (transfers excluded).
         "compute_cycles_per_second": round(cycles / report["compute_seconds"]),
     }
+    summary["asymmetric_layers"] = sum(lp.asymmetric for lp in plan.layers)
     if plan.kind == "float":
         reference = golden.float_forward64(model, pixels)
         with np.errstate(invalid="ignore", over="ignore"):
             diff = np.abs(rtl.astype(np.float64) - reference)
         summary["add_latency"] = plan.add_latency
-        summary["asymmetric_layers"] = sum(lp.asymmetric for lp in plan.layers)
         summary["mul_latency"] = plan.mul_latency
         summary["max_abs_diff_vs_float64"] = float(np.max(diff))
         summary["argmax_agreement_vs_float64"] = float(np.mean(

@@ -203,7 +203,8 @@ for _m in METHODS:
         _add(_method_configs(f"fmnist-mlp-{_act}", f"fmnist-mlp-{_act}-{_m}",
                              f"Fashion-MNIST, 784-512-512-512-10, {_act} activations, {_m} weights",
                              _m, _stages(_m, 18, 8, (14, 4))).with_(
-            notes=f"fmnist-mlp-{_act} with the {_m} quantiser; not run yet (see sw/configs.py)"))
+            notes=f"fmnist-mlp-{_act} with the {_m} quantiser; the papers' default hyperparameters, not tuned "
+                  "(see sw/configs.py); results: make methods"))
 del _m, _base, _name, _label, _act
 
 

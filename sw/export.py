@@ -46,18 +46,40 @@ layer's scale ``alpha_j`` of output neuron j (one per layer or per filter,
 Asymmetric scales -- a row holding both signs with ``W_p != W_n`` (TTQ,
 prox-dual, incremental, in general): float networks export them as asymmetric
 layers (``sn{l}``, the model file's two-partial-sum extension, run by the
-float engine); binary networks refuse them (one integer threshold per neuron
-cannot express two scales). Rows holding one sign take that sign's scale, so a
-layer with ``W_p == W_n`` wherever both signs meet exports as an ordinary layer.
+float engine). Binary networks export them as weighted layers (``kp{l}``,
+``kn{l}``): one integer threshold cannot express two scales, but an integer
+weight per sign can. Row j's value ``z = W_p * sum_{+1} x - W_n * sum_{-1} x``
+is approximated by ``g * S`` with ``S = kp * sum_{+1} x - kn * sum_{-1} x``:
+
+* hidden layers: ``kp / kn`` is the closest fraction to ``W_p / W_n`` (continued
+  fractions) with ``kp, kn`` at most the row's bound -- ``K_MAX`` (15 bits), and
+  small enough that the row's integer range stays within ``2**29`` (about 2,700
+  for a dense 784-input row of pixels) -- and ``g = W_n / kn``; the threshold is
+  the smallest integer ``S`` whose probe ``fl32(g * S)`` the network's own batch
+  norm and sign fire on (bisection, as above);
+* the output layer: one factor for all rows, so its argmax compares like with
+  like: the closest fraction when all rows share ``(W_p, W_n)`` (per-layer
+  scales), else ``round(W * 2**e)`` with the largest power of two within the
+  bound.
+
+This **approximates** the PyTorch network (PyTorch itself sums ``x @ w_q`` in
+float32, so there is no exact integer form): the golden model on the file
+defines the hardware's results, and :func:`compare` counts the hidden bits and
+predictions that differ from PyTorch. Rows holding one sign take that sign's scale, so a layer with
+``W_p == W_n`` wherever both signs meet exports as an ordinary layer; an
+output layer whose rows have distinct (symmetric) scales becomes a weighted
+layer too.
 
 Refused (:class:`ExportError`, naming the layer and the reason): layers that
 are not all ternary yet (prox before its first step, incremental before its
-last round) and asymmetric scales in binary networks.
+last round) and negative scales in a weighted binary layer.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -65,7 +87,7 @@ from torch import nn
 
 from .golden import forward as golden_forward
 from .golden import predict
-from .model_file import PIXEL_MAX, TnnModel, accumulator_range
+from .model_file import K_MAX, PIXEL_MAX, TnnModel, accumulator_range
 from .models import BinaryMLP, FloatMLP
 from .quant import TernaryLayer
 
@@ -85,29 +107,30 @@ def _ternary_weights(model: nn.Module) -> list[np.ndarray]:
     return out
 
 
-def _row_scales(model: nn.Module, allow_asymmetric: bool = False) -> list:
+def _row_scales(model: nn.Module) -> list:
     """Per layer: the float32 scale of each output neuron, or ``None`` (``threshold``:
-    unscaled); with ``allow_asymmetric``, a layer whose rows mix signs with
-    ``W_p != W_n`` gives the pair ``(W_p, W_n)`` instead."""
+    unscaled); a layer whose rows mix signs with ``W_p != W_n`` gives the pair
+    ``(W_p, W_n)`` (float64) instead."""
     out = []
     for k, lin in enumerate(model.linears):
         alpha, why = lin.row_scale()
-        if alpha is None and allow_asymmetric and why.startswith("asymmetric"):
+        if alpha is None and why.startswith("asymmetric"):
             wp, wn = lin.row_scales()
             out.append((wp.numpy().astype(np.float64), wn.numpy().astype(np.float64)))
             continue
         if alpha is None and lin.quantizer is not None:
-            hint = ("; a binary network has one integer threshold per neuron, so it cannot hold two "
-                    "scales (float networks export them as asymmetric sn{l} layers)"
-                    ) if why.startswith("asymmetric") else ""
-            raise ExportError(f"layer {k} ({lin.method}): {why}{hint}")
+            raise ExportError(f"layer {k} ({lin.method}): {why}")
         out.append(None if alpha is None else alpha.numpy().astype(np.float32))
     return out
 
 
 @torch.no_grad()
-def _fires(norm: nn.Module, act: nn.Module, acc: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
-    """The eval network's hidden bit for integer accumulations ``acc`` [K, C] (scaled by ``alpha``)."""
+def _fires(norm: nn.Module, act: nn.Module, acc: np.ndarray, alpha: np.ndarray | None = None,
+           scale64: np.ndarray | None = None) -> np.ndarray:
+    """The eval network's hidden bit for integer accumulations ``acc`` [K, C] (scaled by
+    the float32 ``alpha``, or by ``scale64`` in float64 and rounded once to float32)."""
+    if scale64 is not None:
+        return (act(norm(torch.from_numpy((acc * scale64).astype(np.float32)))) >= 0).numpy()
     z = torch.from_numpy(acc.astype(np.float32))
     if alpha is not None:
         z = z * torch.from_numpy(alpha)  # the layer's eval-mode float32 product, bit for bit
@@ -115,7 +138,8 @@ def _fires(norm: nn.Module, act: nn.Module, acc: np.ndarray, alpha: np.ndarray |
 
 
 def _smallest_firing(norm: nn.Module, act: nn.Module, lo: np.ndarray, hi: np.ndarray,
-                     sign: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+                     sign: np.ndarray, alpha: np.ndarray | None = None,
+                     scale64: np.ndarray | None = None) -> np.ndarray:
     """Per neuron, the smallest integer a in [lo, hi + 1] with fire(sign * a) (hi + 1: none).
 
     ``fire(sign * a)`` is non-decreasing in ``a``, so bisection is exact.
@@ -124,23 +148,97 @@ def _smallest_firing(norm: nn.Module, act: nn.Module, lo: np.ndarray, hi: np.nda
     while np.any(left < right):
         mid = (left + right) // 2
         probe = np.where(left < right, mid, left)
-        fired = _fires(norm, act, (sign * probe)[None, :], alpha)[0]
+        fired = _fires(norm, act, (sign * probe)[None, :], alpha, scale64)[0]
         active = left < right
         right = np.where(active & fired, mid, right)
         left = np.where(active & ~fired, mid + 1, left)
     return left
 
 
+#: Weighted binary layers: bound on a row's integer range ``x_max * (kp n+ + kn n-)``,
+#: so that scores ``2 acc - K`` stay well inside int32.
+_WEIGHTED_RANGE = 2**29
+
+
+def _check_scales(layer: int, wp: np.ndarray, wn: np.ndarray, method: str) -> None:
+    if (wp < 0).any() or (wn < 0).any():
+        j = int(np.argmax((wp < 0) | (wn < 0)))
+        raise ExportError(f"layer {layer} ({method}): negative weight scale in row {j} (W_p = "
+                          f"{wp[j]:.6g}, W_n = {wn[j]:.6g}); weighted binary layers need W_p, W_n >= 0")
+
+
+def _k_bound(w: np.ndarray, layer: int) -> np.ndarray:
+    """Per row, the largest ``max(kp, kn)`` that keeps ``x_max * (kp n+ + kn n-)`` within
+    ``_WEIGHTED_RANGE`` and ``kp, kn`` within ``K_MAX``."""
+    x_max = PIXEL_MAX if layer == 0 else 1
+    nnz = np.maximum((w != 0).sum(axis=1), 1)
+    return np.minimum(K_MAX, _WEIGHTED_RANGE // (x_max * nnz))
+
+
+def _best_ratio(wp: float, wn: float, bound: int) -> tuple[int, int]:
+    """``(kp, kn)`` with ``max(kp, kn) <= bound`` and ``kp / kn`` the closest fraction to
+    ``wp / wn`` (continued fractions; ``(bound, 0)`` or ``(0, bound)`` for a zero scale)."""
+    if wn == 0 or wp == 0:
+        return (bound, 0) if wn == 0 else (0, bound)
+    small, big = sorted((wp, wn))
+    f = Fraction(small / big).limit_denominator(bound)
+    if f == 0:
+        f = Fraction(1, bound)
+    num, den = f.numerator, f.denominator
+    return (den, num) if wp >= wn else (num, den)
+
+
+def _row_ratios(w: np.ndarray, layer: int, wp: np.ndarray, wn: np.ndarray, method: str):
+    """Hidden weighted layer: ``(kp, kn, g)`` per row, ``kp / kn`` the best fraction for
+    ``W_p / W_n`` within :func:`_k_bound` and ``g`` the factor with ``z ~ g * S``
+    (``W_n / kn``, or ``W_p / kp`` where ``kn = 0``)."""
+    _check_scales(layer, wp, wn, method)
+    bound = _k_bound(w, layer)
+    pairs = [_best_ratio(float(a), float(b), int(k)) for a, b, k in zip(wp, wn, bound)]
+    kp, kn = (np.array(v, dtype=np.int64) for v in zip(*pairs))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(kn > 0, wn / np.maximum(kn, 1), wp / np.maximum(kp, 1))
+    g = np.where(g > 0, g, 1.0)  # a row of zero scales: every S is 0
+    return kp.astype(np.int32), kn.astype(np.int32), g
+
+
+def _common_scale(w: np.ndarray, layer: int, wp: np.ndarray, wn: np.ndarray, method: str):
+    """Output layer: ``(kp, kn)`` with one factor for all rows, so the argmax compares like
+    with like: the best fraction if every row has the same ``(W_p, W_n)``, else
+    ``round(W * 2**e)`` with the largest power of two ``2**e`` within :func:`_k_bound`."""
+    _check_scales(layer, wp, wn, method)
+    bound = int(_k_bound(w, layer).min())
+    if np.all(wp == wp[0]) and np.all(wn == wn[0]):
+        kp, kn = _best_ratio(float(wp[0]), float(wn[0]), bound)
+        return np.full(len(wp), kp, np.int32), np.full(len(wp), kn, np.int32)
+    top = float(np.maximum(wp, wn).max())
+    e = math.floor(math.log2(bound / top)) if top > 0 else 0
+    return tuple(np.rint(v * 2.0**e).astype(np.int32) for v in (wp, wn))
+
+
 @torch.no_grad()
 def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
-    """Exact export of a binary-activation MLP; see the module docstring."""
+    """Export of a binary-activation MLP; see the module docstring (exact unless a
+    layer has asymmetric scales)."""
     model.eval()
     weights = _ternary_weights(model)
     alphas = _row_scales(model)
     if PIXEL_MAX * weights[0].shape[1] >= 2**24:
         raise ExportError("layer 0: pixel sums would not be exact in float32 training")
-    thresholds = []
+    thresholds, row_weights = [], [None] * len(weights)
     for l, norm in enumerate(model.norms):
+        if isinstance(alphas[l], tuple):  # a weighted layer
+            wp, wn = alphas[l]
+            negate = norm.weight.numpy() < 0  # w -> -w swaps the roles of W_p and W_n
+            wp, wn = np.where(negate, wn, wp), np.where(negate, wp, wn)
+            sign = np.where(negate, -1, 1).astype(np.int64)
+            w = weights[l] * sign[:, None].astype(np.int8)
+            kp, kn, g = _row_ratios(w, l, wp, wn, model.linears[l].method)
+            lo, hi = accumulator_range(w, l, (kp, kn))
+            t = _smallest_firing(norm, model.act, lo, hi, sign, scale64=g)
+            weights[l], row_weights[l] = w, (kp, kn)
+            thresholds.append(t.astype(np.int32))
+            continue
         negate = norm.weight.numpy() < 0
         if alphas[l] is not None:
             negate = negate != (alphas[l] < 0)
@@ -151,16 +249,26 @@ def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
         weights[l] = w
         thresholds.append(t.astype(np.int32))
     last = len(weights) - 1
-    if alphas[last] is not None:
-        used = np.unique(alphas[last][np.any(weights[last] != 0, axis=1)])
-        if len(used) > 1 or (len(used) == 1 and not used[0] > 0):
-            raise ExportError(f"layer {last} ({model.linears[last].method}): the output neurons need one "
-                              f"common positive scale to keep the argmax, got {len(used)} distinct "
-                              f"(min {used.min():.6g}); binary tnn-model-v1 outputs are raw accumulations")
+    method = model.linears[last].method
+    if isinstance(alphas[last], tuple):
+        wp, wn = alphas[last]
+        kp, kn = _common_scale(weights[last], last, wp, wn, method)
+        row_weights[last] = (kp, kn)
+    elif alphas[last] is not None:
+        alpha = alphas[last].astype(np.float64)
+        used = np.unique(alpha[np.any(weights[last] != 0, axis=1)])
+        if len(used) == 1 and not used[0] > 0:
+            raise ExportError(f"layer {last} ({method}): the output neurons' common scale {used[0]:.6g} "
+                              f"is not positive: argmax would not be preserved")
+        if len(used) > 1:  # distinct scales per output: integer weights keep the argmax
+            kp, kn = _common_scale(weights[last], last, alpha, alpha, method)
+            row_weights[last] = (kp, kn)
     scale = float(model.out_scale.log_scale.exp())
     if not scale > 0:
         raise ExportError(f"output scale {scale} is not positive: argmax would not be preserved")
-    return TnnModel("binary", weights, thresholds=thresholds, meta=json.dumps(meta or {}))
+    weighted = any(k is not None for k in row_weights)
+    return TnnModel("binary", weights, thresholds=thresholds, meta=json.dumps(meta or {}),
+                    row_weights=row_weights if weighted else [])
 
 
 @torch.no_grad()
@@ -174,7 +282,7 @@ def export_float(model: FloatMLP, meta: dict | None = None) -> TnnModel:
     ``s * acc_p - sn * acc_n + b``."""
     model.eval()
     weights = _ternary_weights(model)
-    alphas = _row_scales(model, allow_asymmetric=True)
+    alphas = _row_scales(model)
     scales, biases, neg_scales = [], [], []
     for norm, alpha in zip([*model.norms, model.out_norm], alphas):
         var = norm.running_var.double()

@@ -8,6 +8,10 @@ Binary networks (all integer arithmetic, exact):
     layer 0:   acc_j = sum_i w_ji * x_i,            x_i = pixel in 0..255
     layer l>0: acc_j = sum_{w_ji != 0} w_ji * (2 a_i - 1),   a_i in {0, 1}
     hidden:    a_j = 1 iff acc_j >= t_j;   last layer: outputs acc (int32)
+Weighted binary layers (``kp{l}``/``kn{l}`` in the model file) scale the sums
+over the +1 and the -1 weights by their integers before subtracting::
+
+    acc_j = kp_j * sum_{w_ji = +1} x_i  -  kn_j * sum_{w_ji = -1} x_i
 The sums use float64 BLAS as an exact integer engine: every operand and every
 partial sum is an integer of magnitude below 2**53 (checked), so the result is
 the exact integer sum in any order.
@@ -74,7 +78,13 @@ def binary_forward(model: TnnModel, pixels: np.ndarray):
     x = _check_pixels(pixels, model.n_inputs)
     hidden: list[np.ndarray] = []
     for l, w in enumerate(model.weights):
-        acc = _exact_int_matmul(x, w)  # layer 0: pixels; later: 2a - 1 in {-1, +1}
+        k = model.row_weight(l)
+        if k is None:
+            acc = _exact_int_matmul(x, w)  # layer 0: pixels; later: 2a - 1 in {-1, +1}
+        else:
+            kp, kn = (np.asarray(v, dtype=np.int64) for v in k)
+            acc = (kp * _exact_int_matmul(x, (w > 0).astype(np.int8))
+                   - kn * _exact_int_matmul(x, (w < 0).astype(np.int8)))
         if l == model.n_layers - 1:
             return acc.astype(np.int32), hidden
         bits = (acc >= model.thresholds[l].astype(np.int64)).astype(np.uint8)

@@ -16,6 +16,9 @@ key             dtype        meaning
 ``x_offset``    float32      float only, scalar
 ``sn{l}``       float32      float only, optional: ``[out_l]`` scales of the
                              sum over the -1 weights (asymmetric layers)
+``kp{l}``       int32        binary only, optional, with ``kn{l}``: ``[out_l]``
+                             integer weights of the +1 weights (weighted layers)
+``kn{l}``       int32        binary only, optional, with ``kp{l}``: of the -1 weights
 ``meta``        str          optional: free-form provenance (JSON by convention)
 ==============  ===========  ==============================================
 
@@ -26,6 +29,13 @@ or layer (TTQ's ``W_p``/``W_n``, the dual proximal operator) give
 ``s{l}`` (scale of the +1 weights), ``sn{l}`` (of the -1 weights) and the
 golden model computes ``fl(fl(fl(s * acc_p) - fl(sn * acc_n)) + b)`` with two
 separate float accumulations (``sw.golden``).
+
+Weighted binary layers (extension, backward compatible: a binary file
+without ``kp{l}``/``kn{l}`` reads and computes exactly as before, as if every
+``kp = kn = 1``). The binary counterpart of asymmetric layers: the integer
+accumulation of row j becomes ``acc_j = kp_j * sum_{w=+1} x - kn_j * sum_{w=-1} x``
+with integers ``0 <= kp, kn <= K_MAX``; thresholds and outputs are as before.
+The exporter approximates ``W_p / W_n`` by ``kp / kn`` (``sw.export``).
 
 :func:`validate` checks every field and raises :class:`ModelFileError` whose
 message starts with the field's name, e.g. ``"w1: expected int8, got float32"``.
@@ -50,6 +60,7 @@ __all__ = [
     "save_model",
     "load_model",
     "accumulator_range",
+    "K_MAX",
     "from_arrays",
 ]
 
@@ -57,6 +68,8 @@ FORMAT = "tnn-model-v1"
 #: Largest input value of a binary network's layer 0 (uint8 pixels).
 PIXEL_MAX = 255
 ACTIVATIONS = ("binary", "float")
+#: Largest integer weight ``kp{l}``/``kn{l}`` of a weighted binary layer (15 bits).
+K_MAX = (1 << 15) - 1
 
 
 class ModelFileError(ValueError):
@@ -72,6 +85,8 @@ class TnnModel:
     for binary ones; ``x_scale``/``x_offset`` are ``None`` for binary networks.
     ``neg_scales`` (float only) is empty, or has L entries, each ``None`` (an
     ordinary layer) or the ``sn{l}`` scales of an asymmetric layer.
+    ``row_weights`` (binary only) is empty, or has L entries, each ``None`` (an
+    ordinary layer) or the pair ``(kp{l}, kn{l})`` of a weighted layer.
     """
 
     activation: str
@@ -83,15 +98,22 @@ class TnnModel:
     x_offset: np.float32 | None = None
     meta: str = ""
     neg_scales: list = field(default_factory=list)
+    row_weights: list = field(default_factory=list)
 
     def neg_scale(self, layer: int):
         """``sn{layer}`` of an asymmetric layer, else None."""
         return self.neg_scales[layer] if layer < len(self.neg_scales) else None
 
+    def row_weight(self, layer: int):
+        """``(kp{layer}, kn{layer})`` of a weighted binary layer, else None."""
+        return self.row_weights[layer] if layer < len(self.row_weights) else None
+
     @property
     def asymmetric(self) -> bool:
-        """Some layer has separate scales for its +1 and -1 weights."""
-        return any(sn is not None for sn in self.neg_scales)
+        """Some layer has separate scales (float) or integer weights (binary) for
+        its +1 and -1 weights."""
+        return (any(sn is not None for sn in self.neg_scales)
+                or any(k is not None for k in self.row_weights))
 
     @property
     def n_layers(self) -> int:
@@ -121,6 +143,9 @@ class TnnModel:
         for l, sn in enumerate(self.neg_scales):
             if sn is not None:
                 a[f"sn{l}"] = sn
+        for l, k in enumerate(self.row_weights):
+            if k is not None:
+                a[f"kp{l}"], a[f"kn{l}"] = k
         if self.activation == "float":
             a["x_scale"], a["x_offset"] = np.asarray(self.x_scale), np.asarray(self.x_offset)
         if self.meta:
@@ -128,15 +153,20 @@ class TnnModel:
         return a
 
 
-def accumulator_range(model_weights: np.ndarray, layer: int) -> tuple[np.ndarray, np.ndarray]:
+def accumulator_range(model_weights: np.ndarray, layer: int, row_weights=None) -> tuple[np.ndarray, np.ndarray]:
     """Per-row ``(lo, hi)`` of a binary network's integer accumulation.
 
     Layer 0 (pixels 0..255): ``[-255 * n_minus, 255 * n_plus]``; layers >= 1
     (inputs +-1): ``[-nnz, nnz]``. Thresholds are valid in ``[lo, hi + 1]``
-    (``lo``: the bit is always 1, ``hi + 1``: always 0).
+    (``lo``: the bit is always 1, ``hi + 1``: always 0). A weighted layer's
+    ``row_weights = (kp, kn)`` (non-negative) scale the two counts:
+    ``[-255 * kn * n_minus, 255 * kp * n_plus]`` and ``[-kp * n_plus - kn * n_minus,
+    kp * n_plus + kn * n_minus]``.
     """
     w = model_weights.astype(np.int64)
     plus, minus = (w > 0).sum(axis=1), (w < 0).sum(axis=1)
+    kp, kn = (1, 1) if row_weights is None else (np.asarray(k, dtype=np.int64) for k in row_weights)
+    plus, minus = kp * plus, kn * minus
     if layer == 0:
         return -PIXEL_MAX * minus, PIXEL_MAX * plus
     return -(plus + minus), plus + minus
@@ -207,7 +237,10 @@ def validate(arrays) -> None:
         expected |= {f"s{l}" for l in range(n)} | {f"b{l}" for l in range(n)} | {"x_scale", "x_offset"}
     for key in sorted(expected - keys, key=_key_order):
         _fail(key, "missing")
-    optional = {"meta"} | ({f"sn{l}" for l in range(n)} if activation == "float" else set())
+    if activation == "float":
+        optional = {"meta"} | {f"sn{l}" for l in range(n)}
+    else:
+        optional = {"meta"} | {f"kp{l}" for l in range(n)} | {f"kn{l}" for l in range(n)}
     extra = keys - expected - optional
     if extra:
         key = sorted(extra, key=_key_order)[0]
@@ -235,9 +268,14 @@ def validate(arrays) -> None:
         if activation == "binary":
             if l == 0 and PIXEL_MAX * n_in >= 2**31:
                 _fail(key, f"{n_in} inputs overflow an int32 accumulator")
+            k = _row_weights(arrays, l, n_out)
+            lo, hi = accumulator_range(w, l, k)
+            if k is not None and (lo.min(initial=0) < -2**31 or hi.max(initial=0) >= 2**31):
+                j = int(np.argmax((lo < -2**31) | (hi >= 2**31)))
+                _fail(f"kp{l}", f"row {j}'s accumulation range [{int(lo[j])}, {int(hi[j])}] "
+                                f"overflows int32")
             if l < n - 1:
                 t = _check_array(arrays, f"t{l}", np.int32, (n_out,))
-                lo, hi = accumulator_range(w, l)
                 bad = (t < lo) | (t > hi + 1)
                 if bad.any():
                     j = int(np.argmax(bad))
@@ -250,6 +288,26 @@ def validate(arrays) -> None:
     if activation == "float":
         for key in ("x_scale", "x_offset"):
             _check_finite(key, _check_array(arrays, key, np.float32, ()))
+
+
+def _row_weights(arrays, l: int, n_out: int):
+    """``(kp, kn)`` of binary layer ``l`` (checked: both or neither, int32, in
+    ``0..K_MAX``), or None."""
+    present = [f"{p}{l}" in arrays for p in ("kp", "kn")]
+    if not any(present):
+        return None
+    if not all(present):
+        have, need = ("kp", "kn") if present[0] else ("kn", "kp")
+        _fail(f"{need}{l}", f"missing ({have}{l} is given; a weighted layer needs both)")
+    out = []
+    for p in ("kp", "kn"):
+        k = _check_array(arrays, f"{p}{l}", np.int32, (n_out,))
+        bad = (k < 0) | (k > K_MAX)
+        if bad.any():
+            j = int(np.argmax(bad))
+            _fail(f"{p}{l}", f"integer weight {int(k[j])} of row {j} outside 0..{K_MAX}")
+        out.append(k)
+    return tuple(out)
 
 
 def _key_order(key: str):
@@ -300,6 +358,9 @@ def from_arrays(arrays) -> TnnModel:
                  meta=str(arrays["meta"][()]) if "meta" in arrays else "")
     if act == "binary":
         m.thresholds = [arrays[f"t{l}"] for l in range(n - 1)]
+        if any(f"kp{l}" in arrays for l in range(n)):
+            m.row_weights = [(arrays[f"kp{l}"], arrays[f"kn{l}"]) if f"kp{l}" in arrays else None
+                             for l in range(n)]
     else:
         m.scales = [arrays[f"s{l}"] for l in range(n)]
         m.biases = [arrays[f"b{l}"] for l in range(n)]

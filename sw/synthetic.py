@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model_file import TnnModel, accumulator_range, validate
+from .model_file import K_MAX, TnnModel, accumulator_range, validate
 
 __all__ = ["random_ternary", "random_binary_model", "random_float_model"]
 
@@ -20,28 +20,37 @@ def random_ternary(rng: np.random.Generator, rows: int, cols: int, density: floa
     return (nz * rng.choice(np.array([-1, 1], dtype=np.int8), (rows, cols))).astype(np.int8)
 
 
-def random_binary_model(rng: np.random.Generator, sizes, density=0.2) -> TnnModel:
+def random_binary_model(rng: np.random.Generator, sizes, density=0.2, weighted=(), k_max=K_MAX) -> TnnModel:
     """A binary network with layer sizes ``sizes = [n_in, h1, ..., n_out]``.
 
     ``density`` is one float or one per layer. Thresholds are drawn around the
     middle of each row's range (near the mean of the accumulation for random
     inputs) and sometimes at the range's ends (always-1 / always-0 bits).
+    Layers listed in ``weighted`` get integer weights ``kp``, ``kn`` in
+    ``0..k_max`` (weighted layers; mostly large, sometimes 0 or 1).
     """
     n_layers = len(sizes) - 1
     densities = np.broadcast_to(np.asarray(density, dtype=float), (n_layers,))
-    weights, thresholds = [], []
+    weights, thresholds, row_weights = [], [], []
     for l in range(n_layers):
         w = random_ternary(rng, sizes[l + 1], sizes[l], float(densities[l]))
         weights.append(w)
+        k = None
+        if l in weighted:
+            k = tuple(np.where(rng.random(sizes[l + 1]) < 0.1, rng.integers(0, 2, sizes[l + 1]),
+                               rng.integers(k_max // 4, k_max + 1, sizes[l + 1])).astype(np.int32)
+                      for _ in range(2))
+        row_weights.append(k)
         if l < n_layers - 1:
-            lo, hi = accumulator_range(w, l)
+            lo, hi = accumulator_range(w, l, k)
             mid = (lo + hi) // 2 if l else (lo + hi) // 4
             spread = np.maximum(1, (hi - lo) // 8)
             t = mid + rng.integers(-1, 2, size=mid.shape) * rng.integers(0, spread + 1)
             ends = rng.random(t.shape)
             t = np.where(ends < 0.05, lo, np.where(ends > 0.95, hi + 1, t))
             thresholds.append(np.clip(t, lo, hi + 1).astype(np.int32))
-    model = TnnModel(activation="binary", weights=weights, thresholds=thresholds)
+    model = TnnModel(activation="binary", weights=weights, thresholds=thresholds,
+                     row_weights=row_weights if weighted else [])
     validate(model.to_arrays())
     return model
 

@@ -106,3 +106,22 @@ def test_field_width_policy_trades_bits_for_skip_cycles():
     assert plan_binary(model, 2, field_width=3).field_width == 3
     with pytest.raises(PlanError, match="field_width"):
         plan_binary(model, 2, field_width=0)
+
+
+@pytest.mark.parametrize("sizes, density, reuse, weighted, k_max", [
+    ([20, 9, 7, 4], 0.4, 3, (0, 1, 2), 32767),  # every layer weighted, 15-bit integer weights
+    ([20, 9, 7, 4], 0.4, 2, (1,), 1000),         # mixed: ordinary layers in a weighted engine
+    ([12, 6], 0.3, 2, (0,), 5),                  # a single weighted (pixel) layer
+    ([30, 8, 8, 3], 0.05, 4, (0, 2), 300),       # very sparse: empty rows, skip words
+])
+def test_weighted_layers_match_golden(sizes, density, reuse, weighted, k_max):
+    """Integer weights kp, kn per row (model files with kp{l}/kn{l}): same cycles as unweighted."""
+    rng = np.random.default_rng(sum(sizes) + reuse + k_max)
+    model = random_binary_model(rng, sizes, density, weighted=weighted, k_max=k_max)
+    pixels = rng.integers(0, 256, size=(2 * reuse + 1, sizes[0]), dtype=np.uint8)
+    got, cycles, plan = run_engine(model, pixels, reuse)
+    assert plan.weighted and sum(lp.asymmetric for lp in plan.layers) == len(weighted)
+    want, hidden = golden.forward(model, pixels)
+    np.testing.assert_array_equal(got, want)
+    expected = sum(lp.word_count for lp in plan.layers) + layer_overhead(plan) * len(plan.layers)
+    assert cycles == [expected] * len(cycles)

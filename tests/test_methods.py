@@ -1,5 +1,5 @@
 """``make methods``' path on the tiny configs: a two-scale (TTQ) network trains, exports
-as asymmetric layers and runs bit-exactly in RTL (float); its binary twin is refused."""
+as asymmetric layers (float: sn{l}; binary: weighted kp{l}/kn{l}) and both run bit-exactly in RTL."""
 
 import json
 
@@ -17,9 +17,12 @@ def test_methods_on_tiny_ttq(tmp_path, capsys):
     f, b = by_act["float"], by_act["binary"]
     assert f["exported"] and f["asymmetric"] and f["bit_exact"] == f["images"] == 12
     assert f["hw_accuracy"] == f["sw_accuracy"] > 0.5
-    assert not b["exported"] and "one integer threshold per neuron" in b["export_reason"]
+    assert b["exported"] and b["asymmetric"] and b["bit_exact"] == b["images"] == 12
+    assert b["hw_accuracy"] == b["sw_accuracy"] > 0.5
     table = (out / "methods.md").read_text()
-    assert "| ttq-threshold | float |" in table and "not exportable" in table
+    assert "| ttq-threshold | float (asymmetric) |" in table and "| ttq-threshold | binary (weighted) |" in table
+    assert b["weighted"] and not f["weighted"]
+    assert "not exportable" not in table
     # A second run with the same model file and settings reuses the RTL result.
     capsys.readouterr()
     assert methods.main(["--family", "tiny", "--methods", "ttq-threshold", "--activations", "float",

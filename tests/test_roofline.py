@@ -312,3 +312,13 @@ def test_tiny_block_synthesises_and_caches(tmp_path):
     assert second.cached and second.resources == r and second.key == first.key
     entry = tmp_path / f"counter-{first.key}"
     assert (entry / "stat.json").exists() and (entry / "yosys.log").exists()
+
+
+def test_weighted_binary_cost_adds_the_multiplier_pe_over_the_dual_one():
+    summary = fake_summary()
+    assert "binary_weighted" not in roofline.measured_costs(summary)  # older summaries
+    summary["blocks"]["pe_weighted"] = _block(181, dsps=1)
+    costs = roofline.measured_costs(summary)
+    assert costs["binary_weighted"].luts == pytest.approx(80.0 + 181 - 81)
+    assert costs["binary_weighted"].dsps == 1
+    assert costs["binary"].luts == pytest.approx(80.0)

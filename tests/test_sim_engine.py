@@ -38,6 +38,7 @@ CASES = {
     "R1-width1": (lambda rng: random_binary_model(rng, [24, 1, 4], 0.5), 1, 5, 0.0),
     "extremes-R5": (extreme_model, 5, 12, 0.1),
     "sparse-skips-R8": (lambda rng: random_binary_model(rng, [300, 20, 10], 0.02), 8, 16, 0.0),
+    "weighted-R3-gaps": (lambda rng: random_binary_model(rng, [50, 17, 9, 6], 0.4, weighted=(0, 2)), 3, 10, 0.2),
     "float-three-layers-R3-gaps": (lambda rng: random_float_model(rng, [50, 17, 9, 6], [0.2, 0.4, 0.5]), 3, 13, 0.3),
     "float-sparse-R8": (lambda rng: random_float_model(rng, [300, 20, 10], 0.03), 8, 16, 0.0),
     "float-asymmetric-R4": (lambda rng: random_float_model(rng, [50, 17, 9, 6], 0.3, asymmetric=(0, 2)),
@@ -71,7 +72,8 @@ def test_engine_verilator(name, tmp_path):
 
 
 @ICARUS
-@pytest.mark.parametrize("name", ["three-layers-R3-gaps", "extremes-R5", "float-three-layers-R3-gaps"])
+@pytest.mark.parametrize("name", ["three-layers-R3-gaps", "extremes-R5", "weighted-R3-gaps",
+                                  "float-three-layers-R3-gaps"])
 def test_engine_icarus(name, tmp_path):
     run_case(name, "icarus", tmp_path)
 

@@ -8,6 +8,7 @@ from hypothesis.extra import numpy as hnp
 from sw.golden import (binary_forward, float_accumulate, float_accumulate_reference, float_forward,
                        forward, predict, preprocess, relu)
 from sw.model_file import TnnModel, accumulator_range
+from sw.synthetic import random_binary_model
 
 
 def bits(a):
@@ -79,7 +80,10 @@ def _reference_binary(model, pixels):
     for img in pixels.tolist():
         x = img
         for l, w in enumerate(model.weights):
-            acc = [sum(int(wji) * xi for wji, xi in zip(row, x) if wji) for row in w.tolist()]
+            k = model.row_weight(l)
+            kp, kn = ([1] * len(w), [1] * len(w)) if k is None else (k[0].tolist(), k[1].tolist())
+            acc = [sum((p if wji > 0 else -n) * xi for wji, xi in zip(row, x) if wji)
+                   for row, p, n in zip(w.tolist(), kp, kn)]
             if l == len(model.weights) - 1:
                 outs.append(acc)
                 break
@@ -109,6 +113,27 @@ def test_binary_forward_matches_plain_integer_arithmetic():
         binary_forward(model, pixels.astype(np.float32))
     with pytest.raises(ValueError, match=r"pixels: expected shape \[N, 30\]"):
         binary_forward(model, pixels[:, :5])
+
+
+def test_weighted_binary_layers_are_the_documented_formula():
+    """kp{l}/kn{l}: acc = kp * sum_{w=+1} x - kn * sum_{w=-1} x, against plain integers;
+    kp = kn = 1 is the unweighted layer."""
+    rng = np.random.default_rng(5)
+    model = random_binary_model(rng, [30, 12, 9, 4], 0.5, weighted=(0, 2), k_max=5000)
+    pixels = rng.integers(0, 256, (40, 30)).astype(np.uint8)
+    out, hidden = forward(model, pixels)
+    ref_out, ref_hidden = _reference_binary(model, pixels)
+    assert np.array_equal(out, ref_out)
+    for h, r in zip(hidden, ref_hidden):
+        assert np.array_equal(h, r)
+    assert len(np.unique(model.row_weight(0)[0])) > 1  # the weights are not all equal
+    ones = [None if k is None else (np.ones_like(k[0]), np.ones_like(k[1])) for k in model.row_weights]
+    unit = TnnModel("binary", model.weights, thresholds=model.thresholds, row_weights=ones)
+    plain = TnnModel("binary", model.weights, thresholds=model.thresholds)
+    for a, b in zip(forward(unit, pixels), forward(plain, pixels)):
+        for x, y in zip(a if isinstance(a, list) else [a], b if isinstance(b, list) else [b]):
+            assert np.array_equal(x, y)
+    assert not np.array_equal(forward(model, pixels)[0], forward(plain, pixels)[0])
 
 
 def test_float_forward_is_the_documented_formula():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sw.model_file import (FORMAT, ModelFileError, TnnModel, accumulator_range, load_model,
+from sw.model_file import (FORMAT, K_MAX, ModelFileError, TnnModel, accumulator_range, load_model,
                            save_model, validate)
 
 
@@ -53,6 +53,26 @@ def test_asymmetric_layers_round_trip_and_stay_optional(tmp_path):
     np.testing.assert_array_equal(back.neg_scale(1), m.neg_scales[1])
     with np.load(tmp_path / "b.npz") as z:
         assert "sn1" in z.files and "sn0" not in z.files
+
+
+def test_weighted_binary_layers_round_trip_and_stay_optional(tmp_path):
+    """kp{l}/kn{l} (integer weights of the +1 and -1 weights) are an optional pair."""
+    m = random_binary(np.random.default_rng(3))
+    m.row_weights = [None, (np.arange(6, dtype=np.int32), np.full(6, K_MAX, np.int32)), None]
+    back = load_model(save_model(tmp_path / "k.npz", m))
+    assert back.asymmetric and back.row_weight(0) is None and back.row_weight(2) is None
+    for a, b in zip(back.row_weight(1), m.row_weights[1]):
+        np.testing.assert_array_equal(a, b)
+    with np.load(tmp_path / "k.npz") as z:
+        assert {"kp1", "kn1"} <= set(z.files) and "kp0" not in z.files
+
+
+def _weighted_arrays():
+    m = random_binary(np.random.default_rng(6))
+    m.row_weights = [(np.full(8, 3, np.int32), np.full(8, 2, np.int32)), None, None]
+    lo, hi = accumulator_range(m.weights[0], 0, m.row_weights[0])
+    m.thresholds[0] = ((lo + hi) // 2).astype(np.int32)
+    return m.to_arrays()
 
 
 def test_the_file_holds_exactly_the_documented_keys(tmp_path):
@@ -124,6 +144,14 @@ BAD = [
     (_float_arrays, _set("sn0", np.zeros(8, np.float64)), "sn0: expected float32"),
     (_float_arrays, _set("sn2", np.zeros(3, np.float32)), "sn2: unexpected key"),
     (_binary_arrays, _set("sn0", np.zeros(8, np.float32)), "sn0: unexpected key"),
+    (_weighted_arrays, _drop("kn0"), "kn0: missing (kp0 is given"),
+    (_weighted_arrays, _set("kp0", lambda a: a["kp0"].astype(np.int64)), "kp0: expected int32"),
+    (_weighted_arrays, _set("kn0", lambda a: a["kn0"][:3]), "kn0: expected shape [8]"),
+    (_weighted_arrays, _set("kp0", lambda a: np.full_like(a["kp0"], -1)), "kp0: integer weight -1 of row 0 outside"),
+    (_weighted_arrays, _set("kn0", lambda a: np.full_like(a["kn0"], K_MAX + 1)), "kn0: integer weight 32768"),
+    (_weighted_arrays, _set("t0", lambda a: np.full_like(a["t0"], 255 * 3 * 13)), "t0: threshold 9945 of row 0 outside"),
+    (_weighted_arrays, _set("kp3", np.zeros(3, np.int32)), "kp3: unexpected key"),
+    (_float_arrays, _set("kp0", np.zeros(8, np.int32)), "kp0: unexpected key"),
 ]
 
 
@@ -160,3 +188,12 @@ def test_thresholds_at_the_ends_of_the_accumulator_range_are_valid():
     with pytest.raises(ModelFileError, match=r"^t1: threshold 5 of row 0 outside .*\[-3, 4\]"):
         validate(TnnModel("binary", [np.zeros((4, 3), np.int8), w, w2],
                           thresholds=[np.zeros(4, np.int32), np.array([5, 0], np.int32)]).to_arrays())
+
+
+def test_weighted_accumulations_must_fit_int32():
+    w = np.ones((2, 784), np.int8)
+    m = TnnModel("binary", [w], row_weights=[(np.full(2, K_MAX, np.int32), np.ones(2, np.int32))])
+    with pytest.raises(ModelFileError, match=r"^kp0: row 0's accumulation range \[0, 6550778640\] overflows int32"):
+        validate(m.to_arrays())
+    m.row_weights = [(np.full(2, 10000, np.int32), np.ones(2, np.int32))]
+    validate(m.to_arrays())  # 255 * 10000 * 784 < 2**31
