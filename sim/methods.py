@@ -141,6 +141,9 @@ def parse_args(argv=None):
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     p.add_argument("--out", type=Path, default=Path("build/methods"))
     p.add_argument("--models", type=Path, default=Path("build"))
+    p.add_argument("--synth", type=Path, default=Path("build/synth/summary.json"),
+                   help="hw.synth summary for the measured costs (default %(default)s; "
+                        "missing: paper constants only)")
     return p.parse_args(argv)
 
 
@@ -167,7 +170,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from hw.roofline import load_summary
-    synth_summary = load_summary("build/synth/summary.json")
+    synth_summary = load_summary(args.synth)
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
@@ -177,7 +180,9 @@ def main(argv=None) -> int:
         return 2
     report = {"format": "sparse-tnn-methods-v1", "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
               "settings": {"images": args.images, "float_images": args.float_images or args.images,
-                           "reuse": args.reuse, "simulator": args.sim},
+                           "reuse": args.reuse, "simulator": args.sim,
+                           "synth_summary": str(args.synth) if synth_summary else None,
+                           "synth_model": (synth_summary or {}).get("model", {}).get("path")},
               "seconds": time.perf_counter() - t0, "entries": entries}
     write_json(args.out / "report.json", report)
     table = render_table(entries)

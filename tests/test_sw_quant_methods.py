@@ -454,3 +454,16 @@ def test_incremental_final_round_is_filterwise_ttq_and_scales_learn():
         incremental_mask(w, 1.5)
     with pytest.raises(ValueError, match="frozen"):
         incremental_mask(w, 0.5, torch.zeros(3, dtype=torch.bool))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), g=st.integers(1, 4), n=st.integers(1, 40))
+def test_smallest_k_is_a_stable_argsorts_first_k(data, g, n):
+    """TTQ's sparsity rule zeroes the k smallest |w|, ties to the lower index (many ties here)."""
+    from sw.quant.ttq import smallest_k
+    a = torch.tensor(data.draw(st.lists(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5]),
+                                                 min_size=n, max_size=n), min_size=g, max_size=g)))
+    k = data.draw(st.integers(0, n + 1))
+    order = a.argsort(dim=1, stable=True)[:, :min(k, n)]
+    want = torch.zeros_like(a, dtype=torch.bool).scatter(1, order, True)
+    assert torch.equal(smallest_k(a, k), want)

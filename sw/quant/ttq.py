@@ -80,9 +80,22 @@ def _codes2(g: Tensor, t: float | None, sparsity: float | None) -> Tensor:
         return torch.sign(normalised) * (normalised.abs() > _check_t(t))
     n = g.shape[1]
     k = math.floor(_check_sparsity(sparsity) * n + 0.5)
-    order = g.abs().argsort(dim=1, stable=True)[:, :k]
-    keep = torch.ones_like(g, dtype=torch.bool).scatter(1, order, False)
-    return torch.sign(g) * keep
+    return torch.sign(g) * ~smallest_k(g.abs(), k)
+
+
+def smallest_k(a: Tensor, k: int) -> Tensor:
+    """Boolean mask of the ``k`` smallest entries of each row of ``a`` (``(G, n)``), ties
+    going to the lower index: the first ``k`` of a stable ascending argsort, found in
+    O(n) with ``kthvalue`` (a full sort per step made ``ttq-sparsity`` training ~5x slower)."""
+    n = a.shape[1]
+    if k <= 0 or n == 0:
+        return torch.zeros_like(a, dtype=torch.bool)
+    if k >= n:
+        return torch.ones_like(a, dtype=torch.bool)
+    v = a.kthvalue(k, dim=1, keepdim=True).values
+    below, equal = a < v, a == v
+    need = k - below.sum(1, keepdim=True)
+    return below | (equal & (equal.cumsum(1) <= need))
 
 
 def ttq_codes(w: Tensor, *, t: float | None = None, sparsity: float | None = None,
