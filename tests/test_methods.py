@@ -34,3 +34,17 @@ def test_methods_on_tiny_ttq(tmp_path, capsys):
 def test_methods_refuses_unknown_names(capsys):
     assert methods.main(["--methods", "no-such"]) == 2
     assert "methods: unknown 'no-such'" in capsys.readouterr().err
+
+
+def test_cached_only_reports_networks_it_did_not_run(tmp_path, capsys):
+    """--cached-only simulates nothing: a trained network without a stored RTL run is
+    listed as not run, and the exit code says the table is incomplete."""
+    out = tmp_path / "methods"
+    code = methods.main(["--family", "tiny", "--methods", "twn", "--activations", "binary",
+                         "--images", "4", "--reuse", "4", "--out", str(out), "--cached-only",
+                         "--models", str(tmp_path / "models")])
+    assert code == 1
+    (entry,) = json.loads((out / "report.json").read_text())["entries"]
+    assert entry["exported"] and entry["rtl_run"] is False and "images" not in entry
+    assert "not run (--cached-only)" in (out / "methods.md").read_text()
+    assert not (out / "work").exists()  # no simulation was prepared
