@@ -62,7 +62,8 @@ def run_one(method, activation, args, synth_summary, log) -> dict:
     npz, report, _ = ensure_model(name, args.models, log)
     totals = report["totals"]
     exported = bool(report["export"].get("path"))
-    weighted = exported and activation == "binary" and load_model(npz).asymmetric
+    two_scales = exported and load_model(npz).asymmetric  # sn{l} (float) or kp{l}/kn{l} (binary)
+    weighted = two_scales and activation == "binary"
     entry = {
         "method": method, "activation": activation, "config": name,
         "test_acc": report["final"]["test_acc"],
@@ -74,6 +75,7 @@ def run_one(method, activation, args, synth_summary, log) -> dict:
         "roofline": roofline_for(report, activation, args.reuse, synth_summary, weighted=weighted),
         "exported": exported,
         "weighted": weighted,
+        "asymmetric": two_scales,
         "export_reason": report["export"].get("reason"),
         # PyTorch vs the exported file on the test set (exact for ordinary binary layers)
         "export_agreement": report["export"].get("prediction_agreement"),
@@ -100,7 +102,7 @@ def run_one(method, activation, args, synth_summary, log) -> dict:
             write_json(done, {**summary, "key": key})
         entry.update(rtl_run=True, images=summary["images"], bit_exact=summary["bit_exact"],
                      hw_accuracy=summary.get("hw_accuracy"), sw_accuracy=summary.get("sw_accuracy"),
-                     asymmetric=summary.get("asymmetric_layers", 0) > 0)
+                     asymmetric_layers=summary.get("asymmetric_layers", 0))
     return entry
 
 
@@ -124,7 +126,9 @@ def render_table(entries: list[dict]) -> str:
             rtl = f"not exportable: {e['export_reason'].split(';')[0]}"
         kind = e["activation"] + (" (weighted)" if e.get("weighted") else
                                   " (asymmetric)" if e.get("asymmetric") else "")
-        rows.append(f"| {e['method']} | {kind} | {acc} "
+        bits = [b for b in e.get("layer_bits", []) if b is not None]
+        method = e["method"] + (f" (bits per layer: {', '.join(map(str, bits))})" if bits else "")
+        rows.append(f"| {method} | {kind} | {acc} "
                     f"| {100 * e['zero_fraction']:.1f} % | {e['rle_bits_per_weight']:.3f} / "
                     f"{e['huffman_bits_per_weight']:.3f} | {tops} | {rtl} | {e['train_seconds']:.0f} |")
     return "\n".join(rows)

@@ -22,6 +22,7 @@ def test_methods_on_tiny_ttq(tmp_path, capsys):
     table = (out / "methods.md").read_text()
     assert "| ttq-threshold | float (asymmetric) |" in table and "| ttq-threshold | binary (weighted) |" in table
     assert b["weighted"] and not f["weighted"]
+    assert f["asymmetric_layers"] > 0 and b["asymmetric_layers"] > 0  # the engines were built with them
     assert "not exportable" not in table
     # A second run with the same model file and settings reuses the RTL result.
     capsys.readouterr()
