@@ -48,7 +48,7 @@ import numpy as np
 
 from sw import rle
 from sw.golden import preprocess  # layer 0's input function, shared with the golden model
-from sw.model_file import PIXEL_MAX, TnnModel
+from sw.model_file import PIXEL_MAX, TnnModel, accumulator_range
 
 __all__ = ["LIMITS", "LayerPlan", "EnginePlan", "PlanError", "plan_engine", "plan_binary",
            "plan_float", "choose_field_width", "signed_width", "MAX_SKIP_FRACTION",
@@ -276,28 +276,24 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> 
         plus, minus = (w64 > 0).sum(axis=1), (w64 < 0).sum(axis=1)
         last = l == n_layers - 1
         t = 0 if last else model.thresholds[l].astype(np.int64)
+        kp = kn = None
         if weighted:
             kp, kn = (np.ones_like(plus), np.ones_like(plus)) if model.row_weight(l) is None else (
                 np.asarray(v, dtype=np.int64) for v in model.row_weight(l))
             row_ks.append((kp, kn))
-            sum_c = kp * plus - kn * minus
-            if l > 0:  # acc = sum of c over the inputs at 1
-                lo, hi = -kn * minus, kp * plus
-                k = t + sum_c
-                s_lo, s_hi = 2 * lo - k, 2 * hi - k
-            else:
-                lo, hi = -PIXEL_MAX * kn * minus, PIXEL_MAX * kp * plus
-                k = t + np.zeros_like(plus)
-                s_lo, s_hi = lo - k, hi - k
-        elif l > 0:  # bits mode
-            nnz = plus + minus
-            lo, hi = np.zeros_like(nnz), nnz                  # p in [0, nnz]
-            k = t + nnz
-            s_lo, s_hi = 2 * lo - k, 2 * hi - k
-        else:
-            lo, hi = -PIXEL_MAX * minus, PIXEL_MAX * plus
+        if l == 0:  # pixels: acc is the model's own accumulation
+            lo, hi = accumulator_range(w, 0, None if kp is None else (kp, kn))
             k = t + np.zeros_like(plus)
             s_lo, s_hi = lo - k, hi - k
+        else:  # bits mode: score = 2 acc - K
+            if weighted:  # acc = sum of c over the inputs at 1
+                lo, hi = -kn * minus, kp * plus
+                k = t + kp * plus - kn * minus
+            else:  # acc = p, the XNOR matches, in [0, nnz]
+                nnz = plus + minus
+                lo, hi = np.zeros_like(nnz), nnz
+                k = t + nnz
+            s_lo, s_hi = 2 * lo - k, 2 * hi - k
         acc_lo, acc_hi = min(acc_lo, int(lo.min())), max(acc_hi, int(hi.max()))
         score_lo, score_hi = min(score_lo, int(s_lo.min())), max(score_hi, int(s_hi.max()))
         consts.append(k)

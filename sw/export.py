@@ -227,25 +227,22 @@ def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
         raise ExportError("layer 0: pixel sums would not be exact in float32 training")
     thresholds, row_weights = [], [None] * len(weights)
     for l, norm in enumerate(model.norms):
-        if isinstance(alphas[l], tuple):  # a weighted layer
-            wp, wn = alphas[l]
-            negate = norm.weight.numpy() < 0  # w -> -w swaps the roles of W_p and W_n
-            wp, wn = np.where(negate, wn, wp), np.where(negate, wp, wn)
-            sign = np.where(negate, -1, 1).astype(np.int64)
-            w = weights[l] * sign[:, None].astype(np.int8)
-            kp, kn, g = _row_ratios(w, l, wp, wn, model.linears[l].method)
-            lo, hi = accumulator_range(w, l, (kp, kn))
-            t = _smallest_firing(norm, model.act, lo, hi, sign, scale64=g)
-            weights[l], row_weights[l] = w, (kp, kn)
-            thresholds.append(t.astype(np.int32))
-            continue
+        weighted = isinstance(alphas[l], tuple)
         negate = norm.weight.numpy() < 0
-        if alphas[l] is not None:
+        if alphas[l] is not None and not weighted:
             negate = negate != (alphas[l] < 0)
         sign = np.where(negate, -1, 1).astype(np.int64)
         w = weights[l] * sign[:, None].astype(np.int8)  # negate rows with a negative BN scale
-        lo, hi = accumulator_range(w, l)
-        t = _smallest_firing(norm, model.act, lo, hi, sign, alphas[l])
+        if weighted:
+            wp, wn = alphas[l]  # w -> -w swaps the roles of W_p and W_n
+            wp, wn = np.where(negate, wn, wp), np.where(negate, wp, wn)
+            kp, kn, g = _row_ratios(w, l, wp, wn, model.linears[l].method)
+            row_weights[l] = (kp, kn)
+            lo, hi = accumulator_range(w, l, (kp, kn))
+            t = _smallest_firing(norm, model.act, lo, hi, sign, scale64=g)
+        else:
+            lo, hi = accumulator_range(w, l)
+            t = _smallest_firing(norm, model.act, lo, hi, sign, alphas[l])
         weights[l] = w
         thresholds.append(t.astype(np.int32))
     last = len(weights) - 1
