@@ -31,7 +31,7 @@ def test_leading_zeros(width):
     m = Module()
     value = Signal(width)
     count = Signal(8)
-    m.d.comb += count.eq(leading_zeros(value))
+    m.d.comb += count.eq(leading_zeros(m, value))
     rng = np.random.default_rng(width)
     values = {0, (1 << width) - 1} | {1 << i for i in range(width)}
     values |= {int(v) >> int(s) for v, s in zip(rng.integers(0, 1 << width, 60, dtype=np.uint64),

@@ -158,7 +158,7 @@ def normalise_stage(m: Module, s: Summed) -> Normalised:
     with the top bit clear (subnormal result). An addition carry is the ``lzc == 0`` case, so
     there is no separate right-shift path. A zero sum becomes a signed zero.
     """
-    lzc = leading_zeros(s.sum)
+    lzc = leading_zeros(m, s.sum)
     shift = Mux(lzc > s.tag.exp, s.tag.exp, lzc)[:len(lzc)]
     o = Signal(Normalised, name="normalised")
     m.d.comb += [

@@ -87,7 +87,7 @@ def unpack(m: Module, bits: Value, name: str) -> Operand:
     return op
 
 
-def leading_zeros(value: Value) -> Value:
+def leading_zeros(m: Module, value: Value, name: str = "lzc") -> Value:
     """Number of leading (most significant) zero bits of ``value``; ``len(value)`` if it is zero.
 
     A log-depth tree: each node merges two halves as ``(hi_zero, hi_zero ? lo_count : hi_count)``
@@ -95,21 +95,32 @@ def leading_zeros(value: Value) -> Value:
     28-bit count is about 3 LUT6 levels. The input is padded at the bottom with ones up to a
     power of two (at least one pad bit), which caps the count at ``len(value)`` and removes the
     need for an all-zero flag at the root. The constant padding is free after synthesis.
+
+    Every node's two outputs are signals driven in ``m.d.comb`` (named ``<name>_<lsb>_<width>``),
+    so each is computed once however often its parents read it. Returned as plain expressions,
+    a node's all-zero flag would be copied into each of its three readers at every level
+    (``3**levels`` copies at the leaves): the same logic after synthesis (which merges equal
+    cells), but a Verilog netlist four times larger that simulates about that much slower.
     """
     width = len(value)
     padded = 1 << ceil_log2(width + 1)
     bits = Cat(Const((1 << (padded - width)) - 1, padded - width), value)
 
-    def node(v):
+    def node(v, lsb):
         # Returns (all zero, leading zero count) of a power-of-two-wide slice.
+        zero = Signal(name=f"{name}_{lsb}_{len(v)}_zero")
+        count = Signal(ceil_log2(len(v)), name=f"{name}_{lsb}_{len(v)}_count")
         if len(v) == 2:
-            return ~v[1] & ~v[0], ~v[1]
+            m.d.comb += [zero.eq(~v[1] & ~v[0]), count.eq(~v[1])]
+            return zero, count
         half = len(v) // 2
-        lo_zero, lo_count = node(v[:half])
-        hi_zero, hi_count = node(v[half:])
-        return hi_zero & lo_zero, Cat(Mux(hi_zero, lo_count, hi_count), hi_zero)
+        lo_zero, lo_count = node(v[:half], lsb)
+        hi_zero, hi_count = node(v[half:], lsb + half)
+        m.d.comb += [zero.eq(hi_zero & lo_zero),
+                     count.eq(Cat(Mux(hi_zero, lo_count, hi_count), hi_zero))]
+        return zero, count
 
-    _, count = node(bits)
+    _, count = node(bits, 0)
     return count[:bits_for(width)]
 
 

@@ -82,7 +82,7 @@ def unpack_stage(m: Module, a_bits, b_bits) -> Unpacked:
     k = Signal(Operand, name="k")
     m.d.comb += [n.eq(Mux(swap, b, a)), k.eq(Mux(swap, a, b))]
 
-    lzc = leading_zeros(n.sig)
+    lzc = leading_zeros(m, n.sig)
     o = Signal(Unpacked, name="unpacked")
     m.d.comb += [
         o.sign.eq(a.sign ^ b.sign),
