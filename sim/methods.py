@@ -144,8 +144,9 @@ def parse_args(argv=None):
     p.add_argument("--images", type=int, default=1000, help="test images in RTL (default %(default)s)")
     p.add_argument("--float-images", type=int,
                    help="test images in RTL for float networks (default: --images); the float "
-                        "engine simulates ~16x slower than the binary one, and dense networks "
-                        "(TTQ: ~3%% zeros) take ~20x the cycles of paper 002's")
+                        "engine simulates ~8x slower than the binary one, and dense networks "
+                        "(TTQ: ~3%% zeros) take ~17x the cycles of paper 002's: 1,000 images of "
+                        "such a network take ~15 minutes on two cores")
     p.add_argument("--reuse", type=int, default=8)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
