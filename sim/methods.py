@@ -146,7 +146,7 @@ def parse_args(argv=None):
                    help="test images in RTL for float networks (default: --images); the float "
                         "engine simulates ~8x slower than the binary one, and dense networks "
                         "(TTQ: ~3%% zeros) take ~17x the cycles of paper 002's: 1,000 images of "
-                        "such a network take ~15 minutes on two cores")
+                        "such a network take 15-25 minutes on two cores")
     p.add_argument("--reuse", type=int, default=8)
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
