@@ -36,8 +36,8 @@ spends 383 s in ``read_verilog`` and 473 s in all, against 27 s from RTLIL. Both
 same cells up to ABC's sensitivity to netlist structure: identical for the decompressors
 and the XNOR PE, 81 vs 73 LUTs for the dual-mode PE, 439 vs 449 for the fp32 adder
 (RTLIL vs Verilog; measured before the adder's leading-zero tree shared its nodes as
-signals, after which RTLIL gives 434). ``--frontend verilog`` reads the Verilog text instead (same script
-otherwise); the cache key then hashes that text.
+signals, after which RTLIL gives 434). ``--frontend verilog`` reads the Verilog text
+instead (same script otherwise); the cache key then hashes that text.
 
 ABC inside WebAssembly yosys
 ----------------------------

@@ -98,9 +98,9 @@ def leading_zeros(m: Module, value: Value, name: str = "lzc") -> Value:
 
     Every node's two outputs are signals driven in ``m.d.comb`` (named ``<name>_<lsb>_<width>``),
     so each is computed once however often its parents read it. Returned as plain expressions,
-    a node's all-zero flag would be copied into each of its three readers at every level
-    (``3**levels`` copies at the leaves): the same logic after synthesis (which merges equal
-    cells), but a Verilog netlist four times larger that simulates about that much slower.
+    a node's all-zero flag was copied into each of its readers at every level: the same logic
+    after synthesis (which merges equal cells), but an adder of 1,180 Verilog assigns instead
+    of 261, and a float engine that Verilator built about 5x and ran about 3x slower.
     """
     width = len(value)
     padded = 1 << ceil_log2(width + 1)
