@@ -45,7 +45,7 @@ import numpy as np
 from sw.configs import UnknownConfig, get_config
 from sw.data import DataError, load_dataset
 from sw.plots import save_figure
-from sw.util import atomic_write_bytes, write_json
+from sw.files import atomic_write_bytes, write_json
 
 from . import validate
 

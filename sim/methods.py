@@ -34,7 +34,7 @@ from pathlib import Path
 from sw.configs import UnknownConfig, get_config
 from sw.data import DataError
 from sw.model_file import load_model
-from sw.util import atomic_write_bytes, write_json
+from sw.files import atomic_write_bytes, write_json
 
 from .bench import roofline_for, simulate_model, ensure_model
 

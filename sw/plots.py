@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -16,18 +15,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .files import save_figure  # noqa: E402
+
 __all__ = ["weight_histograms", "layer_nonzeros", "accuracy_vs_sparsity"]
-
-
-def save_figure(fig, path: str | os.PathLike) -> Path:
-    """Write ``fig`` as PNG atomically (temporary file, then rename) and close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
 
 
 def weight_histograms(runs: dict[str, dict[str, np.ndarray]], eta: float, path, *,

@@ -29,7 +29,7 @@ from .configs import UnknownConfig, get_config
 from .data import DataError, load_dataset
 from .export import ExportError, compare, export
 from .model_file import save_model
-from .util import write_json
+from .files import write_json
 
 __all__ = ["reexport", "main"]
 

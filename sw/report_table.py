@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from .util import atomic_write_bytes
+from .files import atomic_write_bytes
 
 __all__ = ["accuracy_table", "size_table", "render", "main"]
 

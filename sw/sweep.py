@@ -35,7 +35,8 @@ from .configs import Config, UnknownConfig, get_config
 from .data import load_dataset
 from .models import weight_layers
 from .train import build_model, evaluate, layer_stats, split_data, train_stage
-from .util import seed_everything, write_json
+from .files import write_json
+from .util import seed_everything
 
 __all__ = ["sweep", "main"]
 

@@ -61,7 +61,8 @@ from .model_file import save_model
 from .models import BinaryMLP, FloatMLP, VGGSmall, weight_layers
 from .quant import INCREMENTAL_QUANTILES, TernaryLayer, ternary_layers
 from .sizes import layer_sizes, total_sizes
-from .util import seed_everything, write_json
+from .files import write_json
+from .util import seed_everything
 
 __all__ = ["Split", "split_data", "build_model", "evaluate", "train_stage", "layer_stats",
            "run", "main"]

@@ -1,37 +1,13 @@
-"""Small shared helpers: atomic file writes, seeding."""
+"""Seeding Python, numpy and torch (atomic file writes live in :mod:`sw.files`)."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import torch
 
-__all__ = ["atomic_write_bytes", "write_json", "seed_everything"]
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temp file in the same directory + rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_json(path: str | os.PathLike, obj) -> Path:
-    """Atomically write ``obj`` as indented JSON."""
-    return atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode())
+__all__ = ["seed_everything"]
 
 
 def seed_everything(seed: int) -> None:
