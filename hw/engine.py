@@ -47,6 +47,8 @@ Debug (networks of two or more layers):
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from amaranth import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
@@ -58,7 +60,8 @@ from .decompressor import Decompressor
 from .float_datapath import FloatDatapath
 from .plan import EnginePlan
 
-__all__ = ["Engine", "layer_overhead", "cycle_budget", "result_signature", "pack_input_words", "PIXEL_BITS", "DATAPATHS"]
+__all__ = ["Engine", "engine_signature", "layer_overhead", "cycle_budget", "result_signature",
+           "pack_input_words", "PIXEL_BITS", "DATAPATHS"]
 
 #: The datapath of each network kind.
 DATAPATHS = {"binary": BinaryDatapath, "float": FloatDatapath}
@@ -95,138 +98,176 @@ def cycle_budget(plan: EnginePlan) -> dict:
     return plan.cycle_budget(dp.layer_overhead(plan), dp.row_overhead(plan))
 
 
+def engine_signature(plan: EnginePlan) -> dict:
+    """The engine's ports for ``plan`` (module docstring, "Host interface")."""
+    r = plan.reuse
+    members = {
+        "start": In(1),
+        "busy": Out(1),
+        "done": Out(1),
+        "cycles": Out(32),
+        "load": Out(memory.WritePort.Signature(
+            addr_width=bits_for(plan.n_inputs), shape=unsigned(r * PIXEL_BITS))),
+        "result": Out(result_signature(bits_for(plan.n_outputs), bits_for(r))),
+    }
+    if len(plan.layers) > 1:
+        members["stop_after"] = In(range(len(plan.layers)))
+        members["hidden"] = Out(wiring.Signature({
+            "addr": In(bits_for(plan.hidden_width)), "data": Out(r * plan.act_width)}))
+    return members
+
+
 class Engine(wiring.Component):
-    """The whole network in one component; generated from an :class:`EnginePlan`."""
+    """The whole network in one component, generated from a :class:`hw.plan.BinaryPlan`
+    or :class:`hw.plan.FloatPlan` (ports: :func:`engine_signature`).
+
+    ``elaborate`` builds the decompressor and the plan's datapath, then
+    :func:`_buffers` (input, ping-pong and output memories), the per-layer
+    tables (:func:`_layer_tables`), the datapath's connections
+    (:func:`_connect_datapath`), the sequencer (:func:`_sequencer`) and the host
+    result port (:func:`_result_port`).
+    """
 
     def __init__(self, plan: EnginePlan):
         self.plan = plan
         self.datapath_class = DATAPATHS[plan.kind]
-        r = plan.reuse
-        members = {
-            "start": In(1),
-            "busy": Out(1),
-            "done": Out(1),
-            "cycles": Out(32),
-            "load": Out(memory.WritePort.Signature(
-                addr_width=bits_for(plan.n_inputs), shape=unsigned(r * PIXEL_BITS))),
-            "result": Out(result_signature(bits_for(plan.n_outputs), bits_for(r))),
-        }
-        if len(plan.layers) > 1:
-            members["stop_after"] = In(range(len(plan.layers)))
-            members["hidden"] = Out(wiring.Signature({
-                "addr": In(bits_for(plan.hidden_width)), "data": Out(r * plan.act_width)}))
-        super().__init__(members)
+        super().__init__(engine_signature(plan))
 
     def elaborate(self, platform):
         m = Module()
         plan = self.plan
-        R = plan.reuse
-        n_layers = len(plan.layers)
-        act_w, out_w = plan.act_width, plan.score_width
-
-        # ---- memories
         m.submodules.dec = dec = Decompressor(
             field_width=plan.field_width, n_cols=max(lp.n_in for lp in plan.layers),
             depth=len(plan.words), init=plan.words)
         m.submodules.datapath = dp = self.datapath_class(plan, dec.col_addr_width)
-        m.submodules.pixels = pixels = memory.Memory(
-            shape=unsigned(R * PIXEL_BITS), depth=plan.n_inputs, init=[])
-        pix_wr, pix_rd = pixels.write_port(), pixels.read_port()
-        m.d.comb += [pix_wr.addr.eq(self.load.addr), pix_wr.data.eq(self.load.data),
-                     pix_wr.en.eq(self.load.en)]
-        # Per-image write enables only where the datapath writes one image at a time
-        # (float); a binary row writes all R images at once (one enable, so the
-        # buffers map to plain block RAM).
-        per_lane = self.datapath_class.WRITES_ONE_IMAGE_AT_A_TIME
-        write_port = lambda mem, w: mem.write_port(granularity=w) if per_lane else mem.write_port()  # noqa: E731
-        enables = lambda cond: Mux(cond, dp.write.lanes, 0) if per_lane else cond  # noqa: E731
-        act_bufs = []
-        for i in range(min(2, n_layers - 1)):
-            buf = memory.Memory(shape=unsigned(R * act_w), depth=plan.hidden_width, init=[])
-            m.submodules[f"acts{i}"] = buf
-            act_bufs.append((write_port(buf, act_w), buf.read_port()))
-        m.submodules.outputs = outputs = memory.Memory(
-            shape=unsigned(R * out_w), depth=plan.n_outputs, init=[])
-        out_wr, out_rd = write_port(outputs, out_w), outputs.read_port()
-
-        # ---- per-layer constants, indexed by the current layer
-        layer = Signal(range(n_layers))
-        tab = lambda values, shape: select([Const(v, shape) for v in values], layer)
-        word_base = tab([lp.word_base for lp in plan.layers], unsigned(dec.word_addr_width))
-        word_count = tab([lp.word_count for lp in plan.layers], unsigned(dec.word_addr_width + 1))
-        const_base = tab([lp.const_base for lp in plan.layers], range(plan.rows + 1))
-        is_first = tab([int(l == 0) for l in range(n_layers)], 1)
-        is_last = tab([int(lp.last) for lp in plan.layers], 1)
-        # Layer l >= 1 reads buffer (l - 1) % 2; layer l < L-1 writes buffer l % 2.
-        read_buf = tab([max(0, l - 1) % 2 for l in range(n_layers)], 1)
-        write_buf = tab([l % 2 for l in range(n_layers)], 1)
-
-        # ---- the datapath, fed by the decompressor; activations read at beat.addr
-        wiring.connect(m, dec.o, dp.beat)
-        beat_addr = dec.o.payload.addr
-        m.d.comb += pix_rd.addr.eq(beat_addr)
-        for _, rd in act_bufs:  # the host's debug port reads them while idle
-            m.d.comb += rd.addr.eq(Mux(self.busy, beat_addr, self.hidden.addr))
-        m.d.comb += [
-            dp.layer.eq(layer),
-            dp.first.eq(is_first),
-            dp.last.eq(is_last),
-            dp.const_base.eq(const_base),
-            dp.pixels.eq(pix_rd.data),
-            dp.acts.eq(select([rd.data for _, rd in act_bufs], read_buf) if act_bufs else 0),
-        ]
-        wr = dp.write
-        for i, (buf_wr, _) in enumerate(act_bufs):
-            m.d.comb += [
-                buf_wr.addr.eq(wr.addr),
-                buf_wr.data.eq(wr.act),
-                buf_wr.en.eq(enables(wr.valid & ~is_last & (write_buf == i))),
-            ]
-        m.d.comb += [
-            out_wr.addr.eq(wr.addr),
-            out_wr.data.eq(wr.out),
-            out_wr.en.eq(enables(wr.valid & is_last)),
-        ]
-
-        # ---- sequencer
-        drained = ~dec.busy & dp.idle
-        stop_after = Signal(range(n_layers))  # 0: run all layers
-        ends_run = is_last
-        if act_bufs:
-            ends_run = is_last | ((stop_after != 0) & (layer == stop_after - 1))
-            m.d.comb += self.hidden.data.eq(select([rd.data for _, rd in act_bufs], write_buf))
-        with m.If(self.busy):
-            m.d.sync += self.cycles.eq(self.cycles + 1)
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(self.start):
-                    m.d.sync += [layer.eq(0), self.cycles.eq(0), self.busy.eq(1),
-                                 self.done.eq(0)]
-                    if act_bufs:
-                        m.d.sync += stop_after.eq(self.stop_after)
-                    m.next = "ISSUE"
-            with m.State("ISSUE"):
-                m.d.comb += [
-                    dec.cmd.valid.eq(1),
-                    dec.cmd.payload.base.eq(word_base),
-                    dec.cmd.payload.count.eq(word_count),
-                    dp.start.eq(dec.cmd.ready),
-                ]
-                with m.If(dec.cmd.ready):
-                    m.next = "RUN"
-            with m.State("RUN"):
-                with m.If(drained):
-                    with m.If(ends_run):
-                        m.d.sync += [self.busy.eq(0), self.done.eq(1)]
-                        m.next = "IDLE"
-                    with m.Else():
-                        m.d.sync += layer.eq(layer + 1)
-                        m.next = "ISSUE"
-
-        # ---- host result port: 1-cycle read latency, lane chosen by the registered image
-        image_q = Signal.like(self.result.image)
-        m.d.sync += image_q.eq(self.result.image)
-        m.d.comb += out_rd.addr.eq(self.result.addr)
-        lanes = [out_rd.data[i * out_w:(i + 1) * out_w].as_signed() for i in range(R)]
-        m.d.comb += self.result.data.eq(select(lanes, image_q))
+        bufs = _buffers(self, m, dp)
+        layer = Signal(range(len(plan.layers)))
+        tables = _layer_tables(self, dec, layer)
+        _connect_datapath(self, m, dec, dp, bufs, tables, layer)
+        _sequencer(self, m, dec, dp, bufs.acts, tables, layer)
+        _result_port(self, m, bufs.out_rd)
         return m
+
+
+def _buffers(engine, m, dp) -> SimpleNamespace:
+    """The input (pixel) buffer with the host's ``load`` port, up to two
+    ping-pong activation buffers and the output buffer. Per-image write
+    enables only where the datapath writes one image at a time (float); a
+    binary row writes all R images at once (one enable, so the buffers map to
+    plain block RAM)."""
+    plan = engine.plan
+    R, act_w, out_w = plan.reuse, plan.act_width, plan.out_width
+    m.submodules.pixels = pixels = memory.Memory(
+        shape=unsigned(R * PIXEL_BITS), depth=plan.n_inputs, init=[])
+    pix_wr, pix_rd = pixels.write_port(), pixels.read_port()
+    m.d.comb += [pix_wr.addr.eq(engine.load.addr), pix_wr.data.eq(engine.load.data),
+                 pix_wr.en.eq(engine.load.en)]
+    per_lane = engine.datapath_class.WRITES_ONE_IMAGE_AT_A_TIME
+    write_port = lambda mem, w: mem.write_port(granularity=w) if per_lane else mem.write_port()  # noqa: E731
+    enables = lambda cond: Mux(cond, dp.write.lanes, 0) if per_lane else cond  # noqa: E731
+    act_bufs = []
+    for i in range(min(2, len(plan.layers) - 1)):
+        buf = memory.Memory(shape=unsigned(R * act_w), depth=plan.hidden_width, init=[])
+        m.submodules[f"acts{i}"] = buf
+        act_bufs.append((write_port(buf, act_w), buf.read_port()))
+    bufs = SimpleNamespace(pix_rd=pix_rd, acts=act_bufs, enables=enables)
+    m.submodules.outputs = outputs = memory.Memory(
+        shape=unsigned(R * out_w), depth=plan.n_outputs, init=[])
+    bufs.out_wr, bufs.out_rd = write_port(outputs, out_w), outputs.read_port()
+    return bufs
+
+
+def _layer_tables(engine, dec, layer) -> SimpleNamespace:
+    """Per-layer constants, indexed by the current layer."""
+    plan = engine.plan
+    n_layers = len(plan.layers)
+    tab = lambda values, shape: select([Const(v, shape) for v in values], layer)  # noqa: E731
+    return SimpleNamespace(
+        word_base=tab([lp.word_base for lp in plan.layers], unsigned(dec.word_addr_width)),
+        word_count=tab([lp.word_count for lp in plan.layers], unsigned(dec.word_addr_width + 1)),
+        const_base=tab([lp.const_base for lp in plan.layers], range(plan.rows + 1)),
+        is_first=tab([int(l == 0) for l in range(n_layers)], 1),
+        is_last=tab([int(lp.last) for lp in plan.layers], 1),
+        # Layer l >= 1 reads buffer (l - 1) % 2; layer l < L-1 writes buffer l % 2.
+        read_buf=tab([max(0, l - 1) % 2 for l in range(n_layers)], 1),
+        write_buf=tab([l % 2 for l in range(n_layers)], 1))
+
+
+def _connect_datapath(engine, m, dec, dp, bufs, t, layer):
+    """The datapath, fed by the decompressor; activations read at ``beat.addr``;
+    its writes routed to a hidden buffer or the output buffer."""
+    wiring.connect(m, dec.o, dp.beat)
+    beat_addr = dec.o.payload.addr
+    m.d.comb += bufs.pix_rd.addr.eq(beat_addr)
+    for _, rd in bufs.acts:  # the host's debug port reads them while idle
+        m.d.comb += rd.addr.eq(Mux(engine.busy, beat_addr, engine.hidden.addr))
+    m.d.comb += [
+        dp.layer.eq(layer),
+        dp.first.eq(t.is_first),
+        dp.last.eq(t.is_last),
+        dp.const_base.eq(t.const_base),
+        dp.pixels.eq(bufs.pix_rd.data),
+        dp.acts.eq(select([rd.data for _, rd in bufs.acts], t.read_buf) if bufs.acts else 0),
+    ]
+    wr = dp.write
+    for i, (buf_wr, _) in enumerate(bufs.acts):
+        m.d.comb += [
+            buf_wr.addr.eq(wr.addr),
+            buf_wr.data.eq(wr.act),
+            buf_wr.en.eq(bufs.enables(wr.valid & ~t.is_last & (t.write_buf == i))),
+        ]
+    m.d.comb += [
+        bufs.out_wr.addr.eq(wr.addr),
+        bufs.out_wr.data.eq(wr.out),
+        bufs.out_wr.en.eq(bufs.enables(wr.valid & t.is_last)),
+    ]
+
+
+def _sequencer(engine, m, dec, dp, act_bufs, t, layer):
+    """IDLE -> (ISSUE -> RUN) per layer -> IDLE: start each layer's walk, wait
+    for the decompressor and the datapath to drain, end after the last layer
+    (or after ``stop_after``'s); counts the run's cycles."""
+    n_layers = len(engine.plan.layers)
+    drained = ~dec.busy & dp.idle
+    stop_after = Signal(range(n_layers))  # 0: run all layers
+    ends_run = t.is_last
+    if act_bufs:
+        ends_run = t.is_last | ((stop_after != 0) & (layer == stop_after - 1))
+        m.d.comb += engine.hidden.data.eq(select([rd.data for _, rd in act_bufs], t.write_buf))
+    with m.If(engine.busy):
+        m.d.sync += engine.cycles.eq(engine.cycles + 1)
+    with m.FSM():
+        with m.State("IDLE"):
+            with m.If(engine.start):
+                m.d.sync += [layer.eq(0), engine.cycles.eq(0), engine.busy.eq(1),
+                             engine.done.eq(0)]
+                if act_bufs:
+                    m.d.sync += stop_after.eq(engine.stop_after)
+                m.next = "ISSUE"
+        with m.State("ISSUE"):
+            m.d.comb += [
+                dec.cmd.valid.eq(1),
+                dec.cmd.payload.base.eq(t.word_base),
+                dec.cmd.payload.count.eq(t.word_count),
+                dp.start.eq(dec.cmd.ready),
+            ]
+            with m.If(dec.cmd.ready):
+                m.next = "RUN"
+        with m.State("RUN"):
+            with m.If(drained):
+                with m.If(ends_run):
+                    m.d.sync += [engine.busy.eq(0), engine.done.eq(1)]
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += layer.eq(layer + 1)
+                    m.next = "ISSUE"
+
+
+def _result_port(engine, m, out_rd):
+    """Host result port: 1-cycle read latency, lane chosen by the registered image."""
+    R, out_w = engine.plan.reuse, engine.plan.out_width
+    image_q = Signal.like(engine.result.image)
+    m.d.sync += image_q.eq(engine.result.image)
+    m.d.comb += out_rd.addr.eq(engine.result.addr)
+    lanes = [out_rd.data[i * out_w:(i + 1) * out_w].as_signed() for i in range(R)]
+    m.d.comb += engine.result.data.eq(select(lanes, image_q))

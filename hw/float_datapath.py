@@ -46,18 +46,26 @@ multiplier and a subtracting adder (ordinary layers of such an engine feed
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
 
-from .datapath import PIXEL_BITS, datapath_signature, select
+from .datapath import PIXEL_BITS, datapath_signature, delay_line, select, split
+from .errors import refuse
 from .float_pe import POSITIVE_ZERO, FloatAccumulatePE
 from .fp32 import FP32Add, FP32Mul
+from .plan import FloatPlan
 
 __all__ = ["FloatDatapath"]
 
 
 class FloatDatapath(wiring.Component):
-    """Float datapath for an :class:`hw.plan.EnginePlan` of kind ``"float"``."""
+    """Float datapath for a :class:`hw.plan.FloatPlan`; any other plan is a
+    programming error (``TypeError``). ``elaborate`` builds the parts in the
+    order of the pipeline above: stage A (:func:`_stage_a`), stage B
+    (:func:`_stage_b`), the tail (:func:`_tail`), the PEs (:func:`_pes`) and the
+    output unit (:func:`_output_unit`), all sharing :func:`_control_state`."""
 
     #: The output unit writes one image per cycle (``write.lanes`` one-hot).
     WRITES_ONE_IMAGE_AT_A_TIME = True
@@ -84,232 +92,242 @@ class FloatDatapath(wiring.Component):
         reduce two sums, but :meth:`cycle_budget` counts ordinary layers)."""
         return plan.add_latency - 1
 
-    def __init__(self, plan, col_addr_width: int):
-        assert plan.kind == "float"
+    def __init__(self, plan: FloatPlan, col_addr_width: int):
+        if not isinstance(plan, FloatPlan):
+            refuse(self, f"plan: the float datapath needs a FloatPlan, got {type(plan).__name__}", TypeError)
         self.plan = plan
         super().__init__(datapath_signature(plan, col_addr_width))
 
     def elaborate(self, platform):
         m = Module()
         plan = self.plan
-        R, L, Lm = plan.reuse, plan.add_latency, plan.mul_latency
-        ASYM = plan.asymmetric            # generation time: a second partial-sum set exists
-        SETS = 2 if ASYM else 1
-        ACC_FIRST = self.acc_ready(plan)  # first capture after a row end (set 0)
-        ACC_LAST = self.acc_ready(plan, ASYM)
-        beat = self.beat.payload
-        n_rows = max(lp.n_out for lp in plan.layers)
-
         m.submodules.consts = consts = memory.Memory(
             shape=unsigned(plan.const_width), depth=len(plan.row_consts),
             init=[int(c) for c in plan.row_consts])
         const_rd = consts.read_port()
         m.submodules.x_table = x_table = memory.Memory(
             shape=unsigned(32), depth=len(plan.x_table), init=[int(v) for v in plan.x_table])
-
-        # This layer keeps separate sums for its +1 and -1 weights.
-        asym = Signal()
-        if ASYM:
-            m.d.comb += asym.eq(select([Const(int(lp.asymmetric), 1) for lp in plan.layers], self.layer))
-        acc_last = Mux(asym, ACC_LAST, ACC_FIRST)
-        # tail cycle -> (set, combining step); set 1's steps follow set 0's by one cycle
-        slots = {(1 + k * L): (0, k) for k in range(1, L)}
-        asym_slots = {(2 + k * L): (1, k) for k in range(1, L)} if ASYM else {}
-
-        # ---- control state
-        b_valid, b_sign, b_last, b_null = Signal(), Signal(), Signal(), Signal()
-        row = Signal(range(n_rows + 1))
-        bank = Signal()
-        lanes = [Signal(range(L), name=f"lane{t}") for t in range(SETS)]
-        counts = [Signal(range(L + 1), name=f"count{t}") for t in range(SETS)]  # saturating at L
-        tail_active = Signal()
-        tail_t = Signal(range(ACC_LAST + 1))
-        tail_bank = Signal()
-        tail_asym = Signal()
-        tail_terms = [Signal(range(L + 1), name=f"tail_terms{t}") for t in range(SETS)]
-        tail_row = Signal.like(row)
-        out_left = Signal(range(R + 1))       # output-unit issues still to make
-
-        # ---- stage A: accept a beat unless a reserved slot or a tail conflict is ahead
-        reserved_next = Signal()
-        with m.If(tail_active):
-            with m.Switch(tail_t + 1):
-                for t in slots:
-                    with m.Case(t):
-                        m.d.comb += reserved_next.eq(1)
-                for t in asym_slots:
-                    with m.Case(t):
-                        m.d.comb += reserved_next.eq(tail_asym)
-        tail_end = Mux(tail_asym, ACC_LAST, ACC_FIRST)
-        tail_busy_next = (tail_active & (tail_t != tail_end)) | (b_valid & b_last)
-        capturing = tail_active & (tail_t == tail_end)   # the row's last capture
-        # The next row's first capture (ACC_FIRST after its end) must not overwrite
-        # sums the output unit has still to read.
-        out_conflict = (out_left > ACC_FIRST + 2)
-        if R > ACC_FIRST + 1:
-            out_conflict = out_conflict | capturing
-        row_end_blocked = beat.last & (tail_busy_next | out_conflict)
-        m.d.comb += self.beat.ready.eq(~reserved_next & ~row_end_blocked)
-        accept = self.beat.valid & self.beat.ready
-        m.d.sync += [b_valid.eq(accept), b_sign.eq(beat.sign), b_last.eq(beat.last),
-                     b_null.eq(beat.null)]
-
-        # ---- stage B: terms into the PEs; row bookkeeping
-        issue = b_valid & ~b_null
-        term_set = Signal()               # asymmetric layers: -1 weights go to set 1
-        m.d.comb += term_set.eq(asym & b_sign)
-        lane = select(lanes, term_set) if ASYM else lanes[0]
-        count = select(counts, term_set) if ASYM else counts[0]
-        with m.If(self.start):
-            m.d.sync += [row.eq(0)] + [x.eq(0) for x in lanes + counts]
-        with m.Elif(b_valid):
-            with m.If(b_last):
-                m.d.sync += [row.eq(row + 1), bank.eq(~bank)] + [x.eq(0) for x in lanes + counts]
-            with m.Elif(issue):
-                for t in range(SETS):
-                    with m.If(term_set == t):
-                        m.d.sync += [lanes[t].eq(Mux(lanes[t] == L - 1, 0, lanes[t] + 1)),
-                                     counts[t].eq(Mux(counts[t] == L, L, counts[t] + 1))]
-
-        # Writeback tags: which partial each adder result belongs to (L cycles later).
-        tag_width = 3 + len(lanes[0])
-        tags = [Signal(tag_width, name=f"tag{i}") for i in range(L)]
-        m.d.sync += tags[0].eq(Cat(issue, bank, term_set, lane))
-        for i in range(1, L):
-            m.d.sync += tags[i].eq(tags[i - 1])
-        wb_valid, wb_bank, wb_set, wb_lane = split(tags[-1], 1, 1, 1, len(lanes[0]))
-
-        # ---- tail: combine the finished row's partials, capture its sum(s)
-        with m.If(tail_active):
-            m.d.sync += tail_t.eq(tail_t + 1)
-            with m.If(capturing):
-                m.d.sync += tail_active.eq(0)
-        with m.If(b_valid & b_last):
-            m.d.sync += [tail_active.eq(1), tail_t.eq(1), tail_bank.eq(bank), tail_row.eq(row),
-                         tail_asym.eq(asym)]
-            for t in range(SETS):
-                adds_one = issue & (term_set == t) & (counts[t] != L)
-                m.d.sync += tail_terms[t].eq(Mux(adds_one, counts[t] + 1, counts[t]))
-        reducing, red_set = Signal(), Signal()
-        step = Signal(range(L))
-        with m.If(tail_active):
-            with m.Switch(tail_t):
-                for t, (set_, k) in {**slots, **asym_slots}.items():
-                    with m.Case(t):
-                        m.d.comb += [reducing.eq(1 if set_ == 0 else tail_asym), red_set.eq(set_),
-                                     step.eq(k)]
-        cap_set = Signal()
-        capture = Signal()
-        m.d.comb += [
-            capture.eq(tail_active & ((tail_t == ACC_FIRST) | (tail_asym & (tail_t == ACC_LAST)))),
-            cap_set.eq(tail_t == ACC_LAST if ASYM else 0),
-        ]
-        red_terms = select(tail_terms, red_set) if ASYM else tail_terms[0]
-        cap_terms = select(tail_terms, cap_set) if ASYM else tail_terms[0]
-
-        pes = []
-        for i in range(R):
-            pe = FloatAccumulatePE(lanes=L, sets=SETS)
-            m.submodules[f"pe{i}"] = pe
-            pes.append(pe)
-            pixel = self.pixels[i * PIXEL_BITS:(i + 1) * PIXEL_BITS]
-            x_rd = x_table.read_port(domain="comb")
-            m.d.comb += [
-                x_rd.addr.eq(pixel),
-                pe.x.eq(Mux(self.first, x_rd.data, self.acts[i * 32:(i + 1) * 32])),
-                pe.ctl.term.eq(issue),
-                pe.ctl.fresh.eq(count != L),
-                pe.ctl.negate.eq(b_sign & ~asym),
-                pe.ctl.reduce.eq(reducing),
-                pe.ctl.first.eq(step == 1),
-                pe.ctl.a_zero.eq(red_terms == 0),
-                pe.ctl.b_zero.eq(red_terms <= step),
-                pe.ctl.bank.eq(Mux(reducing, tail_bank, bank)),
-                pe.ctl.set.eq(Mux(reducing, red_set, term_set)),
-                pe.ctl.lane.eq(Mux(reducing, step, lane)),
-                pe.ctl.wb.eq(wb_valid),
-                pe.ctl.wb_bank.eq(wb_bank),
-                pe.ctl.wb_set.eq(wb_set),
-                pe.ctl.wb_lane.eq(wb_lane),
-                pe.ctl.capture.eq(capture),
-                pe.ctl.cap_bank.eq(tail_bank),
-                pe.ctl.cap_set.eq(cap_set),
-                pe.ctl.cap_zero.eq(cap_terms == 0),
-            ]
-
-        # ---- output unit: y = fl(fl(s * acc) + b), or for asymmetric layers
-        #      y = fl(fl(fl(s * acc) - fl(sn * acc_n)) + b); one image per cycle
-        m.d.comb += const_rd.addr.eq(self.const_base + tail_row)
-        scale, bias, out_row = Signal(32), Signal(32), Signal.like(row)
-        neg_scale, out_asym = Signal(32), Signal()
-        with m.If(capturing):
-            m.d.sync += [scale.eq(const_rd.data[:32]), bias.eq(const_rd.data[32:64]),
-                         out_row.eq(tail_row), out_left.eq(R), out_asym.eq(tail_asym)]
-            if ASYM:
-                m.d.sync += neg_scale.eq(const_rd.data[64:96])
-        with m.Elif(out_left != 0):
-            m.d.sync += out_left.eq(out_left - 1)
-        image = Signal(range(R))
-        m.d.comb += image.eq(R - out_left)
-        issuing = out_left != 0
-
-        m.submodules.mul = mul = FP32Mul(latency=Lm)
-        m.d.comb += [mul.a.eq(select([pe.acc for pe in pes], image)), mul.b.eq(scale),
-                     mul.in_valid.eq(issuing)]
-        # Side band beside the multiplier (valid, image, row, bias) and each adder
-        # (valid, image, row[, bias]): their valid bits also tell whether anything is in flight.
-        side_bits = 1 + len(image) + len(row) + 32
-        mul_side = delay_line(m, Cat(issuing, image, out_row, bias), Lm, "mul_side")
-        m_valid, m_image, m_row, m_bias = split(mul_side[-1], 1, len(image), len(row), 32)
-        in_flight = [side[0] for side in mul_side]
-        product = mul.result
-        if ASYM:
-            # Second product in parallel; ordinary layers multiply +0.0 by sn = 0,
-            # and x + (-(+0.0)) = x exactly (signed zeros included).
-            m.submodules.mul_n = mul_n = FP32Mul(latency=Lm)
-            m.submodules.sub = sub = FP32Add(latency=L)
-            acc_n = Mux(out_asym, select([pe.acc_n for pe in pes], image), POSITIVE_ZERO)
-            m.d.comb += [mul_n.a.eq(acc_n), mul_n.b.eq(neg_scale), mul_n.in_valid.eq(issuing),
-                         sub.a.eq(mul.result), sub.b.eq(mul_n.result ^ (1 << 31)),
-                         sub.in_valid.eq(m_valid)]
-            sub_side = delay_line(m, Cat(m_valid, m_image, m_row, m_bias), L, "sub_side")
-            in_flight += [side[0] for side in sub_side]
-            m_valid, m_image, m_row, m_bias = split(sub_side[-1], 1, len(image), len(row), 32)
-            product = sub.result
-        assert side_bits == len(mul_side[0])
-        m.submodules.add = add = FP32Add(latency=L)
-        m.d.comb += [add.a.eq(product), add.b.eq(m_bias), add.in_valid.eq(m_valid)]
-        add_side = delay_line(m, Cat(m_valid, m_image, m_row), L, "add_side")
-        in_flight += [side[0] for side in add_side]
-        a_valid, a_image, a_row = split(add_side[-1], 1, len(image), len(row))
-
-        y = add.result
-        relu_y = Mux(y[31], POSITIVE_ZERO, y)
-        m.d.comb += [
-            self.write.valid.eq(a_valid),
-            self.write.addr.eq(a_row),
-            self.write.lanes.eq(1 << a_image),
-            self.write.act.eq(Cat(relu_y for _ in range(R))),
-            self.write.out.eq(Cat(y for _ in range(R))),
-            self.idle.eq(~b_valid & ~tail_active & ~issuing & ~Cat(in_flight).any()),
-        ]
+        c = _control_state(self, m)
+        _stage_a(self, m, c)
+        _stage_b(self, m, c)
+        _tail(self, m, c)
+        pes = _pes(self, m, c, x_table)
+        _output_unit(self, m, c, const_rd, pes)
         return m
 
 
-def delay_line(m, value, length: int, name: str) -> list:
-    """``length`` registers in a row after ``value``; the last is ``value`` delayed
-    by ``length`` cycles."""
-    regs = [Signal(len(value), name=f"{name}{i}") for i in range(length)]
-    m.d.sync += regs[0].eq(value)
-    for i in range(1, length):
-        m.d.sync += regs[i].eq(regs[i - 1])
-    return regs
+def _control_state(dp, m) -> SimpleNamespace:
+    """Generation-time constants and the control registers the parts share."""
+    plan = dp.plan
+    c = SimpleNamespace(R=plan.reuse, L=plan.add_latency, Lm=plan.mul_latency)
+    L = c.L
+    c.ASYM = plan.asymmetric              # generation time: a second partial-sum set exists
+    c.SETS = 2 if c.ASYM else 1
+    c.ACC_FIRST = dp.acc_ready(plan)      # first capture after a row end (set 0)
+    c.ACC_LAST = dp.acc_ready(plan, c.ASYM)
+    n_rows = max(lp.n_out for lp in plan.layers)
+
+    # This layer keeps separate sums for its +1 and -1 weights.
+    asym = Signal()
+    if c.ASYM:
+        m.d.comb += asym.eq(select([Const(int(lp.asymmetric), 1) for lp in plan.layers], dp.layer))
+    c.asym = asym
+    # tail cycle -> (set, combining step); set 1's steps follow set 0's by one cycle
+    c.slots = {(1 + k * L): (0, k) for k in range(1, L)}
+    c.asym_slots = {(2 + k * L): (1, k) for k in range(1, L)} if c.ASYM else {}
+
+    # Locals first: Amaranth names each signal after the variable it is assigned to.
+    b_valid, b_sign, b_last, b_null = Signal(), Signal(), Signal(), Signal()
+    row = Signal(range(n_rows + 1))
+    bank = Signal()
+    lanes = [Signal(range(L), name=f"lane{t}") for t in range(c.SETS)]
+    counts = [Signal(range(L + 1), name=f"count{t}") for t in range(c.SETS)]  # saturating at L
+    tail_active = Signal()
+    tail_t = Signal(range(c.ACC_LAST + 1))
+    tail_bank = Signal()
+    tail_asym = Signal()
+    tail_terms = [Signal(range(L + 1), name=f"tail_terms{t}") for t in range(c.SETS)]
+    tail_row = Signal.like(row)
+    out_left = Signal(range(c.R + 1))     # output-unit issues still to make
+    vars(c).update(
+        b_valid=b_valid, b_sign=b_sign, b_last=b_last, b_null=b_null, row=row, bank=bank,
+        lanes=lanes, counts=counts, tail_active=tail_active, tail_t=tail_t, tail_bank=tail_bank,
+        tail_asym=tail_asym, tail_terms=tail_terms, tail_row=tail_row, out_left=out_left)
+    return c
 
 
-def split(value, *widths):
-    """``value`` cut into consecutive fields of ``widths`` bits, LSB first."""
-    fields, pos = [], 0
-    for w in widths:
-        fields.append(value[pos:pos + w])
-        pos += w
-    return fields
+def _stage_a(dp, m, c):
+    """Accept a beat unless a reserved slot or a tail conflict is ahead."""
+    beat = dp.beat.payload
+    reserved_next = Signal()
+    with m.If(c.tail_active):
+        with m.Switch(c.tail_t + 1):
+            for t in c.slots:
+                with m.Case(t):
+                    m.d.comb += reserved_next.eq(1)
+            for t in c.asym_slots:
+                with m.Case(t):
+                    m.d.comb += reserved_next.eq(c.tail_asym)
+    tail_end = Mux(c.tail_asym, c.ACC_LAST, c.ACC_FIRST)
+    tail_busy_next = (c.tail_active & (c.tail_t != tail_end)) | (c.b_valid & c.b_last)
+    c.capturing = c.tail_active & (c.tail_t == tail_end)   # the row's last capture
+    # The next row's first capture (ACC_FIRST after its end) must not overwrite
+    # sums the output unit has still to read.
+    out_conflict = (c.out_left > c.ACC_FIRST + 2)
+    if c.R > c.ACC_FIRST + 1:
+        out_conflict = out_conflict | c.capturing
+    row_end_blocked = beat.last & (tail_busy_next | out_conflict)
+    m.d.comb += dp.beat.ready.eq(~reserved_next & ~row_end_blocked)
+    accept = dp.beat.valid & dp.beat.ready
+    m.d.sync += [c.b_valid.eq(accept), c.b_sign.eq(beat.sign), c.b_last.eq(beat.last),
+                 c.b_null.eq(beat.null)]
+
+
+def _stage_b(dp, m, c):
+    """Terms into the PEs (lane and set of each), row bookkeeping, and the
+    writeback tags: which partial each adder result belongs to, L cycles later."""
+    L, lanes, counts = c.L, c.lanes, c.counts
+    c.issue = issue = c.b_valid & ~c.b_null
+    term_set = Signal()               # asymmetric layers: -1 weights go to set 1
+    m.d.comb += term_set.eq(c.asym & c.b_sign)
+    c.term_set = term_set
+    c.lane = select(lanes, term_set) if c.ASYM else lanes[0]
+    c.count = select(counts, term_set) if c.ASYM else counts[0]
+    with m.If(dp.start):
+        m.d.sync += [c.row.eq(0)] + [x.eq(0) for x in lanes + counts]
+    with m.Elif(c.b_valid):
+        with m.If(c.b_last):
+            m.d.sync += [c.row.eq(c.row + 1), c.bank.eq(~c.bank)] + [x.eq(0) for x in lanes + counts]
+        with m.Elif(issue):
+            for t in range(c.SETS):
+                with m.If(term_set == t):
+                    m.d.sync += [lanes[t].eq(Mux(lanes[t] == L - 1, 0, lanes[t] + 1)),
+                                 counts[t].eq(Mux(counts[t] == L, L, counts[t] + 1))]
+    tags = delay_line(m, Cat(issue, c.bank, term_set, c.lane), L, "tag")
+    c.wb_valid, c.wb_bank, c.wb_set, c.wb_lane = split(tags[-1], 1, 1, 1, len(lanes[0]))
+
+
+def _tail(dp, m, c):
+    """Combine the finished row's partials (reserved slots), capture its sum(s)."""
+    L, tail_t, tail_terms = c.L, c.tail_t, c.tail_terms
+    with m.If(c.tail_active):
+        m.d.sync += tail_t.eq(tail_t + 1)
+        with m.If(c.capturing):
+            m.d.sync += c.tail_active.eq(0)
+    with m.If(c.b_valid & c.b_last):
+        m.d.sync += [c.tail_active.eq(1), tail_t.eq(1), c.tail_bank.eq(c.bank), c.tail_row.eq(c.row),
+                     c.tail_asym.eq(c.asym)]
+        for t in range(c.SETS):
+            adds_one = c.issue & (c.term_set == t) & (c.counts[t] != L)
+            m.d.sync += tail_terms[t].eq(Mux(adds_one, c.counts[t] + 1, c.counts[t]))
+    reducing, red_set = Signal(), Signal()
+    step = Signal(range(L))
+    with m.If(c.tail_active):
+        with m.Switch(tail_t):
+            for t, (set_, k) in {**c.slots, **c.asym_slots}.items():
+                with m.Case(t):
+                    m.d.comb += [reducing.eq(1 if set_ == 0 else c.tail_asym), red_set.eq(set_),
+                                 step.eq(k)]
+    cap_set = Signal()
+    capture = Signal()
+    m.d.comb += [
+        capture.eq(c.tail_active & ((tail_t == c.ACC_FIRST) | (c.tail_asym & (tail_t == c.ACC_LAST)))),
+        cap_set.eq(tail_t == c.ACC_LAST if c.ASYM else 0),
+    ]
+    vars(c).update(reducing=reducing, red_set=red_set, step=step, cap_set=cap_set, capture=capture)
+    c.red_terms = select(tail_terms, red_set) if c.ASYM else tail_terms[0]
+    c.cap_terms = select(tail_terms, cap_set) if c.ASYM else tail_terms[0]
+
+
+def _pes(dp, m, c, x_table) -> list:
+    """R float-accumulate PEs in lockstep: one control word for all, each its
+    own image's activation (layer 0: ``x_table[pixel]``)."""
+    pes = []
+    for i in range(c.R):
+        pe = FloatAccumulatePE(lanes=c.L, sets=c.SETS)
+        m.submodules[f"pe{i}"] = pe
+        pes.append(pe)
+        pixel = dp.pixels[i * PIXEL_BITS:(i + 1) * PIXEL_BITS]
+        x_rd = x_table.read_port(domain="comb")
+        m.d.comb += [
+            x_rd.addr.eq(pixel),
+            pe.x.eq(Mux(dp.first, x_rd.data, dp.acts[i * 32:(i + 1) * 32])),
+            pe.ctl.term.eq(c.issue),
+            pe.ctl.fresh.eq(c.count != c.L),
+            pe.ctl.negate.eq(c.b_sign & ~c.asym),
+            pe.ctl.reduce.eq(c.reducing),
+            pe.ctl.first.eq(c.step == 1),
+            pe.ctl.a_zero.eq(c.red_terms == 0),
+            pe.ctl.b_zero.eq(c.red_terms <= c.step),
+            pe.ctl.bank.eq(Mux(c.reducing, c.tail_bank, c.bank)),
+            pe.ctl.set.eq(Mux(c.reducing, c.red_set, c.term_set)),
+            pe.ctl.lane.eq(Mux(c.reducing, c.step, c.lane)),
+            pe.ctl.wb.eq(c.wb_valid),
+            pe.ctl.wb_bank.eq(c.wb_bank),
+            pe.ctl.wb_set.eq(c.wb_set),
+            pe.ctl.wb_lane.eq(c.wb_lane),
+            pe.ctl.capture.eq(c.capture),
+            pe.ctl.cap_bank.eq(c.tail_bank),
+            pe.ctl.cap_set.eq(c.cap_set),
+            pe.ctl.cap_zero.eq(c.cap_terms == 0),
+        ]
+    return pes
+
+
+def _output_unit(dp, m, c, const_rd, pes):
+    """``y = fl(fl(s * acc) + b)``, or for asymmetric layers
+    ``y = fl(fl(fl(s * acc) - fl(sn * acc_n)) + b)``; one image per cycle,
+    ReLU on hidden layers, then the write of that image's slot."""
+    R, L, Lm = c.R, c.L, c.Lm
+    m.d.comb += const_rd.addr.eq(dp.const_base + c.tail_row)
+    scale, bias, out_row = Signal(32), Signal(32), Signal.like(c.row)
+    neg_scale, out_asym = Signal(32), Signal()
+    with m.If(c.capturing):
+        m.d.sync += [scale.eq(const_rd.data[:32]), bias.eq(const_rd.data[32:64]),
+                     out_row.eq(c.tail_row), c.out_left.eq(R), out_asym.eq(c.tail_asym)]
+        if c.ASYM:
+            m.d.sync += neg_scale.eq(const_rd.data[64:96])
+    with m.Elif(c.out_left != 0):
+        m.d.sync += c.out_left.eq(c.out_left - 1)
+    image = Signal(range(R))
+    m.d.comb += image.eq(R - c.out_left)
+    issuing = c.out_left != 0
+
+    m.submodules.mul = mul = FP32Mul(latency=Lm)
+    m.d.comb += [mul.a.eq(select([pe.acc for pe in pes], image)), mul.b.eq(scale),
+                 mul.in_valid.eq(issuing)]
+    # Side band beside the multiplier (valid, image, row, bias) and each adder
+    # (valid, image, row[, bias]): their valid bits also tell whether anything is in flight.
+    mul_side = delay_line(m, Cat(issuing, image, out_row, bias), Lm, "mul_side")
+    m_valid, m_image, m_row, m_bias = split(mul_side[-1], 1, len(image), len(c.row), 32)
+    in_flight = [side[0] for side in mul_side]
+    product = mul.result
+    if c.ASYM:
+        # Second product in parallel; ordinary layers multiply +0.0 by sn = 0,
+        # and x + (-(+0.0)) = x exactly (signed zeros included).
+        m.submodules.mul_n = mul_n = FP32Mul(latency=Lm)
+        m.submodules.sub = sub = FP32Add(latency=L)
+        acc_n = Mux(out_asym, select([pe.acc_n for pe in pes], image), POSITIVE_ZERO)
+        m.d.comb += [mul_n.a.eq(acc_n), mul_n.b.eq(neg_scale), mul_n.in_valid.eq(issuing),
+                     sub.a.eq(mul.result), sub.b.eq(mul_n.result ^ (1 << 31)),
+                     sub.in_valid.eq(m_valid)]
+        sub_side = delay_line(m, Cat(m_valid, m_image, m_row, m_bias), L, "sub_side")
+        in_flight += [side[0] for side in sub_side]
+        m_valid, m_image, m_row, m_bias = split(sub_side[-1], 1, len(image), len(c.row), 32)
+        product = sub.result
+    m.submodules.add = add = FP32Add(latency=L)
+    m.d.comb += [add.a.eq(product), add.b.eq(m_bias), add.in_valid.eq(m_valid)]
+    add_side = delay_line(m, Cat(m_valid, m_image, m_row), L, "add_side")
+    in_flight += [side[0] for side in add_side]
+    a_valid, a_image, a_row = split(add_side[-1], 1, len(image), len(c.row))
+
+    y = add.result
+    relu_y = Mux(y[31], POSITIVE_ZERO, y)
+    m.d.comb += [
+        dp.write.valid.eq(a_valid),
+        dp.write.addr.eq(a_row),
+        dp.write.lanes.eq(1 << a_image),
+        dp.write.act.eq(Cat(relu_y for _ in range(R))),
+        dp.write.out.eq(Cat(y for _ in range(R))),
+        dp.idle.eq(~c.b_valid & ~c.tail_active & ~issuing & ~Cat(in_flight).any()),
+    ]

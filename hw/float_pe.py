@@ -55,6 +55,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .datapath import select
+from .errors import refuse
 from .fp32 import FP32Add
 
 __all__ = ["FloatAccumulatePE", "float_pe_control_layout", "POSITIVE_ZERO"]
@@ -78,9 +79,9 @@ class FloatAccumulatePE(wiring.Component):
 
     def __init__(self, lanes: int, sets: int = 1):
         if lanes < 1:
-            raise ValueError(f"lanes: the adder needs a latency >= 1, got {lanes}")
+            refuse(self, f"lanes: must be >= 1 (the adder's latency), got {lanes!r}")
         if sets not in (1, 2):
-            raise ValueError(f"sets: 1 or 2 partial-sum sets, got {sets}")
+            refuse(self, f"sets: must be 1 or 2 partial-sum sets, got {sets!r}")
         self.lanes, self.sets = lanes, sets
         members = {"ctl": In(float_pe_control_layout(lanes)), "x": In(32), "acc": Out(32)}
         if sets == 2:

@@ -26,22 +26,23 @@ Exit code 2 with a message naming the field for a bad model or parameter.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
-from sw.model_file import ModelFileError, load_model
+from sw.errors import ArgumentParser, InputError, run_cli
+from sw.files import write_json
+from sw.model_file import load_model
 
 from .decompressor import Decompressor
 from .engine import Engine, cycle_budget
-from .fp32 import ADD_DEFAULT_LATENCY, MUL_DEFAULT_LATENCY, FP32Add, FP32Mul
-from .plan import PlanError, plan_engine
+from .errors import build_all
+from .fp32 import ADD_DEFAULT_LATENCY, MUL_DEFAULT_LATENCY, fp32_add_top, fp32_mul_top
+from .plan import plan_engine
 from .verilog import write_verilog
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m hw.generate", description=__doc__,
+    p = ArgumentParser(prog="python -m hw.generate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="build/verilog", help="output folder (default %(default)s)")
     p.add_argument("--model", help="tnn-model-v1 .npz: also write the whole engine")
@@ -51,55 +52,51 @@ def parse_args(argv=None):
     p.add_argument("--depth", type=int, default=4096, help="decompressor.v: memory words (default %(default)s)")
     p.add_argument("--add-latency", type=int, default=ADD_DEFAULT_LATENCY, help="fp32_add.v latency")
     p.add_argument("--mul-latency", type=int, default=MUL_DEFAULT_LATENCY, help="fp32_mul.v latency")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def check_args(args) -> None:
     for name in ("field_width", "n_cols", "depth", "reuse", "add_latency", "mul_latency"):
         if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')}: must be >= 1, got {getattr(args, name)}")
-    return args
+            raise InputError(f"{name.replace('_', '-')}: must be >= 1, got {getattr(args, name)}")
 
 
 def plan_summary(plan) -> dict:
-    summary = {
-        "activation": plan.kind, "reuse": plan.reuse, "field_width": plan.field_width,
-        "weight_words": len(plan.words), "ideal_cycles_per_batch": plan.ideal_cycles,
-        "cycles_per_batch": cycle_budget(plan),
-        "layers": [asdict(lp) for lp in plan.layers],
-    }
-    if plan.kind == "binary":
-        summary.update(acc_width=plan.acc_width, score_width=plan.score_width,
-                       const_width=plan.const_width)
-    else:
-        summary.update(add_latency=plan.add_latency, mul_latency=plan.mul_latency)
-    return summary
+    """``tnn_engine.json``: the plan's own summary (:meth:`hw.plan.EnginePlan.summary`)
+    and the predicted cycles per batch by cause."""
+    return {**plan.summary(), "cycles_per_batch": cycle_budget(plan)}
+
+
+def generate(args) -> int:
+    """Build every block first (a refused model or parameter writes nothing), then write."""
+    check_args(args)
+    builders = [
+        lambda: Decompressor(field_width=args.field_width, n_cols=args.n_cols, depth=args.depth,
+                             writable=True),
+        lambda: fp32_add_top(args.add_latency),
+        lambda: fp32_mul_top(args.mul_latency),
+    ]
+    names = ["decompressor", "fp32_add", "fp32_mul"]
+    if args.model:
+        model = load_model(args.model)
+        options = ({"add_latency": args.add_latency, "mul_latency": args.mul_latency}
+                   if model.activation == "float" else {})
+        plan = plan_engine(model, args.reuse, **options)
+        builders.append(lambda: Engine(plan))
+        names.append("tnn_engine")
+    blocks = list(zip(build_all(builders), names))
+    engine = blocks[-1][0] if args.model else None
+    written = [write_verilog(block, name, args.out) for block, name in blocks]
+    if engine is not None:
+        written.append(write_json(Path(args.out) / "tnn_engine.json", plan_summary(engine.plan)))
+    for path in written:
+        print(path)
+    return 0
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    engine = None
-    if args.model:
-        try:
-            model = load_model(args.model)
-            options = ({"add_latency": args.add_latency, "mul_latency": args.mul_latency}
-                       if model.activation == "float" else {})
-            plan = plan_engine(model, args.reuse, **options)
-        except (ModelFileError, PlanError, OSError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        engine = Engine(plan)
-    written = [
-        write_verilog(Decompressor(field_width=args.field_width, n_cols=args.n_cols,
-                                   depth=args.depth, writable=True), "decompressor", args.out),
-        write_verilog(FP32Add(latency=args.add_latency), "fp32_add", args.out),
-        write_verilog(FP32Mul(latency=args.mul_latency), "fp32_mul", args.out),
-    ]
-    if engine is not None:
-        written.append(write_verilog(engine, "tnn_engine", args.out))
-        summary = Path(args.out) / "tnn_engine.json"
-        summary.write_text(json.dumps(plan_summary(engine.plan), indent=2) + "\n")
-        written.append(summary)
-    for path in written:
-        print(path)
-    return 0
+    return run_cli(lambda: generate(args))
 
 
 if __name__ == "__main__":

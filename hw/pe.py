@@ -5,8 +5,8 @@ One PE serves one image of the batch. It is parameterised by mode at run time:
 counts XNOR matches of an input bit with the weight (XNOR-popcount, the 1-bit
 case). With ``k_width > 0`` (weighted engines) each weight is the row's signed
 integer ``c = +kp`` or ``-kn`` instead of +-1: ``acc += c * x`` (pixels) or
-``acc += c * x[0]`` (bits), one multiplier per PE. See :mod:`hw.plan` for the
-arithmetic and the folded row constants.
+``acc += c * x[0]`` (bits), one multiplier per PE. See :mod:`hw.binary_datapath`
+for the arithmetic and the folded row constants.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class TernaryPE(wiring.Component):
     Parameters
     ----------
     acc_width, const_width, score_width : int
-        Signed widths from :class:`hw.plan.EnginePlan` (never overflow).
+        Signed widths from :class:`hw.plan.BinaryPlan` (never overflow).
     input_width : int
         Pixel width (8).
     k_width : int

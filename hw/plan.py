@@ -3,56 +3,35 @@
 Pure Python, no RTL: :func:`plan_engine` (:func:`plan_binary` or
 :func:`plan_float` by the model's activation) decides everything the engine
 (:mod:`hw.engine`) is generated from, and refuses models that break a stated
-limit (:data:`LIMITS`) with a message naming the field.
+limit (:data:`LIMITS`) with :class:`PlanError`, whose message starts with the
+field.
 
-Both kinds share the weight side: one RLE word stream for all layers, one
-field width, one row walk per layer. They differ in the row constants and in
-what a row produces (see below and :mod:`hw.float_datapath`).
-
-Arithmetic of the binary engine (model file: ``sw/model_file.py``)
--------------------------------------------------------------------
-Every layer is walked row by row; the PE accumulates only over the row's
-nonzero weights (zero weights cost no cycle):
-
-* layer 0, ``pixels`` mode: ``acc = sum w_i * x_i`` over 8-bit pixels (signed).
-* layers >= 1, ``bits`` mode (XNOR-popcount): ``acc = p``, the number of
-  nonzero weights whose sign agrees with the input bit (``a_i XNOR w_i``).
-  The model's dot product is then ``2p - nnz_row``.
-
-At each row end the output stage forms ``score = (acc << shift) - K_row`` with
-``shift = 0`` (pixels) or ``1`` (bits) and a per-row constant ``K``:
-
-* hidden layer: ``K = t`` (pixels) or ``K = t + nnz_row`` (bits), and the
-  output bit is ``score >= 0``, i.e. ``acc >= t`` or ``2p - nnz_row >= t``:
-  the row's nonzero count is folded into the constant, not ``N``.
-* last layer: ``K = 0`` (pixels) or ``K = nnz_row`` (bits), and ``score`` is
-  the layer's int32 output.
-
-Weighted engines (a model with ``kp{l}``/``kn{l}``; ``EnginePlan.weighted``):
-each weight carries an integer ``c = +kp_row`` (weight +1) or ``c = -kn_row``
-(weight -1), read from a second per-row memory (ordinary layers of such a
-model get ``kp = kn = 1``), and every layer uses
-
-* pixels: ``acc = sum c_i * x_i`` (one 8-bit x ``K_BITS + 1``-bit multiplier
-  per PE), ``K = t`` or 0 as above;
-* bits: ``acc = sum of c_i over the inputs whose bit is 1``; the model's sum
-  ``sum c_i * (2 a_i - 1)`` is ``2 acc - sum c_i``, so ``K = t + sum c_i``
-  (hidden) or ``K = sum c_i`` (last), ``sum c_i = kp * n_plus - kn * n_minus``.
+One plan type per engine kind: :class:`BinaryPlan` and :class:`FloatPlan`
+share :class:`EnginePlan` (the weight side: one RLE word stream for all
+layers, one field width, one row walk per layer, one constant per row); their
+layers are :class:`BinaryLayerPlan` and :class:`FloatLayerPlan`. They differ
+in the row constants and in what a row produces: the arithmetic of each kind,
+and the row constants it folds, are in :mod:`hw.binary_datapath` and
+:mod:`hw.float_datapath`. Two scales per row are a *weighted* layer in a
+binary plan (integer weights ``kp``, ``kn``) and an *asymmetric* layer in a
+float plan (a second scale ``sn``), as in the model file.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
 
 import numpy as np
 
 from sw import rle
+from sw.errors import InputError
 from sw.golden import preprocess  # layer 0's input function, shared with the golden model
 from sw.model_file import PIXEL_MAX, TnnModel, accumulator_range
 
-__all__ = ["LIMITS", "LayerPlan", "EnginePlan", "PlanError", "plan_engine", "plan_binary",
-           "plan_float", "choose_field_width", "signed_width", "MAX_SKIP_FRACTION",
-           "FLOAT_ADD_LATENCY", "FLOAT_MUL_LATENCY"]
+__all__ = ["LIMITS", "LayerPlan", "BinaryLayerPlan", "FloatLayerPlan", "EnginePlan", "BinaryPlan",
+           "FloatPlan", "PlanError", "plan_engine", "plan_binary", "plan_float", "choose_field_width",
+           "signed_width", "MAX_SKIP_FRACTION", "FLOAT_ADD_LATENCY", "FLOAT_MUL_LATENCY"]
 
 #: Default pipeline latencies of the float engine's adders and multiplier (cycles).
 FLOAT_ADD_LATENCY = 3
@@ -70,8 +49,8 @@ LIMITS = {
 }
 
 
-class PlanError(ValueError):
-    """The model does not fit the engine's limits; the message names the field."""
+class PlanError(InputError):
+    """The model does not fit the engine's limits; the message starts with the field."""
 
 
 def signed_width(lo: int, hi: int) -> int:
@@ -84,64 +63,50 @@ def signed_width(lo: int, hi: int) -> int:
 
 @dataclass(frozen=True)
 class LayerPlan:
+    """One layer's place in the engine's memories and its RLE walk (both kinds)."""
+
     n_in: int
     n_out: int
-    bits_mode: bool      # XNOR-popcount over input bits (layers >= 1)
-    last: bool           # outputs scores instead of bits
+    last: bool           # outputs go to the output buffer (the network's last layer)
     word_base: int       # first RLE word in the weight memory
     word_count: int
-    const_base: int      # first row constant in the constant memory
+    const_base: int      # first row constant in the row-constant memory
     nonzeros: int
     skip_words: int
     empty_rows: int
-    asymmetric: bool = False  # float: separate sums and scales for +1 and -1 weights;
-    #                           binary: a weighted layer (kp, kn of the model file)
+
+
+@dataclass(frozen=True)
+class BinaryLayerPlan(LayerPlan):
+    bits_mode: bool      # XNOR-popcount over input bits (layers >= 1); layer 0 adds pixels
+    weighted: bool       # integer weights kp, kn per row (kp{l}/kn{l} in the model file)
+
+
+@dataclass(frozen=True)
+class FloatLayerPlan(LayerPlan):
+    asymmetric: bool     # separate sums of the +1 and -1 weights, scales s and sn (sn{l})
 
 
 @dataclass(frozen=True)
 class EnginePlan:
-    """Everything the engine is generated from.
+    """What both engine kinds are generated from; build one with :func:`plan_engine`.
 
-    ``kind == "binary"``: ``row_consts`` are the signed K of each row, and
-    ``acc_width``/``score_width``/``const_width`` the signed widths that never
-    overflow. ``kind == "float"``: ``row_consts`` are each row's ``s | b << 32``
-    (binary32 bit patterns, uint64), ``const_width`` is 64, ``score_width`` 32,
-    ``x_table[p]`` the binary32 bits of ``fl(fl(p * x_scale) + x_offset)`` for
-    every pixel value ``p`` (layer 0's inputs), and ``add_latency``/``mul_latency``
-    the floating-point units' pipeline latencies. A weighted binary engine
-    (``row_k`` not None) has each row's ``kp | kn << k_width`` in ``row_k``.
+    ``words`` are all layers' RLE words (uint32), ``row_consts`` one constant per
+    row, layer after layer (:attr:`LayerPlan.const_base`). Each kind also gives
+    ``kind`` (``"binary"`` or ``"float"``: the datapath, ``hw.engine.DATAPATHS``),
+    ``act_width`` (bits of one hidden activation), ``out_width`` (bits of one
+    output word), ``const_width`` (bits of one row constant) and ``lanes`` (the
+    golden model's ``lanes`` argument for this engine).
     """
+
+    kind: ClassVar[str]
+    act_width: ClassVar[int]
 
     reuse: int
     field_width: int
     layers: tuple[LayerPlan, ...]
-    words: np.ndarray          # uint32, all layers' RLE words
-    row_consts: np.ndarray     # int64 K (binary) or uint64 s | b << 32 (float)
-    acc_width: int             # signed accumulator width (binary)
-    score_width: int           # signed width of (acc << shift) - K; 32 for float
-    const_width: int           # signed width of K; 64 for float
-    kind: str = "binary"
-    add_latency: int = 0       # float only
-    mul_latency: int = 0       # float only
-    x_table: np.ndarray | None = None  # float only: uint32 [256]
-    row_k: np.ndarray | None = None    # weighted binary only: uint64 kp | kn << k_width per row
-    k_width: int = 0                   # weighted binary only: unsigned bits of kp and kn
-
-    @property
-    def weighted(self) -> bool:
-        """A binary engine whose PEs multiply each weight by its row's kp or kn."""
-        return self.row_k is not None
-
-    @property
-    def asymmetric(self) -> bool:
-        """Some layer keeps separate sums (float) or integer weights (binary) for
-        its +1 and -1 weights."""
-        return any(lp.asymmetric for lp in self.layers)
-
-    @property
-    def act_width(self) -> int:
-        """Bits of one hidden activation: 1 (binary) or 32 (binary32)."""
-        return 1 if self.kind == "binary" else 32
+    words: np.ndarray
+    row_consts: np.ndarray
 
     @property
     def rows(self) -> int:
@@ -157,7 +122,7 @@ class EnginePlan:
 
     @property
     def hidden_width(self) -> int:
-        """Deepest bit buffer needed (0 for a one-layer network)."""
+        """Deepest activation buffer needed (0 for a one-layer network)."""
         return max((lp.n_out for lp in self.layers[:-1]), default=0)
 
     @property
@@ -180,6 +145,91 @@ class EnginePlan:
             budget["row_overhead"] = row_overhead * self.rows
         return budget
 
+    def summary(self) -> dict:
+        """The plan as JSON values: its scalar fields (widths, latencies), sizes
+        and per-layer walk; no memory contents."""
+        scalars = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {"activation": self.kind, "weight_words": len(self.words),
+                "ideal_cycles_per_batch": self.ideal_cycles,
+                **{k: v for k, v in scalars.items() if isinstance(v, int)},
+                "layers": [asdict(lp) for lp in self.layers]}
+
+
+@dataclass(frozen=True)
+class BinaryPlan(EnginePlan):
+    """The binary engine's plan (:mod:`hw.binary_datapath`).
+
+    ``row_consts`` are the signed K of each row (int64; module docstring);
+    ``acc_width``, ``score_width`` and ``const_width`` the signed widths of the
+    accumulator, of ``(acc << shift) - K`` and of K, which never overflow. A
+    weighted plan has ``row_k``, each row's ``kp | kn << k_width`` (uint64;
+    ``kp = kn = 1`` in its ordinary layers), ``k_width`` the unsigned bits of
+    ``kp`` and ``kn``; else ``row_k`` is None and ``k_width`` 0.
+    """
+
+    kind: ClassVar[str] = "binary"
+    act_width: ClassVar[int] = 1   # one bit per image
+    lanes: ClassVar[int] = 1       # exact integer sums: no partial sums
+
+    acc_width: int
+    score_width: int
+    const_width: int
+    row_k: np.ndarray | None = None
+    k_width: int = 0
+
+    @property
+    def weighted(self) -> bool:
+        """The PEs multiply each weight by its row's ``kp`` or ``kn``."""
+        return self.row_k is not None
+
+    @property
+    def weighted_layers(self) -> int:
+        return sum(lp.weighted for lp in self.layers)
+
+    @property
+    def out_width(self) -> int:
+        """Outputs are the last layer's scores, sign-extended to int32 at the host port."""
+        return self.score_width
+
+
+@dataclass(frozen=True)
+class FloatPlan(EnginePlan):
+    """The float engine's plan (:mod:`hw.float_datapath`).
+
+    ``row_consts`` are each row's ``s | b << 32`` (binary32 bit patterns, uint64);
+    in an asymmetric plan ``s | b << 32 | sn << 64`` (Python ints in an object
+    array; ``sn = 0`` in its ordinary layers), so ``const_width`` is 64 or 96.
+    ``x_table[p]`` holds the binary32 bits of ``fl(fl(p * x_scale) + x_offset)``
+    for every pixel value ``p`` (layer 0's inputs, uint32 [256]); ``add_latency``
+    and ``mul_latency`` are the floating-point units' pipeline latencies, and
+    ``add_latency`` is also the number of partial sums per row.
+    """
+
+    kind: ClassVar[str] = "float"
+    act_width: ClassVar[int] = 32  # binary32
+    out_width: ClassVar[int] = 32  # binary32
+
+    add_latency: int
+    mul_latency: int
+    x_table: np.ndarray
+
+    @property
+    def asymmetric(self) -> bool:
+        """Some layer keeps separate sums of its +1 and -1 weights."""
+        return any(lp.asymmetric for lp in self.layers)
+
+    @property
+    def asymmetric_layers(self) -> int:
+        return sum(lp.asymmetric for lp in self.layers)
+
+    @property
+    def const_width(self) -> int:
+        return 96 if self.asymmetric else 64
+
+    @property
+    def lanes(self) -> int:
+        return self.add_latency
+
 
 def _check_range(name: str, value: int, limit_key: str) -> None:
     lo, hi = LIMITS[limit_key]
@@ -197,9 +247,8 @@ def choose_field_width(weights, max_skip_fraction: float = MAX_SKIP_FRACTION) ->
     whose skip words add at most ``max_skip_fraction`` cycles per nonzero.
 
     Each skip word costs the decompressor a cycle, so the width with the fewest
-    bits is not the fastest: on a 96 %-sparse 784-512-512-512-10 network it
-    spends ~10 % extra cycles on skips where one more bit per word spends ~2 %.
-    Falls back to the fewest bits overall if no width meets the budget.
+    bits is not always the fastest. Falls back to the fewest bits overall if no
+    width meets the budget.
     """
     max_cols = max(int(w.shape[1]) for w in weights)
     nonzeros = max(1, sum(int(np.count_nonzero(w)) for w in weights))
@@ -212,7 +261,8 @@ def choose_field_width(weights, max_skip_fraction: float = MAX_SKIP_FRACTION) ->
     return min(within, key=lambda c: (c[1], c[2]))[2]
 
 
-def plan_engine(model: TnnModel, reuse: int, field_width: int | None = None, **float_options) -> EnginePlan:
+def plan_engine(model: TnnModel, reuse: int, field_width: int | None = None,
+                **float_options) -> BinaryPlan | FloatPlan:
     """:func:`plan_binary` or :func:`plan_float`, by the model's activation."""
     if model.activation == "binary":
         if float_options:
@@ -239,15 +289,16 @@ def _check_shape_and_width(model: TnnModel, reuse: int, field_width: int | None)
     return field_width
 
 
-def _walk_layers(model: TnnModel, field_width: int) -> tuple[tuple[LayerPlan, ...], np.ndarray]:
-    """Every layer's RLE words (concatenated) and :class:`LayerPlan`; row constants
-    are laid out one per row, layer after layer (``const_base``)."""
+def _walk_layers(model: TnnModel, field_width: int) -> tuple[list[dict], np.ndarray]:
+    """Every layer's RLE words (concatenated) and the :class:`LayerPlan` fields
+    both kinds share; row constants are laid out one per row, layer after layer
+    (``const_base``)."""
     layers, words, rows_before = [], [], 0
     for l, w in enumerate(model.weights):
         code = rle.encode(w, field_width)
         nnz = (w != 0).sum(axis=1)
-        layers.append(LayerPlan(
-            n_in=int(w.shape[1]), n_out=int(w.shape[0]), bits_mode=l > 0,
+        layers.append(dict(
+            n_in=int(w.shape[1]), n_out=int(w.shape[0]),
             last=l == model.n_layers - 1, word_base=sum(len(c) for c in words),
             word_count=len(code.words), const_base=rows_before, nonzeros=int(nnz.sum()),
             skip_words=code.n_skips, empty_rows=int((nnz == 0).sum())))
@@ -255,31 +306,29 @@ def _walk_layers(model: TnnModel, field_width: int) -> tuple[tuple[LayerPlan, ..
         rows_before += int(w.shape[0])
     all_words = np.concatenate(words).astype(np.uint32)
     _check_range("weights: RLE words", len(all_words), "weight_words")
-    return tuple(layers), all_words
+    return layers, all_words
 
 
-def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> EnginePlan:
+def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> BinaryPlan:
     """Plan the binary engine for ``model`` with ``reuse`` PEs (R); the run-field
     width is :func:`choose_field_width`'s unless given."""
     if model.activation != "binary":
         raise PlanError(f"activation: the binary engine needs a 'binary' model, got {model.activation!r}")
     field_width = _check_shape_and_width(model, reuse, field_width)
-    n_layers = model.n_layers
-
-    layers, all_words = _walk_layers(model, field_width)
-    weighted = model.asymmetric
-    layers = tuple(replace(lp, asymmetric=model.row_weight(l) is not None) for l, lp in enumerate(layers))
+    walked, all_words = _walk_layers(model, field_width)
+    weighted = model.weighted
+    layers = tuple(BinaryLayerPlan(**lp, bits_mode=l > 0, weighted=model.row_weight(l) is not None)
+                   for l, lp in enumerate(walked))
     consts, row_ks = [], []
     acc_lo, acc_hi, score_lo, score_hi = 0, 0, 0, 0
     for l, w in enumerate(model.weights):
         w64 = w.astype(np.int64)
         plus, minus = (w64 > 0).sum(axis=1), (w64 < 0).sum(axis=1)
-        last = l == n_layers - 1
-        t = 0 if last else model.thresholds[l].astype(np.int64)
+        t = 0 if l == model.n_layers - 1 else model.thresholds[l].astype(np.int64)
         kp = kn = None
-        if weighted:
-            kp, kn = (np.ones_like(plus), np.ones_like(plus)) if model.row_weight(l) is None else (
-                np.asarray(v, dtype=np.int64) for v in model.row_weight(l))
+        if weighted:  # ordinary layers of a weighted plan: kp = kn = 1
+            k = model.row_weight(l) or (np.ones_like(plus), np.ones_like(plus))
+            kp, kn = (np.asarray(v, dtype=np.int64) for v in k)
             row_ks.append((kp, kn))
         if l == 0:  # pixels: acc is the model's own accumulation
             lo, hi = accumulator_range(w, 0, None if kp is None else (kp, kn))
@@ -306,14 +355,11 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> 
         kp, kn = (np.concatenate([k[i] for k in row_ks]) for i in (0, 1))
         k_width = max(1, int(max(kp.max(), kn.max())).bit_length())
         row_k = (kp.astype(np.uint64) | (kn.astype(np.uint64) << np.uint64(k_width)))
-    return EnginePlan(
-        reuse=reuse, field_width=field_width, layers=layers, words=all_words,
-        row_consts=all_consts,
-        acc_width=signed_width(acc_lo, acc_hi),
-        score_width=score_width,
+    return BinaryPlan(
+        reuse=reuse, field_width=field_width, layers=layers, words=all_words, row_consts=all_consts,
+        acc_width=signed_width(acc_lo, acc_hi), score_width=score_width,
         const_width=signed_width(int(all_consts.min()), int(all_consts.max())),
-        row_k=row_k, k_width=k_width,
-    )
+        row_k=row_k, k_width=k_width)
 
 
 def float_bits(values) -> np.ndarray:
@@ -322,7 +368,7 @@ def float_bits(values) -> np.ndarray:
 
 
 def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
-               add_latency: int = FLOAT_ADD_LATENCY, mul_latency: int = FLOAT_MUL_LATENCY) -> EnginePlan:
+               add_latency: int = FLOAT_ADD_LATENCY, mul_latency: int = FLOAT_MUL_LATENCY) -> FloatPlan:
     """Plan the float engine (:mod:`hw.float_datapath`) for ``model`` with ``reuse``
     PEs; each PE's adder has ``add_latency`` pipeline stages, which is also the
     number of interleaved partial sums per row (``sw.golden.float_accumulate``'s
@@ -332,8 +378,9 @@ def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
     _check_range("add_latency", add_latency, "add_latency")
     _check_range("mul_latency", mul_latency, "mul_latency")
     field_width = _check_shape_and_width(model, reuse, field_width)
-    layers, all_words = _walk_layers(model, field_width)
-    layers = tuple(replace(lp, asymmetric=model.neg_scale(l) is not None) for l, lp in enumerate(layers))
+    walked, all_words = _walk_layers(model, field_width)
+    layers = tuple(FloatLayerPlan(**lp, asymmetric=model.neg_scale(l) is not None)
+                   for l, lp in enumerate(walked))
     s = np.concatenate([float_bits(v) for v in model.scales]).astype(np.uint64)
     b = np.concatenate([float_bits(v) for v in model.biases]).astype(np.uint64)
     consts = s | (b << np.uint64(32))
@@ -343,8 +390,6 @@ def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
         consts = np.array([int(c) | (int(n) << 64) for c, n in zip(consts, sn)], dtype=object)
     pixels = np.arange(PIXEL_MAX + 1, dtype=np.uint8)[None, :]
     x_table = float_bits(preprocess(pixels, model.x_scale, model.x_offset)[0])
-    return EnginePlan(
+    return FloatPlan(
         reuse=reuse, field_width=field_width, layers=layers, words=all_words,
-        row_consts=consts, acc_width=32, score_width=32,
-        const_width=96 if model.asymmetric else 64,
-        kind="float", add_latency=add_latency, mul_latency=mul_latency, x_table=x_table)
+        row_consts=consts, add_latency=add_latency, mul_latency=mul_latency, x_table=x_table)

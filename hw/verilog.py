@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from amaranth.back import verilog
 from amaranth.lib import wiring
+
+from sw.files import write_text
+
+__all__ = ["to_verilog", "write_verilog"]
 
 
 def to_verilog(component: wiring.Component, name: str) -> str:
@@ -16,17 +18,6 @@ def to_verilog(component: wiring.Component, name: str) -> str:
 
 
 def write_verilog(component: wiring.Component, name: str, out_dir) -> Path:
-    """Write ``<out_dir>/<name>.v`` atomically (no half-written file on failure)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    text = to_verilog(component, name)
-    path = out_dir / f"{name}.v"
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".v.tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    """Write ``<out_dir>/<name>.v`` atomically (no half-written file on failure; the
+    file gets the umask's mode, :func:`sw.files.write_text`)."""
+    return write_text(Path(out_dir) / f"{name}.v", to_verilog(component, name))

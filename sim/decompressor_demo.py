@@ -20,12 +20,15 @@ from hw.decompressor import Decompressor
 from hw.verilog import write_verilog
 from sw import rle
 
+from sw.errors import ArgumentParser, InputError, run_cli
+from sw.files import write_json
+
 from .runner import run_cocotb
-from .tools import SIMULATORS, SimulatorMissing
+from .tools import SIMULATORS, use_simulator
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m sim.decompressor_demo", description=__doc__,
+    p = ArgumentParser(prog="python -m sim.decompressor_demo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sim", default="verilator", choices=SIMULATORS)
     p.add_argument("--rows", type=int, default=256)
@@ -33,16 +36,25 @@ def parse_args(argv=None):
     p.add_argument("--density", type=float, default=0.1, help="fraction of nonzero weights")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="build/sim-decompressor", help="folder for the design and the summary")
-    args = p.parse_args(argv)
-    if args.rows < 1 or args.cols < 1:
-        p.error(f"--rows/--cols: must be >= 1, got {args.rows}x{args.cols}")
+    return p.parse_args(argv)
+
+
+def check_args(args) -> None:
+    for name in ("rows", "cols"):
+        if getattr(args, name) < 1:
+            raise InputError(f"{name}: must be >= 1, got {getattr(args, name)}")
     if not 0.0 <= args.density <= 1.0:
-        p.error(f"--density: must be in [0, 1], got {args.density}")
-    return args
+        raise InputError(f"density: must be in [0, 1], got {args.density}")
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    return run_cli(lambda: run(args))
+
+
+def run(args) -> int:
+    check_args(args)
+    use_simulator(args.sim)  # a missing simulator is refused before anything is written
     rng = np.random.default_rng(args.seed)
     shape = (args.rows, args.cols)
     w = ((rng.random(shape) < args.density) * rng.choice(np.array([-1, 1]), shape)).astype(np.int8)
@@ -58,14 +70,10 @@ def main(argv=None) -> int:
     report = out / "tb_report.json"
     report.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    try:
-        tests, failures, _ = run_cocotb(
-            toplevel="decompressor", sources=[src], test_module="sim.tb_decompressor",
-            testcase="preloaded_matrix", sim=args.sim,
-            env={"TB_MATRIX": (out / "matrix.npz").resolve(), "TB_REPORT": report.resolve()})
-    except SimulatorMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    tests, failures, _ = run_cocotb(
+        toplevel="decompressor", sources=[src], test_module="sim.tb_decompressor",
+        testcase="preloaded_matrix", sim=args.sim,
+        env={"TB_MATRIX": (out / "matrix.npz").resolve(), "TB_REPORT": report.resolve()})
     wall = time.perf_counter() - t0
     ok = tests == 1 and failures == 0 and report.exists()
     stats = json.loads(report.read_text()) if report.exists() else {}
@@ -89,7 +97,7 @@ def main(argv=None) -> int:
         "bit_exact": ok,
         "wall_seconds": round(wall, 2),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(out / "summary.json", summary)
     print(json.dumps(summary))
     return 0 if ok else 1
 

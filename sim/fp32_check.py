@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sw.errors import ArgumentParser, InputError, run_cli
+
 OPS = ("add", "mul")
 REPO = Path(__file__).resolve().parent.parent
 HARNESS = Path(__file__).resolve().parent / "harness" / "fp32_tb.sv"
@@ -364,7 +366,7 @@ def check_fp32(op: str = "add", n: int = 1_000_000, seed: int = 0, latency: int 
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sim.fp32_check", description=__doc__,
+    p = ArgumentParser(prog="python -m sim.fp32_check", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--op", choices=[*OPS, "all"], default="all")
     p.add_argument("--n", type=int, default=1_000_000, help="random pairs (default %(default)s)")
@@ -373,6 +375,15 @@ def main(argv=None) -> int:
     p.add_argument("--bubble-shift", type=int, default=3,
                    help="bubble on ~1/2**S of the cycles, 0 = none (default %(default)s)")
     args = p.parse_args(argv)
+    return run_cli(lambda: check_all(args))
+
+
+def check_all(args) -> int:
+    """Run the checks the arguments ask for; 0 iff every result is exact."""
+    if args.n < 1:
+        raise InputError(f"n: must be >= 1, got {args.n}")
+    if args.bubble_shift < 0:
+        raise InputError(f"bubble-shift: must be >= 0, got {args.bubble_shift}")
     ok = True
     for op in OPS if args.op == "all" else (args.op,):
         r = check_fp32(op, args.n, args.seed, args.latency, bubble_shift=args.bubble_shift)

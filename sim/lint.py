@@ -24,7 +24,7 @@ back end (yosys ``write_verilog``) emits by construction, not a design issue:
 All other ``-Wall`` warnings (unused signals, multi-driven nets, latches,
 combinational loops, ...) stay errors.
 
-Exit code 0 iff every file is clean.
+Exit code 0 iff every file is clean, 1 if any is not, 2 for a missing path.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+
+from sw.errors import ArgumentParser, InputError, run_cli
 
 from .tools import use_verilator
 
@@ -48,15 +50,30 @@ def lint(path: Path) -> tuple[bool, str]:
     return proc.returncode == 0, (proc.stdout + proc.stderr).strip()
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+def verilog_files(paths) -> list[Path]:
+    """The ``.v`` files named, or found in the folders named; :class:`InputError` if a
+    path does not exist or nothing is found."""
     files = []
-    for arg in argv or ["build/verilog"]:
+    for arg in paths:
         p = Path(arg)
+        if not p.exists():
+            raise InputError(f"files: {p}: No such file or directory")
         files += sorted(p.glob("*.v")) if p.is_dir() else [p]
     if not files:
-        print("lint: no Verilog files given or found", file=sys.stderr)
-        return 2
+        raise InputError(f"files: no Verilog files in {', '.join(map(str, paths))}")
+    return files
+
+
+def main(argv=None) -> int:
+    p = ArgumentParser(prog="python -m sim.lint", description=__doc__)
+    p.add_argument("files", nargs="*", default=["build/verilog"],
+                   help="Verilog files or folders of them (default build/verilog)")
+    args = p.parse_args(argv)
+    return run_cli(lambda: lint_all(verilog_files(args.files)))
+
+
+def lint_all(files: list[Path]) -> int:
+    """Lint each file, print ``clean``/``FAIL`` per file; 1 if any fails."""
     bad = 0
     for f in files:
         clean, messages = lint(f)

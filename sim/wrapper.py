@@ -1,11 +1,12 @@
 """A Verilog wrapper that runs the clock inside the simulator.
 
-A cocotb ``Clock`` costs Python work on every edge (about 0.3 M cycles/s on
-Verilator here). The wrapper ``<top>_tb`` instead toggles ``clk`` with a
-``#5`` delay (10 ns period) inside the simulator and passes every other port
-of ``<top>`` through, so a testbench that awaits ``RisingEdge(dut.done)``
-runs thousands of cycles per Python wake-up. Verilator builds it with
-``--timing``.
+:func:`clocked_wrapper` writes module ``<top>_tb``: it toggles ``clk`` every
+:data:`HALF_PERIOD_NS` ns (a ``#5`` delay, 10 ns period, timescale 1ns/1ps)
+inside the simulator and passes every other port of ``<top>`` through
+unchanged (:func:`port_list`: the names and widths Amaranth emits, ``rst``
+included). A testbench then wakes Python only where it awaits an event (e.g.
+``RisingEdge(dut.done)``), never per clock edge as a cocotb ``Clock`` would.
+Verilator builds it with ``--timing``.
 """
 
 from __future__ import annotations

@@ -1,24 +1,26 @@
 """Named training configurations for ``python -m sw.train --config NAME``.
 
 A :class:`Config` holds everything a run depends on besides the data files and
-the thread count, so a name plus a seed reproduces a run. Hyperparameters of the
-Fashion-MNIST configs were chosen with short exploratory runs; each config's
-``notes`` say what was tried. They fit the 20-minute, 2-core budget including
-the baselines.
+the thread count, so a name plus a seed reproduces a run; its ``notes`` record
+how the hyperparameters were chosen. :func:`get_config` raises
+:class:`UnknownConfig` (an :class:`~sw.errors.InputError`) for other names.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from .errors import InputError
+
 __all__ = ["Config", "CONFIGS", "METHODS", "get_config", "UnknownConfig"]
 
 
-class UnknownConfig(KeyError):
-    """No configuration of that name."""
+class UnknownConfig(InputError):
+    """No configuration of that name: ``config: unknown 'NAME' (known: ...)``."""
 
-    def __str__(self) -> str:
-        return f"unknown config {self.args[0]!r}; known: {', '.join(sorted(CONFIGS))}"
+    def __init__(self, name: str):
+        super().__init__(f"config: unknown {name!r} (known: {', '.join(sorted(CONFIGS))})")
+        self.name = name
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ _add(Config(
 # * lam = 0: paper 002's L2 on w_q is not part of the other methods;
 # * scales per filter (one per output neuron) where the method offers it, as 003 (blocks),
 #   004 and 001 (mu per channel) do, except TTQ, whose paper 000 learns one W_p/W_n pair per
-#   layer; a binary MLP's output layer always gets one scale (sw.train.build_model);
+#   layer; a binary MLP's output layer always gets one scale (sw.build.build_model);
 # * prox-* and incremental train in full precision first ("initialised from a full-precision
 #   model"); incremental needs one prune/retrain stage per quantile: 14 + 3 x 4 epochs;
 # * no baselines: they do not depend on the quantiser (see the threshold configs).

@@ -44,10 +44,10 @@ def _argparse_message(message: str) -> str:
     """argparse's error as ``field: reason`` (``argument --reuse: invalid int value``
     -> ``reuse: invalid int value``)."""
     if m := _ARGUMENT.match(message):
-        field = m["names"].split("/")[0].lstrip("-").replace("-", "_")
+        field = m["names"].split("/")[0].lstrip("-")
         return f"{field}: {m['reason']}"
     if m := _REQUIRED.match(message):
-        names = [n.strip().lstrip("-").replace("-", "_") for n in m["names"].split(",")]
+        names = [n.strip().lstrip("-") for n in m["names"].split(",")]
         return f"{names[0]}: required" + (f" (also missing: {', '.join(names[1:])})"
                                           if len(names) > 1 else "")
     return message

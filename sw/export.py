@@ -43,7 +43,7 @@ layer's scale ``alpha_j`` of output neuron j (one per layer or per filter,
   all its rows with nonzero codes must share one positive scale (then the
   argmax is unchanged); else :class:`ExportError`.
 
-Asymmetric scales -- a row holding both signs with ``W_p != W_n`` (TTQ,
+Two scales per row -- a row holding both signs with ``W_p != W_n`` (TTQ,
 prox-dual, incremental, in general): float networks export them as asymmetric
 layers (``sn{l}``, the model file's two-partial-sum extension, run by the
 float engine). Binary networks export them as weighted layers (``kp{l}``,
@@ -118,7 +118,7 @@ def _row_scales(model: nn.Module) -> list:
             wp, wn = lin.row_scales()
             out.append((wp.numpy().astype(np.float64), wn.numpy().astype(np.float64)))
             continue
-        if alpha is None and lin.quantizer is not None:
+        if alpha is None and why != "unscaled":
             raise ExportError(f"layer {k} ({lin.method}): {why}")
         out.append(None if alpha is None else alpha.numpy().astype(np.float32))
     return out
@@ -219,7 +219,7 @@ def _common_scale(w: np.ndarray, layer: int, wp: np.ndarray, wn: np.ndarray, met
 @torch.no_grad()
 def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
     """Export of a binary-activation MLP; see the module docstring (exact unless a
-    layer has asymmetric scales)."""
+    layer has two scales, ``W_p != W_n``: a weighted layer)."""
     model.eval()
     weights = _ternary_weights(model)
     alphas = _row_scales(model)
@@ -272,7 +272,7 @@ def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
 def export_float(model: FloatMLP, meta: dict | None = None) -> TnnModel:
     """Float-activation MLP: fold each batch norm (and weight scale) into ``(s, b)``.
 
-    A layer with asymmetric scales (``W_p != W_n``: TTQ, prox-dual, incremental)
+    A layer with two scales (``W_p != W_n``: TTQ, prox-dual, incremental)
     becomes an asymmetric layer of the model file: ``s = s_bn * W_p`` and
     ``sn = s_bn * W_n`` (float64 products, rounded once), since
     ``s_bn * (W_p * sum_{+1} x - W_n * sum_{-1} x) + b`` is the golden model's

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import InputError
 from .rle import check_ternary_matrix
 
 __all__ = ["HuffmanCode", "symbols", "code_lengths", "canonical_codes", "encode", "decode",
@@ -76,7 +77,7 @@ def code_lengths(counts: dict[int, int]) -> dict[int, int]:
             depth[s] += 1
         heapq.heappush(heap, (c1 + c2, min(k1, k2), s1 + s2))
     if max(depth.values()) > MAX_CODE_LENGTH:
-        raise ValueError(f"code length {max(depth.values())} exceeds {MAX_CODE_LENGTH}")
+        raise InputError(f"weights: code length {max(depth.values())} exceeds {MAX_CODE_LENGTH}")
     return depth
 
 
@@ -138,7 +139,7 @@ def encode(w: np.ndarray) -> HuffmanCode:
 
 
 def decode(code: HuffmanCode) -> np.ndarray:
-    """Inverse of :func:`encode`; raises ``ValueError`` on a malformed stream."""
+    """Inverse of :func:`encode`; raises :class:`~sw.errors.InputError` on a malformed stream."""
     n_rows, n_cols = code.shape
     lookup = {c: s for s, c in canonical_codes(code.lengths).items()}
     longest = max(code.lengths.values(), default=0)
@@ -150,21 +151,21 @@ def decode(code: HuffmanCode) -> np.ndarray:
         pos += 1
         if prefix not in lookup:
             if len(prefix) > longest:
-                raise ValueError(f"bits[{pos - len(prefix)}]: no code word starts here")
+                raise InputError(f"bits[{pos - len(prefix)}]: no code word starts here")
             continue
         sym, prefix = lookup[prefix], ""
         if row >= n_rows:
-            raise ValueError(f"bits[{pos}]: data past the last row")
+            raise InputError(f"bits[{pos}]: data past the last row")
         if sym == n_cols:
             row, col = row + 1, 0
             continue
         col += sym
         if col >= n_cols or pos >= len(text):
-            raise ValueError(f"bits[{pos}]: nonzero outside row {row} or missing its sign bit")
+            raise InputError(f"bits[{pos}]: nonzero outside row {row} or missing its sign bit")
         w[row, col] = -1 if text[pos] == "1" else 1
         pos, col = pos + 1, col + 1
     if prefix or row != n_rows:
-        raise ValueError(f"bits: stream ends after {row} of {n_rows} rows")
+        raise InputError(f"bits: stream ends after {row} of {n_rows} rows")
     return w
 
 

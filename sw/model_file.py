@@ -22,8 +22,8 @@ key             dtype        meaning
 ``meta``        str          optional: free-form provenance (JSON by convention)
 ==============  ===========  ==============================================
 
-Asymmetric layers (extension, backward compatible: files without ``sn{l}``
-read and compute exactly as before). Ternarisers with two scales per neuron
+Asymmetric float layers (extension, backward compatible: files without
+``sn{l}`` read and compute exactly as before). Ternarisers with two scales per neuron
 or layer (TTQ's ``W_p``/``W_n``, the dual proximal operator) give
 ``y = s * sum_{w=+1} x - sn * sum_{w=-1} x + b``; the layer then stores
 ``s{l}`` (scale of the +1 weights), ``sn{l}`` (of the -1 weights) and the
@@ -32,24 +32,32 @@ separate float accumulations (``sw.golden``).
 
 Weighted binary layers (extension, backward compatible: a binary file
 without ``kp{l}``/``kn{l}`` reads and computes exactly as before, as if every
-``kp = kn = 1``). The binary counterpart of asymmetric layers: the integer
+``kp = kn = 1``). Binary networks' form of two scales per row: the integer
 accumulation of row j becomes ``acc_j = kp_j * sum_{w=+1} x - kn_j * sum_{w=-1} x``
 with integers ``0 <= kp, kn <= K_MAX``; thresholds and outputs are as before.
 The exporter approximates ``W_p / W_n`` by ``kp / kn`` (``sw.export``).
 
 :func:`validate` checks every field and raises :class:`ModelFileError` whose
-message starts with the field's name, e.g. ``"w1: expected int8, got float32"``.
+message starts with the field's name, e.g. ``"w1: expected int8, got float32"``;
+:func:`load_model` refuses a file it cannot read with ``"model: cannot read PATH: REASON"``.
+
+Two words, two meanings, in this file format, the plans (:mod:`hw.plan`) and the
+engines alike: an *asymmetric* layer is a float layer with ``sn{l}``; a
+*weighted* layer is a binary layer with ``kp{l}``/``kn{l}``.
 """
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .errors import InputError
+from .files import atomic_write_bytes
 
 __all__ = [
     "FORMAT",
@@ -72,8 +80,9 @@ ACTIVATIONS = ("binary", "float")
 K_MAX = (1 << 15) - 1
 
 
-class ModelFileError(ValueError):
-    """A model file (or :class:`TnnModel`) breaks the format; the message names the field."""
+class ModelFileError(InputError):
+    """A model file (or :class:`TnnModel`) breaks the format, or cannot be read; the
+    message starts with the field (``model`` for the file as a whole)."""
 
 
 @dataclass
@@ -110,10 +119,15 @@ class TnnModel:
 
     @property
     def asymmetric(self) -> bool:
-        """Some layer has separate scales (float) or integer weights (binary) for
-        its +1 and -1 weights."""
-        return (any(sn is not None for sn in self.neg_scales)
-                or any(k is not None for k in self.row_weights))
+        """A float network with some asymmetric layer (``sn{l}``: a separate scale
+        for the -1 weights)."""
+        return any(sn is not None for sn in self.neg_scales)
+
+    @property
+    def weighted(self) -> bool:
+        """A binary network with some weighted layer (``kp{l}``/``kn{l}``: integer
+        weights for the +1 and the -1 weights)."""
+        return any(k is not None for k in self.row_weights)
 
     @property
     def n_layers(self) -> int:
@@ -321,31 +335,35 @@ def _key_order(key: str):
 
 
 def save_model(path: str | os.PathLike, model: TnnModel) -> Path:
-    """Validate ``model`` and write it to ``path`` atomically (temp file + rename)."""
+    """Validate ``model`` and write it to ``path`` atomically (temporary file in the
+    same folder, then a rename; the file gets the umask's mode)."""
     arrays = model.to_arrays()
     validate(arrays)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_model(path: str | os.PathLike) -> TnnModel:
-    """Read and validate a model file; raises :class:`ModelFileError` on any defect."""
+    """Read and validate a model file. Raises :class:`ModelFileError`: ``"model:
+    cannot read PATH: REASON"`` for a file that cannot be read as a ``.npz`` archive
+    of arrays (missing, a folder, not a zip, a member that is no ``.npy`` array),
+    else the first bad field's message (:func:`validate`)."""
     try:
-        with np.load(path, allow_pickle=False) as z:
+        loaded = np.load(path, allow_pickle=False)
+    except OSError as e:
+        raise ModelFileError(f"model: cannot read {path}: {e.strerror or e}") from e
+    except (zipfile.BadZipFile, EOFError, ValueError) as e:
+        raise ModelFileError(f"model: cannot read {path}: not a .npz archive") from e
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ModelFileError(f"model: cannot read {path}: not a .npz archive")
+    with loaded as z:
+        try:
             arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
-        raise ModelFileError(f"file: {path} is not a readable .npz archive ({e})") from e
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+            raise ModelFileError(f"model: cannot read {path}: not a .npz archive") from e
+    if not all(isinstance(a, np.ndarray) for a in arrays.values()):
+        raise ModelFileError(f"model: cannot read {path}: not a .npz archive")
     return from_arrays(arrays)
 
 

@@ -27,6 +27,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from .errors import InputError
 from .quant import BinarySign, TernaryConv2d, TernaryLinear
 
 __all__ = ["BinaryMLP", "FloatMLP", "VGGSmall", "Preprocess", "OutputScale", "weight_layers"]
@@ -40,7 +41,7 @@ def _linear(n_in: int, n_out: int, weights: str, eta: float, lam: float) -> nn.M
         return TernaryLinear(n_in, n_out, eta=eta, lam=lam)
     if weights == "float":
         return nn.Linear(n_in, n_out, bias=False)
-    raise ValueError(f"weights: expected one of {WEIGHT_KINDS}, got {weights!r}")
+    raise InputError(f"weights: expected one of {WEIGHT_KINDS}, got {weights!r}")
 
 
 def _conv(n_in: int, n_out: int, weights: str, eta: float, lam: float) -> nn.Module:
@@ -48,7 +49,7 @@ def _conv(n_in: int, n_out: int, weights: str, eta: float, lam: float) -> nn.Mod
         return TernaryConv2d(n_in, n_out, 3, padding=1, eta=eta, lam=lam)
     if weights == "float":
         return nn.Conv2d(n_in, n_out, 3, padding=1, bias=False)
-    raise ValueError(f"weights: expected one of {WEIGHT_KINDS}, got {weights!r}")
+    raise InputError(f"weights: expected one of {WEIGHT_KINDS}, got {weights!r}")
 
 
 def _per_layer(values: Sequence[float] | float, n: int, name: str) -> list[float]:
@@ -56,7 +57,7 @@ def _per_layer(values: Sequence[float] | float, n: int, name: str) -> list[float
         return [float(values)] * n
     values = [float(v) for v in values]
     if len(values) != n:
-        raise ValueError(f"{name}: expected {n} per-layer values, got {len(values)}")
+        raise InputError(f"{name}: expected {n} per-layer values, got {len(values)}")
     return values
 
 
@@ -65,7 +66,7 @@ def _activation(kind: str) -> nn.Module:
         return BinarySign()
     if kind == "float":
         return nn.ReLU()
-    raise ValueError(f"activation: expected one of {ACTIVATIONS}, got {kind!r}")
+    raise InputError(f"activation: expected one of {ACTIVATIONS}, got {kind!r}")
 
 
 class Preprocess(nn.Module):

@@ -12,48 +12,76 @@ test set as training does (:func:`sw.export.compare`), and rewrites
 accuracies, sizes and timings stay those of the training run.
 
 Exit code 0 on success, 1 if the network still cannot be exported (the report
-then holds the new reason), 2 on bad arguments or missing files.
+then holds the new reason), 2 on bad arguments or a missing, unreadable or
+mismatched report or checkpoint (one line ``error: <field>: <reason>``,
+nothing written).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
-import torch
-
-from .configs import UnknownConfig, get_config
-from .data import DataError, load_dataset
-from .export import ExportError, compare, export
-from .model_file import save_model
+from .configs import get_config
+from .errors import ArgumentParser, InputError, run_cli
 from .files import write_json
 
 __all__ = ["reexport", "main"]
 
 
+def _read_report(path: Path) -> dict:
+    try:
+        report = json.loads(path.read_text())
+    except OSError as e:
+        raise InputError(f"report: {path}: {e.strerror or e}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"report: {path}: not JSON ({e})") from None
+    missing = [k for k in ("config", "final", "export", "timing") if not isinstance(report, dict) or k not in report]
+    if missing:
+        raise InputError(f"report: {path}: not a training report (no {', '.join(missing)})")
+    return report
+
+
 def reexport(name: str, out: Path = Path("build")) -> dict:
     """Re-export config ``name``'s trained network under ``out``; returns the new report.
 
-    Raises ``FileNotFoundError`` (no report or checkpoint) and ``ValueError`` (the
-    report's config differs from the registered one)."""
-    from . import train  # torch-heavy; imported here so --help stays fast
+    Raises :class:`~sw.errors.InputError` for an unknown config, a missing or
+    unreadable report or checkpoint, or a report whose config differs from the
+    registered one; all before writing anything.
+    """
+    # torch-heavy; imported here so --help stays fast
+    from .build import build_model
+    from .checkpoints import checkpoint_path, load_checkpoint
+    from .data import load_dataset
+    from .export import ExportError, compare, export
+    from .fit import split_data
+    from .model_file import save_model
+    from .training_report import checks
 
     cfg = get_config(name)
-    report_path = out / "models" / f"{name}.json"
-    report = json.loads(report_path.read_text())
-    if report.get("config") != json.loads(json.dumps(cfg.to_dict())):
-        raise ValueError(f"config: {report_path} was trained with another {name!r} config; "
+    report_path = Path(out) / "models" / f"{name}.json"
+    report = _read_report(report_path)
+    registered = json.loads(json.dumps(cfg.to_dict()))
+    if report["config"] != registered:
+        raise InputError(f"config: {report_path} was trained with another {name!r} config; "
                          "train it again instead")
     stage = report["final"]["stage"]
-    ckpt = out / "checkpoints" / name / f"{stage}.pt"
-    state = torch.load(ckpt, weights_only=True)
+    ckpt = checkpoint_path(out, name, stage)
+    state = load_checkpoint(ckpt)
+    if json.loads(json.dumps(state["config"])) != registered:
+        raise InputError(f"checkpoint: {ckpt} was trained with another {name!r} config; "
+                         "train it again instead")
     ds = load_dataset(cfg.dataset)
-    _, _, test = train.split_data(ds, cfg.val_size, cfg.seed)
-    model = train.build_model(cfg, ds)
-    model.load_state_dict(state["state_dict"])
+    _, _, test = split_data(ds, cfg.val_size, cfg.seed)
+    model = build_model(cfg, ds)
+    try:
+        model.load_state_dict(state["state_dict"])
+    except RuntimeError as e:  # load_state_dict: "Error(s) in loading ...:\n\t<first problem>..."
+        lines = str(e).splitlines()
+        detail = lines[1].strip() if len(lines) > 1 else lines[0] if lines else ""
+        raise InputError(f"checkpoint: {ckpt}: does not fit the {name!r} network ({detail})") from None
     model.eval()
     previous = report["export"]
     try:
@@ -61,26 +89,25 @@ def reexport(name: str, out: Path = Path("build")) -> dict:
     except ExportError as e:
         entry = {"path": None, "reason": str(e)}
     else:
-        path = save_model(out / "models" / f"{name}.npz", tnn)
+        path = save_model(Path(out) / "models" / f"{name}.npz", tnn)
         entry = {"path": str(path), **compare(model, tnn, test.pixels, test.y.numpy())}
     report["export"] = entry
     report["reexported"] = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "from": str(ckpt),
                             "previous_export": previous}
-    report["checks"] = train._checks(report, report["timing"]["train_seconds"])
+    report["checks"] = checks(report, report["timing"]["train_seconds"])
     write_json(report_path, report)
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sw.reexport", description=__doc__.split("\n")[0])
+def _parser() -> ArgumentParser:
+    p = ArgumentParser(prog="python -m sw.reexport", description=__doc__.split("\n")[0])
     p.add_argument("--config", required=True, help="configuration name (see python -m sw.train --list)")
     p.add_argument("--out", type=Path, default=Path("build"), help="training output directory (default build)")
-    args = p.parse_args(argv)
-    try:
-        report = reexport(args.config, args.out)
-    except (UnknownConfig, ValueError, FileNotFoundError, DataError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return p
+
+
+def _main(args) -> int:
+    report = reexport(args.config, args.out)
     e = report["export"]
     if e["path"] is None:
         print(f"{args.config}: not exported: {e['reason']}", file=sys.stderr)
@@ -89,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{e['prediction_agreement']:.4f}" + (f", hidden bit mismatches {sum(e['hidden_bit_mismatches'])}"
                                                  if "hidden_bit_mismatches" in e else ""))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return run_cli(lambda: _main(args))
 
 
 if __name__ == "__main__":

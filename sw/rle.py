@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import InputError
+
 __all__ = [
     "RleCode",
     "encode",
@@ -83,23 +85,23 @@ def _check_field_width(field_width) -> int:
     if isinstance(field_width, bool) or not isinstance(field_width, (int, np.integer)):
         raise TypeError(f"field_width: expected an int, got {type(field_width).__name__}")
     if not 1 <= field_width <= MAX_FIELD_WIDTH:
-        raise ValueError(f"field_width: must be in 1..{MAX_FIELD_WIDTH}, got {field_width}")
+        raise InputError(f"field_width: must be in 1..{MAX_FIELD_WIDTH}, got {field_width}")
     return int(field_width)
 
 
 def check_ternary_matrix(w) -> np.ndarray:
     """``w`` itself if it is an integer 2-D numpy matrix of -1/0/+1; else a
-    ``TypeError``/``ValueError`` whose message starts with ``weights:``."""
+    ``TypeError``/:class:`~sw.errors.InputError` whose message starts with ``weights:``."""
     if not isinstance(w, np.ndarray):
         raise TypeError(f"weights: expected a numpy array, got {type(w).__name__}")
     if w.ndim != 2:
-        raise ValueError(f"weights: expected a 2-D matrix [out, in], got {w.ndim} dimension(s)")
+        raise InputError(f"weights: expected a 2-D matrix [out, in], got {w.ndim} dimension(s)")
     if not np.issubdtype(w.dtype, np.integer):
         raise TypeError(f"weights: expected an integer dtype (int8), got {w.dtype}")
     bad = (w != -1) & (w != 0) & (w != 1)
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise ValueError(
+        raise InputError(
             f"weights: values must be ternary (-1, 0, +1); found {int(w[r, c])} at [{r}, {c}]"
         )
     return w
@@ -113,7 +115,7 @@ def _row_runs(row_cols: np.ndarray) -> np.ndarray:
 def encode(w: np.ndarray, field_width: int) -> RleCode:
     """Encode ternary matrix ``w`` [out, in] with a ``field_width``-bit run field.
 
-    Raises ``TypeError``/``ValueError`` naming the problem for a non-array,
+    Raises ``TypeError``/:class:`~sw.errors.InputError` naming the problem for a non-array,
     wrong rank or dtype, non-ternary values, or a field width outside
     ``1..MAX_FIELD_WIDTH``.
     """
@@ -148,7 +150,7 @@ def decode_entries(code: RleCode):
     Each tuple is ``(row, addr, sign, last, null)``: a nonzero weight at column
     ``addr`` of ``row`` with ``sign`` (1 for -1), or, for an empty row, a beat
     with ``null=1`` (``addr = sign = 0``) and ``last=1``. Skip words emit
-    nothing. Raises ``ValueError`` on a malformed stream.
+    nothing. Raises :class:`~sw.errors.InputError` on a malformed stream.
     """
     g = code.field_width
     mask = (1 << g) - 1
@@ -156,12 +158,12 @@ def decode_entries(code: RleCode):
     row, pos = 0, 0
     for i, word in enumerate(code.words.tolist()):
         if row >= n_rows:
-            raise ValueError(f"words[{i}]: data past the last row")
+            raise InputError(f"words[{i}]: data past the last row")
         run, sign = word & mask, (word >> g) & 1
         last, skip = (word >> (g + 1)) & 1, (word >> (g + 2)) & 1
         if skip and last:
             if pos != 0 or run or sign:
-                raise ValueError(f"words[{i}]: empty-row word inside a non-empty row")
+                raise InputError(f"words[{i}]: empty-row word inside a non-empty row")
             yield (row, 0, 0, 1, 1)
             row += 1
         elif skip:
@@ -169,13 +171,13 @@ def decode_entries(code: RleCode):
         else:
             addr = pos + run
             if addr >= n_cols:
-                raise ValueError(f"words[{i}]: column {addr} outside the matrix width {n_cols}")
+                raise InputError(f"words[{i}]: column {addr} outside the matrix width {n_cols}")
             yield (row, addr, sign, last, 0)
             pos = addr + 1
             if last:
                 row, pos = row + 1, 0
     if row != n_rows:
-        raise ValueError(f"words: stream ends after {row} of {n_rows} rows")
+        raise InputError(f"words: stream ends after {row} of {n_rows} rows")
 
 
 def decode(code: RleCode) -> np.ndarray:

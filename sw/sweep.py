@@ -1,6 +1,7 @@
 """Sweep the quantisation threshold eta (paper 002, Fig. 4a/4b and Fig. 1b).
 
     python -m sw.sweep --config fmnist-mlp-binary [--etas 0,0.5,0.9] [--epochs 10] [--out build]
+        [--threads 2] [--quiet]
 
 For every eta in the sweep and for lambda in {0, the config's lambda}, train
 stage 1 only (no pruning) for ``sweep_epochs`` epochs, keeping the best
@@ -12,15 +13,19 @@ validation epoch, and record test accuracy and per-layer sparsity. Writes
   without regularisation (Fig. 4b);
 * ``plots/NAME-weights-l2.png`` -- distribution of w_r at the config's eta with
   and without L2 (Fig. 1b).
+
+Bad arguments, an unknown config, missing or malformed data files and an
+output path that is not a folder end with one line ``error: <field>: <reason>``
+and exit code 2, before anything is written.
 """
 
 from __future__ import annotations
 
 import os
 
-# On a shared CPU, OpenMP threads that spin while waiting make 2-thread training
-# several times slower whenever another process holds a core. Must be set
-# before torch loads its OpenMP runtime; an explicit setting wins.
+# On a shared CPU, OpenMP threads that spin while waiting slow 2-thread training
+# down whenever another process holds a core. Must be set before torch loads
+# its OpenMP runtime; an explicit setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
@@ -31,11 +36,15 @@ from pathlib import Path
 import torch
 
 from . import plots
-from .configs import Config, UnknownConfig, get_config
+from .build import build_model
+from .configs import Config, get_config
 from .data import load_dataset
-from .models import weight_layers
-from .train import build_model, evaluate, layer_stats, split_data, train_stage
+from .errors import ArgumentParser, InputError, run_cli
 from .files import write_json
+from .fit import evaluate, layer_stats, split_data, train_stage, zero_fraction
+from .models import weight_layers
+from .quant.threshold import check_eta
+from .train import check_out_dir
 from .util import seed_everything
 
 __all__ = ["sweep", "main"]
@@ -60,7 +69,7 @@ def sweep(cfg: Config, out: Path = Path("build"), *, etas=None, epochs: int | No
                             batch_size=cfg.batch_size, seed=cfg.seed, progress=progress,
                             desc=f"{cfg.name} eta={eta:g} lam={lam:g}")
             stats = layer_stats(model)
-            zeros = 1 - sum(x["nonzeros"] for x in stats) / sum(x["n_weights"] for x in stats)
+            zeros = zero_fraction(stats)
             points.append({"eta": eta, "lam": lam, "epochs": epochs, "val_acc": s["val_acc"],
                            "test_acc": evaluate(model, test), "zero_fraction": zeros,
                            "layers": [{k: x[k] for k in ("name", "nonzeros", "n_weights",
@@ -93,24 +102,34 @@ def sweep(cfg: Config, out: Path = Path("build"), *, etas=None, epochs: int | No
     return result
 
 
-def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.split(",") if v.strip()]
+def _etas(text: str) -> list[float]:
+    """``--etas``: comma-separated thresholds, each in [0, 1)."""
+    try:
+        return [check_eta(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers in [0, 1), got {text!r}") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m sw.sweep", description=__doc__.split("\n")[0])
+def _parser() -> ArgumentParser:
+    p = ArgumentParser(prog="python -m sw.sweep", description=__doc__.split("\n")[0])
     p.add_argument("--config", required=True, help="configuration name")
-    p.add_argument("--etas", type=_floats, help="comma-separated etas (default: the config's)")
+    p.add_argument("--etas", type=_etas, help="comma-separated etas (default: the config's)")
     p.add_argument("--epochs", type=int, help="epochs per point (default: the config's)")
     p.add_argument("--out", type=Path, default=Path("build"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quiet", action="store_true")
-    args = p.parse_args(argv)
-    try:
-        cfg = get_config(args.config)
-    except UnknownConfig as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return p
+
+
+def _main(args) -> int:
+    cfg = get_config(args.config)
+    if args.etas is not None and not args.etas:
+        raise InputError("etas: none given")
+    for name in ("epochs", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise InputError(f"{name}: must be >= 1, got {value}")
+    check_out_dir(args.out)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     r = sweep(cfg, args.out, etas=args.etas, epochs=args.epochs, progress=not args.quiet)
@@ -118,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"eta {pt['eta']:<5g} lambda {pt['lam']:<7g} zeros {pt['zero_fraction']:.3f}  "
               f"test {pt['test_acc']:.4f}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return run_cli(lambda: _main(args))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Data loading: IDX files (gzipped or not, either naming), TNN_DATA, the bundled digits."""
+"""sw.data: IDX files (gzipped or not, either naming), TNN_DATA, the bundled digits, refusals."""
 
 import gzip
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sw.data import DataError, load_dataset, load_idx
+from sw.errors import InputError
 
 
 def write_idx(path, array, gz=False):
@@ -30,12 +31,17 @@ def test_idx_round_trip(tmp_path, gz):
 
 def test_bad_idx_is_refused(tmp_path):
     (tmp_path / "x").write_bytes(b"\x01\x02\x03\x04")
-    with pytest.raises(DataError, match="bad magic"):
-        load_idx(tmp_path / "x")
     write_idx(tmp_path / "y", np.zeros((4, 2), np.uint8))
     (tmp_path / "y").write_bytes((tmp_path / "y").read_bytes()[:-1])
-    with pytest.raises(DataError, match="implies"):
-        load_idx(tmp_path / "y")
+    (tmp_path / "z.gz").write_bytes(b"not gzip")
+    for name, message in [("x", "not an IDX file (bad magic number)"),
+                          ("y", "19 bytes, the header (4, 2) implies 20"),
+                          ("z.gz", "Not a gzipped file (b'no')"),
+                          ("missing", "No such file or directory")]:
+        with pytest.raises(DataError) as err:
+            load_idx(tmp_path / name)
+        assert str(err.value) == f"data: {tmp_path / name}: {message}"
+        assert isinstance(err.value, InputError)
 
 
 def test_tnn_data_directory_with_mnist_style_names(tmp_path, monkeypatch):
@@ -55,10 +61,24 @@ def test_tnn_data_directory_with_mnist_style_names(tmp_path, monkeypatch):
 
 def test_missing_files_name_the_remedy(tmp_path, monkeypatch):
     monkeypatch.setenv("TNN_DATA", str(tmp_path))
-    with pytest.raises(DataError, match="TNN_DATA"):
+    with pytest.raises(DataError) as err:
         load_dataset("fmnist")
-    with pytest.raises(DataError, match="unknown data set"):
+    assert str(err.value) == (f"data: {tmp_path}: no train-images-idx3-ubyte[.gz] (set TNN_DATA to a directory "
+                              "with the IDX files, or install the Debian package dataset-fashion-mnist)")
+    with pytest.raises(DataError) as err:
         load_dataset("cifar")
+    assert str(err.value) == "data: unknown data set 'cifar' (known: fmnist, mnist, digits)"
+
+
+def test_malformed_sets_name_the_file(tmp_path, monkeypatch):
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((3, 2, 2), np.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(2, np.uint8))
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((1, 2, 2), np.uint8))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(1, np.uint8))
+    monkeypatch.setenv("TNN_DATA", str(tmp_path))
+    with pytest.raises(DataError) as err:
+        load_dataset("fmnist")
+    assert str(err.value) == f"data: {tmp_path / 'train-labels-idx1-ubyte'}: expected 3 labels, got shape (2,)"
 
 
 def test_digits_are_uint8_pixels():

@@ -1,4 +1,4 @@
-"""Huffman coder: round trip, exact size, optimality (hypothesis properties)."""
+"""sw.huffman: round trip, exact size, optimality (hypothesis properties), refused input."""
 
 import heapq
 from collections import Counter
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sw import huffman, rle
-from sw.sizes import layer_sizes, total_sizes
+from sw.errors import InputError
 
 
 @st.composite
@@ -89,10 +89,11 @@ def test_hand_computed_example():
 
 def test_malformed_streams_are_refused():
     code = huffman.encode(np.array([[1, 0], [0, 1]], dtype=np.int8))
-    with pytest.raises(ValueError, match="rows"):
-        huffman.decode(huffman.HuffmanCode(code.bits[:-3], code.lengths, code.shape))
-    with pytest.raises(ValueError):
-        huffman.decode(huffman.HuffmanCode(code.bits, code.lengths, (1, 2)))
+    for bits, shape, message in [(code.bits[:-3], code.shape, "bits: stream ends after 1 of 2 rows"),
+                                 (code.bits, (1, 2), "bits[6]: data past the last row")]:
+        with pytest.raises(InputError) as err:
+            huffman.decode(huffman.HuffmanCode(bits, code.lengths, shape))
+        assert str(err.value) == message
 
 
 @pytest.mark.parametrize("w, exc", [
@@ -103,19 +104,3 @@ def test_malformed_streams_are_refused():
 def test_bad_input_is_refused(w, exc):
     with pytest.raises(exc, match="weights"):
         huffman.encode(w)
-
-
-def test_layer_sizes_are_exact_and_verified():
-    rng = np.random.default_rng(1)
-    w = ((rng.random((40, 100)) < 0.1) * rng.choice([-1, 1], (40, 100))).astype(np.int8)
-    s = layer_sizes(w, verify=True)
-    g = rle.best_field_width(w)
-    assert s["rle_field_width"] == g and s["rle_bits"] == rle.encode(w, g).n_bits
-    assert s["huffman_bits"] == huffman.encode(w).n_bits
-    assert (s["dense_2bit_bits"], s["dense_1bit_bits"]) == (8000, 4000)
-    assert s["nonzeros"] == np.count_nonzero(w)
-    conv = layer_sizes(w.reshape(40, 4, 5, 5))  # a convolution flattens per output channel
-    assert conv["rle_bits"] == s["rle_bits"]
-    t = total_sizes([s, conv])
-    assert t["rle_bits"] == 2 * s["rle_bits"]
-    assert t["rle_vs_1bit"] == pytest.approx(8000 / t["rle_bits"])

@@ -1,8 +1,12 @@
 """tnn-model-v1 files: round trip, atomic writes, and every defect named by its field."""
 
+import os
+import re
+
 import numpy as np
 import pytest
 
+from sw.errors import InputError
 from sw.model_file import (FORMAT, K_MAX, ModelFileError, TnnModel, accumulator_range, load_model,
                            save_model, validate)
 
@@ -49,7 +53,7 @@ def test_asymmetric_layers_round_trip_and_stay_optional(tmp_path):
     assert not m.asymmetric and not load_model(save_model(tmp_path / "a.npz", m)).asymmetric
     m.neg_scales = [None, np.arange(3, dtype=np.float32)]
     back = load_model(save_model(tmp_path / "b.npz", m))
-    assert back.asymmetric and back.neg_scale(0) is None
+    assert back.asymmetric and not back.weighted and back.neg_scale(0) is None
     np.testing.assert_array_equal(back.neg_scale(1), m.neg_scales[1])
     with np.load(tmp_path / "b.npz") as z:
         assert "sn1" in z.files and "sn0" not in z.files
@@ -59,8 +63,9 @@ def test_weighted_binary_layers_round_trip_and_stay_optional(tmp_path):
     """kp{l}/kn{l} (integer weights of the +1 and -1 weights) are an optional pair."""
     m = random_binary(np.random.default_rng(3))
     m.row_weights = [None, (np.arange(6, dtype=np.int32), np.full(6, K_MAX, np.int32)), None]
+    assert not random_binary(np.random.default_rng(3)).weighted
     back = load_model(save_model(tmp_path / "k.npz", m))
-    assert back.asymmetric and back.row_weight(0) is None and back.row_weight(2) is None
+    assert back.weighted and not back.asymmetric and back.row_weight(0) is None and back.row_weight(2) is None
     for a, b in zip(back.row_weight(1), m.row_weights[1]):
         np.testing.assert_array_equal(a, b)
     with np.load(tmp_path / "k.npz") as z:
@@ -168,11 +173,31 @@ def test_bad_files_are_rejected_with_the_field_named(tmp_path, base, mutate, mes
     assert isinstance(e.value, ValueError)
 
 
-def test_not_an_npz_file(tmp_path):
-    path = tmp_path / "junk.npz"
-    path.write_bytes(b"not a zip archive")
-    with pytest.raises(ModelFileError, match="^file: "):
-        load_model(path)
+def test_unreadable_files_are_refused_as_the_model_field(tmp_path):
+    """Missing, a folder, not a zip, a lone .npy array, an empty file: one message form."""
+    np.save(tmp_path / "array.npy", np.arange(3))
+    (tmp_path / "junk.npz").write_bytes(b"not a zip archive")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    cases = {"missing.npz": "No such file or directory", ".": "Is a directory",
+             "junk.npz": "not a .npz archive", "array.npy": "not a .npz archive",
+             "empty.npz": "not a .npz archive"}
+    for name, reason in cases.items():
+        path = tmp_path / name
+        with pytest.raises(ModelFileError, match=rf"^model: cannot read {re.escape(str(path))}: {reason}$"):
+            load_model(path)
+
+
+def test_model_file_errors_are_input_errors():
+    assert issubclass(ModelFileError, InputError) and issubclass(ModelFileError, ValueError)
+
+
+def test_saved_files_get_the_umask_mode(tmp_path):
+    old = os.umask(0o027)
+    try:
+        path = save_model(tmp_path / "m.npz", random_binary(np.random.default_rng(1)))
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640
 
 
 def test_thresholds_at_the_ends_of_the_accumulator_range_are_valid():

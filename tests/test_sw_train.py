@@ -1,4 +1,5 @@
-"""Training pipeline on the tiny config: report contents, reproducibility, CLI, sweep, tables."""
+"""sw.train: the whole run on the tiny configs (report contents, reproducibility, float and CNN
+networks) and its command line (listing, one-line errors with exit code 2, nothing written)."""
 
 import json
 
@@ -6,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from sw import report_table, sweep, train
+from sw import train
 from sw.configs import CONFIGS, get_config
 from sw.model_file import load_model
-from sw_fixtures import tiny_out, tiny_run  # noqa: F401  (fixtures)
+from sw_fixtures import run_main, tiny_out, tiny_run, write_junk_idx_dir  # noqa: F401  (fixtures)
 
 
 def test_report_has_every_stage_and_consistent_numbers(tiny_run, tiny_out):
@@ -67,10 +68,47 @@ def test_cnn_trains_with_per_layer_eta_and_is_not_exported(tmp_path):
     assert r["baselines"]["dense_binary"]["zero_fraction"] < 0.01
 
 
-def test_cli_unknown_config_exits_2(capsys):
-    assert train.main(["--config", "no-such-net"]) == 2
-    err = capsys.readouterr().err
-    assert "unknown config 'no-such-net'" in err and "fmnist-mlp-binary" in err
+def test_cli_unknown_config_exits_2(capsys, tmp_path):
+    code, out, err = run_main(train.main, ["--config", "no-such-net", "--out", tmp_path / "o"], capsys)
+    assert (code, out) == (2, "")
+    assert err == f"error: config: unknown 'no-such-net' (known: {', '.join(sorted(CONFIGS))})\n"
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--config", "tiny", "--threads", "x"], "threads: invalid int value: 'x'"),
+    (["--config", "tiny", "--threads", "0"], "threads: must be >= 1, got 0"),
+    (["--config", "tiny", "--seed", "-1"], "seed: must be >= 0, got -1"),
+    (["--config", "tiny", "--epochs", "3"], "unrecognized arguments: --epochs 3"),
+    ([], "config: required (see --list)"),
+])
+def test_cli_bad_arguments_are_one_line_naming_the_field(capsys, tmp_path, argv, message):
+    code, out, err = run_main(train.main, argv + ["--out", tmp_path / "o"], capsys)
+    assert (code, out, err) == (2, "", f"error: {message}\n")
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_refuses_an_output_path_that_is_a_file(capsys, tmp_path):
+    (tmp_path / "file").write_text("")
+    for out in (tmp_path / "file", tmp_path / "file" / "sub"):
+        code, _, err = run_main(train.main, ["--config", "tiny", "--out", out], capsys)
+        assert (code, err) == (2, f"error: out: {tmp_path / 'file'} is not a directory\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_cli_missing_or_unreadable_data_files(capsys, tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("TNN_DATA", str(empty))
+    code, _, err = run_main(train.main, ["--config", "fmnist-mlp-binary", "--out", tmp_path / "o"], capsys)
+    assert (code, err) == (2, f"error: data: {empty}: no train-images-idx3-ubyte[.gz] (set TNN_DATA to a "
+                              "directory with the IDX files, or install the Debian package "
+                              "dataset-fashion-mnist)\n")
+    junk = write_junk_idx_dir(tmp_path / "junk")
+    monkeypatch.setenv("TNN_DATA", str(junk.parent))
+    code, _, err = run_main(train.main, ["--config", "fmnist-mlp-binary", "--out", tmp_path / "o"], capsys)
+    assert (code, err) == (2, f"error: data: {junk}: not an IDX file (bad magic number)\n")
+    assert not (tmp_path / "o").exists()
 
 
 def test_cli_lists_the_required_configs(capsys):
@@ -78,27 +116,3 @@ def test_cli_lists_the_required_configs(capsys):
     out = capsys.readouterr().out
     for name in ("tiny", "fmnist-mlp-binary", "fmnist-mlp-float", "fmnist-cnn"):
         assert name in out and name in CONFIGS
-
-
-def test_sweep_writes_points_and_plots(tmp_path):
-    torch.set_num_threads(1)
-    cfg = get_config("tiny")
-    r = sweep.sweep(cfg, tmp_path, etas=[0.0, cfg.eta], epochs=1, progress=False)
-    assert [(p["eta"], p["lam"]) for p in r["points"]] == [(0.0, 0.0), (cfg.eta, 0.0),
-                                                         (0.0, cfg.lam), (cfg.eta, cfg.lam)]
-    eta0, eta = r["points"][0], r["points"][1]
-    assert eta0["zero_fraction"] < 0.01 < eta["zero_fraction"]
-    for png in ("sweep-accuracy", "sweep-layers", "weights-l2"):
-        assert (tmp_path / "plots" / f"tiny-{png}.png").read_bytes()[:4] == b"\x89PNG"
-    assert json.loads((tmp_path / "sweep" / "tiny.json").read_text())["points"] == r["points"]
-
-
-def test_report_table_is_generated_from_the_json(tiny_run, tiny_out, tmp_path, capsys):
-    report = tiny_run[0]
-    out = tmp_path / "table.md"
-    assert report_table.main([str(tiny_out / "models" / "tiny.json"), "-o", str(out)]) == 0
-    text = out.read_text()
-    row = next(line for line in text.splitlines() if line.startswith("| tiny | binary"))
-    assert f"{100 * report['final']['test_acc']:.2f}" in row
-    assert f"{report['totals']['nonzeros']:,}" in text
-    assert report_table.main([str(tmp_path / "missing.json")]) == 2

@@ -16,12 +16,15 @@ unit               latency  default  stages (``*_REGISTERS``: which are followed
 :class:`FP32Mul`   0..4     3        unpack, multiply, normalise, round
 =================  =======  =======  ================================================
 
-:func:`verilog_fp32_add` and :func:`verilog_fp32_mul` return standalone Verilog tops
+:func:`fp32_add_top` and :func:`fp32_mul_top` build the units as standalone tops,
+:func:`verilog_fp32_add` and :func:`verilog_fp32_mul` return their Verilog, modules
 ``fp32_add`` / ``fp32_mul`` with ports ``clk``, ``rst``, ``a``, ``b``, ``in_valid``,
 ``result``, ``out_valid`` (``rst`` is synchronous, active high, and clears only the valid
-pipeline).
+pipeline). A top needs latency >= 1 (a combinational unit has no clock); other latencies
+are refused with :class:`hw.errors.ParameterError`, ``"latency: must be in 1..5, got 9"``.
 """
 
+from ..errors import ParameterError
 from ..verilog import to_verilog
 from .add import ADD_DEFAULT_LATENCY, ADD_REGISTERS, FP32Add
 from .mul import MUL_DEFAULT_LATENCY, MUL_REGISTERS, FP32Mul
@@ -30,23 +33,33 @@ from .mul import MUL_DEFAULT_LATENCY, MUL_REGISTERS, FP32Mul
 __all__ = [
     "FP32Add", "FP32Mul",
     "ADD_REGISTERS", "MUL_REGISTERS", "ADD_DEFAULT_LATENCY", "MUL_DEFAULT_LATENCY",
-    "verilog_fp32_add", "verilog_fp32_mul",
+    "fp32_add_top", "fp32_mul_top", "verilog_fp32_add", "verilog_fp32_mul",
 ]
 
 
-def _check_top_latency(name: str, latency):
+def _check_top_latency(latency, registers) -> None:
     # A combinational unit has no sync domain, hence no clk/rst ports.
-    if type(latency) is int and latency < 1:
-        raise ValueError(f"the {name} top needs latency >= 1 (it has clk and rst ports)")
+    if type(latency) is not int or not 1 <= latency <= max(registers):
+        raise ParameterError(f"latency: must be in 1..{max(registers)}, got {latency!r}")
+
+
+def fp32_add_top(latency: int = ADD_DEFAULT_LATENCY) -> FP32Add:
+    """:class:`FP32Add` as a standalone top (latency 1..5)."""
+    _check_top_latency(latency, ADD_REGISTERS)
+    return FP32Add(latency=latency)
+
+
+def fp32_mul_top(latency: int = MUL_DEFAULT_LATENCY) -> FP32Mul:
+    """:class:`FP32Mul` as a standalone top (latency 1..4)."""
+    _check_top_latency(latency, MUL_REGISTERS)
+    return FP32Mul(latency=latency)
 
 
 def verilog_fp32_add(latency: int = ADD_DEFAULT_LATENCY) -> str:
-    """Verilog text of module ``fp32_add`` (see :class:`FP32Add`), latency 1..5."""
-    _check_top_latency("fp32_add", latency)
-    return to_verilog(FP32Add(latency=latency), "fp32_add")
+    """Verilog text of module ``fp32_add`` (:func:`fp32_add_top`)."""
+    return to_verilog(fp32_add_top(latency), "fp32_add")
 
 
 def verilog_fp32_mul(latency: int = MUL_DEFAULT_LATENCY) -> str:
-    """Verilog text of module ``fp32_mul`` (see :class:`FP32Mul`), latency 1..4."""
-    _check_top_latency("fp32_mul", latency)
-    return to_verilog(FP32Mul(latency=latency), "fp32_mul")
+    """Verilog text of module ``fp32_mul`` (:func:`fp32_mul_top`)."""
+    return to_verilog(fp32_mul_top(latency), "fp32_mul")

@@ -193,8 +193,7 @@ class FP32Add(wiring.Component):
 
     def __init__(self, latency: int = ADD_DEFAULT_LATENCY):
         if type(latency) is not int or latency not in ADD_REGISTERS:
-            refuse(self, f"FP32Add latency must be one of {sorted(ADD_REGISTERS)}, "
-                             f"not {latency!r}")
+            refuse(self, f"latency: must be in {min(ADD_REGISTERS)}..{max(ADD_REGISTERS)}, got {latency!r}")
         self.latency = latency
         super().__init__(binary_op_signature())
 

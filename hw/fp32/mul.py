@@ -156,8 +156,7 @@ class FP32Mul(wiring.Component):
 
     def __init__(self, latency: int = MUL_DEFAULT_LATENCY):
         if type(latency) is not int or latency not in MUL_REGISTERS:
-            refuse(self, f"FP32Mul latency must be one of {sorted(MUL_REGISTERS)}, "
-                             f"not {latency!r}")
+            refuse(self, f"latency: must be in {min(MUL_REGISTERS)}..{max(MUL_REGISTERS)}, got {latency!r}")
         self.latency = latency
         super().__init__(binary_op_signature())
 

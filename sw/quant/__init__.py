@@ -6,14 +6,16 @@ Three layers, as in Brevitas:
 * a straight-through autograd function that applies it in the forward pass
   and hands the gradient to the real-valued weights (and to learned scales);
 * ``nn.Module`` layers (:class:`TernaryLinear`, :class:`TernaryConv2d`) that own
-  ``w_r``, a pruning mask and the per-layer hyperparameters ``eta`` and ``lam``;
-  ``layer.set_quantizer(NAME, **params)`` trains them with any registered
-  method through that method's adapter (:mod:`sw.quant.adapters`: learned
-  scales as parameters, per-step and per-stage hooks, loss terms).
+  ``w_r``, a pruning mask, the per-layer hyperparameters ``eta`` and ``lam``,
+  and a layer quantiser (:class:`LayerQuantizer`, :mod:`sw.quant.quantizer`):
+  paper 002's :class:`ThresholdQuantizer` by default, any registered method's
+  through ``layer.set_quantizer(NAME, **params)`` (:mod:`sw.quant.adapters`:
+  learned scales as parameters, per-step and per-stage hooks, loss terms).
 
 Methods register by name in :data:`QUANTIZERS`; ``ternarize(w, method=NAME,
 **params)`` is the generic entry point and ``ternarize_ste`` its differentiable
-twin. An unknown name raises ``ValueError`` listing the known ones. Registered:
+twin. An unknown name raises :class:`~sw.errors.InputError` listing the known
+ones. Registered:
 
 =================  ==========================================================  =====
 name               values (per scale group)                                    paper
@@ -36,10 +38,11 @@ contract, gradient and the choices made where the paper leaves them open.
 """
 
 from .activation import BinarySign, sign_ste
-from .adapters import ADAPTERS, LayerQuantizer, make_layer_quantizer
+from .adapters import ADAPTERS, make_layer_quantizer
 from .layers import TernaryConv2d, TernaryLinear, TernaryLayer, ternary_layers
+from .quantizer import LayerQuantizer
 from .registry import QUANTIZERS, QuantMethod, register, ternarize, ternarize_ste
-from .threshold import ternarize_threshold
+from .threshold import ThresholdQuantizer, ternarize_threshold
 from .twn import TWN_FACTOR, ternarize_twn, ternarize_twn_ste, twn_params
 from .ttq import (TTQ_SPARSITY, TTQ_THRESHOLD, TTQQuantizer, ternarize_ttq, ternarize_ttq_sparsity,
                   ternarize_ttq_sparsity_ste, ternarize_ttq_ste, ttq_codes, ttq_initial_scales)
@@ -58,6 +61,7 @@ __all__ = [
     "ternarize",
     "ternarize_ste",
     "ternarize_threshold",
+    "ThresholdQuantizer",
     "TernaryLayer",
     "TernaryLinear",
     "TernaryConv2d",

@@ -1,35 +1,18 @@
-"""How a :class:`~sw.quant.TernaryLayer` trains with each registered method: one small adapter each.
+"""The layer quantiser of every registered method (the contract: :mod:`sw.quant.quantizer`).
 
-Paper 002's ``threshold`` method needs none: the layer's own code (``eta``,
-``lam``, the pruning mask) *is* that method, unchanged. Every other registered
-method gets a :class:`LayerQuantizer`, an ``nn.Module`` that
-:meth:`TernaryLayer.set_quantizer` attaches to the layer as ``layer.quantizer``.
-Its learned scales are ``nn.Parameter`` s and its state (fixed thresholds,
-round counters, frozen masks) buffers, so the optimiser trains the scales
-(``model.parameters()`` includes them) and checkpoints restore everything.
+:func:`make_layer_quantizer` builds the one named by a config's ``quantizer``
+with its ``quantizer_params``; :data:`ADAPTERS` lists them by method name.
 
-An adapter answers, for the layer's real weights ``w``:
-
-* :meth:`~LayerQuantizer.values` -- the forward-pass weights, differentiable
-  (the registered straight-through twin, fed the adapter's learned scales);
-* :meth:`~LayerQuantizer.codes` / :meth:`~LayerQuantizer.scales` -- the
-  ternary codes in {-1, 0, +1} and the magnitudes ``(W_p, W_n)`` per scale
-  group (1 per layer or one per filter), so that ``values == +W_p / 0 / -W_n``
-  by code; this is what gets exported;
-* :meth:`~LayerQuantizer.is_ternary` -- false while the layer still trains in
-  full precision (prox before its first step, incremental before its last round);
-* hooks the training loop calls through the layer: :meth:`regularizer` (added
-  to the loss), :meth:`after_step` (after each optimiser step and the layer's
-  clip to [-1, 1]), :meth:`next_stage` (at each pipeline stage transition,
-  i.e. where paper 002 prunes), :meth:`l2_codes` (the codes paper 002's eq. 5
-  pulls towards zero when the layer's ``lam > 0``).
-
-What each method does in :mod:`sw.train`'s stages (train, then
+What each method does in :mod:`sw.stages`' stages (train, then
 ``prune_iterations`` x (prune, retrain)). Pruning is paper 002's own step, so
 no other method prunes: its "prune" is its stage transition, which for most
 methods does nothing (the retraining then simply continues with a fresh
 optimiser and learning-rate schedule):
 
+``threshold``
+    Paper 002 (:mod:`~sw.quant.threshold`): forward eq. (1) at the layer's
+    ``eta``, unscaled, identity straight-through gradient; eq. (5)'s L2 with
+    the layer's ``lam``; the transition prunes ``|w| <= sigma`` for good.
 ``twn``
     Forward ``alpha * T`` with ``Delta = 0.7 mean|W|`` (:mod:`~sw.quant.twn`),
     identity straight-through gradient; nothing learned besides ``w``.
@@ -46,13 +29,9 @@ optimiser and learning-rate schedule):
     003 allows "rules like SGD or ADAM") ``w <- prox_T(w)`` again, so the
     gradient is always taken at the ternary weights and the scales are
     recomputed exactly, never learned. Later transitions do nothing.
-    Note: a code changes only if one step moves a weight by about
-    ``alpha / 2`` (a zero must enter the top-k*, a kept weight leave it), and
-    an Adam step is at most about ``lr``; with ``lr = 0.01`` and
-    ``alpha ~ 0.5`` (weights in [-1, 1]) the tiny runs change no code after
-    the first prox, so the prox phase adapts the scales (through the prox)
-    and batch norm. That is Algorithm 1 with Adam; 003's SGD with momentum
-    can build larger steps.
+    A code changes only if one step moves a weight by about ``alpha / 2``
+    (a zero must enter the top-k*, a kept weight leave it); an Adam step is
+    at most about ``lr``.
 ``sq``
     Paper 001: forward ``mu * T`` with TWN's threshold function at a *fixed*
     per-layer ``Delta = 0.2 * std(initial w)`` (binary ``sign`` once
@@ -64,11 +43,10 @@ optimiser and learning-rate schedule):
     ``beta in (pi/4, pi/2)``; ``tan`` must stay finite). ``beta`` starts at
     ``3 pi / 8``, midway (001 gives no initial value). Defaults ``reg = 0.1``,
     ``gamma = 1e-2``, ``p = 1``: 001's MNIST setting. :meth:`info` reports
-    ``beta`` and the resulting bits per weight (1 or 2). With those defaults
-    the ``tan(beta)|w|`` term outweighs ``gamma``'s in the tiny runs and
-    ``beta`` falls to pi/4 (ternary); ``gamma = 100`` with ``beta`` starting
-    at its maximum keeps the per-filter hidden layer (64 ``mu`` s, so 64
-    ``gamma`` terms) binary and the one-``mu`` output layer ternary.
+    ``beta`` and the resulting bits per weight (1 or 2). ``gamma`` counts
+    once per ``mu``, so a per-filter layer weighs it ``K`` times: a large
+    ``gamma`` with ``beta`` starting at its maximum can keep such a layer
+    binary while a one-``mu`` layer turns ternary.
 ``incremental``
     Paper 004 mapped onto the stages: stage 1 trains in full precision
     (round 0); transition ``r`` (``prune{r}``) starts round ``r`` with share
@@ -94,12 +72,15 @@ import math
 import torch
 from torch import Tensor, nn
 
+from ..errors import InputError
 from .groups import groups
 from .incremental import INCREMENTAL_QUANTILES, incremental_codes, incremental_mask, ternarize_incremental, \
     ternarize_incremental_ste
 from .prox import prox_dual, prox_single, ternarize_prox, ternarize_prox_dual
+from .quantizer import LayerQuantizer
 from .registry import QUANTIZERS
 from .sq import SQ_DELTA, SQ_THRESHOLD_FACTOR, sq_codes, sq_is_binary, sq_regularizer, ternarize_sq_ste
+from .threshold import ThresholdQuantizer
 from .ttq import TTQ_SPARSITY, TTQ_THRESHOLD, ternarize_ttq_sparsity_ste, ternarize_ttq_ste, ttq_codes, \
     ttq_initial_scales
 from .twn import ternarize_twn_ste, twn_params
@@ -109,56 +90,6 @@ __all__ = ["LayerQuantizer", "ADAPTERS", "make_layer_quantizer", "SQ_BETA_INIT",
 #: SQ's initial ``beta`` (midway between ternary pi/4 and binary pi/2) and its clamp range.
 SQ_BETA_INIT = 3 * math.pi / 8
 SQ_BETA_RANGE = (math.pi / 4, math.pi / 2 - 1e-3)
-
-
-class LayerQuantizer(nn.Module):
-    """One registered method's training behaviour for one layer (see the module docstring).
-
-    Subclasses set :attr:`PARAMS` (the keyword parameters they accept) and
-    implement :meth:`values`, :meth:`codes` and :meth:`scales`.
-    """
-
-    PARAMS: tuple[str, ...] = ()
-    name: str
-
-    def values(self, w: Tensor) -> Tensor:
-        """Forward-pass weights (before the layer's pruning mask), differentiable."""
-        raise NotImplementedError
-
-    def codes(self, w: Tensor) -> Tensor:
-        """Codes in {-1, 0, +1}: ``w``'s shape and dtype, no gradient."""
-        raise NotImplementedError
-
-    def scales(self, w: Tensor) -> tuple[Tensor, Tensor]:
-        """``(W_p, W_n)``: magnitudes of the ``+1`` / ``-1`` codes, shape ``(G,)``, detached."""
-        raise NotImplementedError
-
-    def is_ternary(self) -> bool:
-        """Whether :meth:`values` equals the codes times the scales (else still full precision)."""
-        return True
-
-    def regularizer(self, w: Tensor) -> Tensor | None:
-        """A term to add to the loss, or ``None``."""
-        return None
-
-    def l2_codes(self, w: Tensor) -> Tensor | None:
-        """What paper 002's eq. (5) multiplies by ``lam`` (``None``: no L2 for this method)."""
-        return self.codes(w)
-
-    @torch.no_grad()
-    def after_step(self, w: Tensor) -> None:
-        """After each optimiser step (and the layer's clip and mask); may update ``w`` in place."""
-
-    @torch.no_grad()
-    def next_stage(self, w: Tensor) -> None:
-        """Stage transition (where paper 002 prunes); may update ``w`` in place."""
-
-    def info(self) -> dict:
-        """JSON-friendly state for the training report."""
-        return {}
-
-    def extra_repr(self) -> str:
-        return self.name
 
 
 class _Twn(LayerQuantizer):
@@ -283,10 +214,10 @@ class _Sq(LayerQuantizer):
         self.name, self.per_filter = name, bool(per_filter)
         self.delta, self.p = float(delta), float(p)
         if not (float(reg) >= 0 and float(gamma) >= 0):
-            raise ValueError(f"sq: reg and gamma must be >= 0, got reg={reg}, gamma={gamma}")
+            raise InputError(f"quantizer_params: sq's reg and gamma must be >= 0, got reg={reg}, gamma={gamma}")
         lo, hi = SQ_BETA_RANGE
         if not lo <= float(beta) <= hi:
-            raise ValueError(f"sq: beta must lie in [{lo:.4f}, {hi:.4f}], got {beta}")
+            raise InputError(f"quantizer_params: sq's beta must lie in [{lo:.4f}, {hi:.4f}], got {beta}")
         g = groups(w, self.per_filter)
         self.mu = nn.Parameter(g.abs().mean(1).clone())
         self.beta = nn.Parameter(torch.tensor(float(beta), dtype=w.dtype))
@@ -329,7 +260,8 @@ class _Incremental(LayerQuantizer):
         super().__init__()
         q = tuple(float(x) for x in quantiles)
         if not q or q[-1] != 1.0 or any(not a < b for a, b in zip((0.0,) + q, q)):
-            raise ValueError(f"incremental: quantiles must increase within (0, 1] and end at 1, got {quantiles}")
+            raise InputError(f"quantizer_params: incremental's quantiles must increase within (0, 1] and "
+                             f"end at 1, got {quantiles}")
         self.name, self.t, self.quantiles = name, float(t), q
         self.register_buffer("round", torch.tensor(0))
         self.register_buffer("frozen", torch.zeros_like(w, dtype=torch.bool))
@@ -367,7 +299,7 @@ class _Incremental(LayerQuantizer):
     def next_stage(self, w):
         r = int(self.round)
         if r >= len(self.quantiles):
-            raise ValueError(f"incremental: all {len(self.quantiles)} rounds are done "
+            raise InputError(f"prune_iterations: incremental's {len(self.quantiles)} rounds are all done "
                              "(prune_iterations must equal the number of quantiles)")
         current = w if r == 0 else ternarize_incremental(w, q=self.q, t=self.t, frozen=self.frozen,
                                                          wp=self.wp, wn=self.wn)
@@ -381,8 +313,9 @@ class _Incremental(LayerQuantizer):
         return {"round": int(self.round), "rounds": len(self.quantiles), "q": self.q}
 
 
-#: The training adapter of every registered method except ``threshold``.
+#: The layer quantiser of every registered method, by name.
 ADAPTERS: dict[str, type[LayerQuantizer]] = {
+    "threshold": ThresholdQuantizer,
     "twn": _Twn,
     "ttq-threshold": _TtqThreshold,
     "ttq-sparsity": _TtqSparsity,
@@ -393,19 +326,28 @@ ADAPTERS: dict[str, type[LayerQuantizer]] = {
 }
 
 
-def make_layer_quantizer(method: str, w: Tensor, **params) -> LayerQuantizer:
-    """The adapter of ``method`` for a layer whose weights are ``w`` (initial state from ``w``).
+def make_layer_quantizer(method: str, w: Tensor, params: dict | None = None, *,
+                         eta: float | None = None) -> LayerQuantizer:
+    """The quantiser of ``method`` with keyword ``params`` for a layer whose weights are ``w``
+    (initial state from ``w``) and whose threshold is ``eta`` (used by ``threshold`` only).
 
-    Raises ``ValueError`` for an unknown method or parameter, naming the accepted ones.
+    Raises :class:`~sw.errors.InputError` for an unknown method or parameter,
+    naming the accepted ones.
     """
     if method not in QUANTIZERS:
-        raise ValueError(f"unknown quantiser {method!r} (known: {', '.join(sorted(QUANTIZERS))})")
+        raise InputError(f"quantizer: unknown {method!r} (known: {', '.join(sorted(QUANTIZERS))})")
     cls = ADAPTERS.get(method)
     if cls is None:
-        raise ValueError(f"quantiser {method!r} has no training adapter "
-                         f"(trainable: threshold, {', '.join(sorted(ADAPTERS))})")
+        raise InputError(f"quantizer: {method!r} has no layer quantiser "
+                         f"(trainable: {', '.join(sorted(ADAPTERS))})")
+    params = dict(params or {})
     unknown = sorted(set(params) - set(cls.PARAMS))
     if unknown:
-        raise ValueError(f"{method}: unknown parameter(s) {', '.join(unknown)} "
-                         f"(accepted: {', '.join(cls.PARAMS) or 'none'})")
+        note = f"; {cls.PARAMS_NOTE}" if cls.PARAMS_NOTE else ""
+        raise InputError(f"quantizer_params: {method} takes no {', '.join(unknown)} "
+                         f"(accepted: {', '.join(cls.PARAMS) or 'none'}{note})")
+    if cls.USES_LAYER_ETA:
+        if eta is None:
+            raise InputError(f"eta: {method} needs the layer's eta")
+        params["eta"] = eta
     return cls(method, w, **params)

@@ -24,6 +24,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from ..errors import InputError
+
 __all__ = ["groups", "scale_tensor", "straight_through", "two_scale", "TwoScale", "StraightThrough",
            "codes_to_values"]
 
@@ -36,7 +38,7 @@ def groups(w: Tensor, per_filter: bool) -> Tensor:
     """
     if per_filter:
         if w.ndim == 0:
-            raise ValueError("per_filter=True needs a weight with at least one dimension (filters on dim 0)")
+            raise InputError("per_filter: needs a weight with at least one dimension (filters on dim 0)")
         return w.reshape(w.shape[0], -1)
     return w.reshape(1, -1)
 
@@ -49,12 +51,12 @@ def scale_tensor(scale, name: str, n_groups: int, like: Tensor) -> Tensor:
     """
     if isinstance(scale, Tensor):
         if scale.numel() not in (1, n_groups):
-            raise ValueError(f"{name}: expected 1 or {n_groups} elements (one per scale group), "
+            raise InputError(f"{name}: expected 1 or {n_groups} elements (one per scale group), "
                              f"got shape {tuple(scale.shape)}")
         return scale.to(like.dtype).reshape(-1).expand(n_groups)
     scale = float(scale)
     if not scale >= 0.0:
-        raise ValueError(f"{name}: expected a scale >= 0, got {scale}")
+        raise InputError(f"{name}: expected a scale >= 0, got {scale}")
     return torch.full((n_groups,), scale, dtype=like.dtype, device=like.device)
 
 

@@ -42,6 +42,7 @@ import math
 import torch
 from torch import Tensor
 
+from ..errors import InputError
 from .groups import codes_to_values, groups, scale_tensor, two_scale
 from .registry import QuantMethod, register
 from .ttq import TTQ_THRESHOLD, _check_t
@@ -56,7 +57,7 @@ INCREMENTAL_QUANTILES = (0.5, 0.75, 1.0)
 def _check_q(q: float) -> float:
     q = float(q)
     if not 0.0 <= q <= 1.0:
-        raise ValueError(f"q: expected a share in [0, 1], got {q}")
+        raise InputError(f"q: expected a share in [0, 1], got {q}")
     return q
 
 
@@ -86,7 +87,7 @@ def incremental_mask(w: Tensor, q: float, frozen: Tensor | None = None) -> Tenso
 
 def _check_frozen(frozen: Tensor, w: Tensor) -> Tensor:
     if frozen.shape != w.shape:
-        raise ValueError(f"frozen: expected a mask of shape {tuple(w.shape)}, got {tuple(frozen.shape)}")
+        raise InputError(f"frozen: expected a mask of shape {tuple(w.shape)}, got {tuple(frozen.shape)}")
     return frozen.to(torch.bool)
 
 

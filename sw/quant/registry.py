@@ -2,7 +2,8 @@
 
 A method is a pair of callables with the same signature ``f(w, **params)``:
 ``quantize`` (pure, no gradient) and ``quantize_ste`` (differentiable, the
-straight-through version used in training).
+straight-through version used in training). An unknown name raises
+:class:`~sw.errors.InputError` listing the known ones.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from torch import Tensor
+
+from ..errors import InputError
 
 __all__ = ["QuantMethod", "QUANTIZERS", "register", "ternarize", "ternarize_ste"]
 
@@ -31,7 +34,7 @@ QUANTIZERS: dict[str, QuantMethod] = {}
 def register(method: QuantMethod) -> QuantMethod:
     """Add ``method`` to :data:`QUANTIZERS`; a name can be registered once."""
     if method.name in QUANTIZERS:
-        raise ValueError(f"quantiser {method.name!r} is already registered")
+        raise InputError(f"quantizer: {method.name!r} is already registered")
     QUANTIZERS[method.name] = method
     return method
 
@@ -41,7 +44,7 @@ def _lookup(method: str) -> QuantMethod:
         return QUANTIZERS[method]
     except KeyError:
         known = ", ".join(sorted(QUANTIZERS))
-        raise ValueError(f"unknown quantiser {method!r} (known: {known})") from None
+        raise InputError(f"quantizer: unknown {method!r} (known: {known})") from None
 
 
 def ternarize(w: Tensor, method: str = "threshold", **params) -> Tensor:

@@ -53,6 +53,7 @@ import math
 import torch
 from torch import Tensor
 
+from ..errors import InputError
 from .groups import codes_to_values, groups, scale_tensor, two_scale
 from .registry import QuantMethod, register
 
@@ -69,7 +70,7 @@ SQ_THRESHOLD_FACTOR = 0.2
 def _check_p(p: float) -> float:
     p = float(p)
     if not p > 0.0:
-        raise ValueError(f"p: expected an order > 0, got {p}")
+        raise InputError(f"p: expected an order > 0, got {p}")
     return p
 
 
@@ -80,7 +81,7 @@ def _tan_beta(beta, like: Tensor) -> Tensor:
     else:
         t = torch.tensor(math.tan(float(beta)), dtype=like.dtype, device=like.device)
     if not bool(torch.all(torch.isfinite(t) & (t > 0))):
-        raise ValueError(f"beta: expected 0 < beta < pi/2 (tan(beta) > 0, finite), got {beta}")
+        raise InputError(f"beta: expected 0 < beta < pi/2 (tan(beta) > 0, finite), got {beta}")
     return t
 
 
@@ -92,7 +93,7 @@ def _mu_view(mu, w: Tensor) -> Tensor:
         return mu.reshape(()).to(w.dtype)
     if w.ndim >= 1 and mu.ndim == 1 and mu.shape[0] == w.shape[0]:
         return mu.to(w.dtype).reshape(-1, *([1] * (w.ndim - 1)))
-    raise ValueError(f"mu: expected a scalar or one value per filter ({w.shape[0] if w.ndim else 1}), "
+    raise InputError(f"mu: expected a scalar or one value per filter ({w.shape[0] if w.ndim else 1}), "
                      f"got shape {tuple(mu.shape)}")
 
 
@@ -146,7 +147,7 @@ def sq_codes(w: Tensor, *, beta=math.pi / 4, delta: float = SQ_DELTA,
         threshold = SQ_THRESHOLD_FACTOR * float(w.detach().std(correction=0)) if w.numel() else 0.0
     threshold = float(threshold)
     if not threshold >= 0.0:
-        raise ValueError(f"threshold: expected >= 0, got {threshold}")
+        raise InputError(f"threshold: expected >= 0, got {threshold}")
     return torch.sign(w) * (w.abs() > threshold)
 
 

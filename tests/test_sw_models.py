@@ -1,0 +1,45 @@
+"""sw.models: the networks' shared interface, their weight layers, and refused arguments."""
+
+import pytest
+import torch
+from torch import nn
+
+from sw.errors import InputError
+from sw.models import BinaryMLP, FloatMLP, VGGSmall, weight_layers
+from sw.quant import TernaryConv2d, TernaryLinear
+
+
+def test_networks_share_one_interface():
+    torch.manual_seed(0)
+    x = torch.randint(0, 256, (5, 64)).float()
+    for model in (BinaryMLP(64, (16, 8), 10), FloatMLP(64, (16,), 10), VGGSmall((8, 8), 10, features=(4, "M"), fc=8)):
+        model.eval()
+        out, hidden = model(x, return_hidden=True)
+        assert out.shape == (5, 10) and torch.equal(model(x), out) and len(hidden) >= 1
+    binary = BinaryMLP(64, (16, 8), 10)
+    assert binary.activation == "binary" and set(binary(x, return_hidden=True)[1][0].unique().tolist()) <= {-1, 1}
+    names = [n for n, _ in weight_layers(VGGSmall((8, 8), 10, features=(4, "M", 6), fc=8))]
+    assert names == ["features.0", "features.4", "fc", "out"]
+
+
+def test_ternary_and_float_weights():
+    assert all(isinstance(m, TernaryLinear) for _, m in weight_layers(BinaryMLP(4, (3,), 2, etas=[0.1, 0.2])))
+    assert [m.eta for _, m in weight_layers(BinaryMLP(4, (3,), 2, etas=[0.1, 0.2]))] == [0.1, 0.2]
+    conv = weight_layers(VGGSmall((4, 4), 2, features=(3,), fc=4, weights="float"))
+    assert type(conv[0][1]) is nn.Conv2d and not isinstance(conv[0][1], TernaryConv2d)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: BinaryMLP(4, (3,), 2, weights="binary"),
+     "weights: expected one of ('ternary', 'float'), got 'binary'"),
+    (lambda: FloatMLP(4, (3,), 2, etas=[0.1, 0.2, 0.3]), "etas: expected 2 per-layer values, got 3"),
+    (lambda: VGGSmall((4, 4), 2, features=(3,), fc=4, lams=[0.0]), "lams: expected 3 per-layer values, got 1"),
+    (lambda: VGGSmall((4, 4), 2, features=(3,), fc=4, activation="tanh"),
+     "activation: expected one of ('binary', 'float'), got 'tanh'"),
+    (lambda: VGGSmall((4, 4), 2, features=(3,), fc=4, weights="int8"),
+     "weights: expected one of ('ternary', 'float'), got 'int8'"),
+])
+def test_bad_arguments_name_the_field(build, message):
+    with pytest.raises(InputError) as err:
+        build()
+    assert str(err.value) == message

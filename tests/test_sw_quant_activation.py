@@ -1,0 +1,14 @@
+"""sw.quant.activation: the binary sign activation and its hardtanh straight-through gradient."""
+
+import torch
+
+from sw.quant import BinarySign, sign_ste
+
+
+def test_sign_ste_forward_and_hardtanh_gradient():
+    x = torch.tensor([-2.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.0], requires_grad=True)
+    y = sign_ste(x)
+    assert y.tolist() == [-1, -1, -1, 1, 1, 1, 1, 1]  # sign(0) = +1 (also -0.0: -0.0 >= 0)
+    y.sum().backward()
+    assert x.grad.tolist() == [0, 1, 1, 1, 1, 1, 1, 0]
+    assert torch.equal(BinarySign()(x.detach()), y.detach())
