@@ -5,26 +5,11 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
-from hypothesis.extra import numpy as hnp
+from hypothesis import given, settings
 
+from quant_strategies import matrices, sq_err, vectors
 from sw.quant import (prox_dual, prox_gradient_step, prox_single, ternarize_prox, ternarize_prox_dual,
                       ternarize_ttq, ternarize_twn)
-
-floats = st.floats(-1, 1, allow_nan=False, width=64)
-
-
-def vectors(min_size=1, max_size=40):
-    return hnp.arrays(np.float64, st.integers(min_size, max_size), elements=floats)
-
-
-def matrices(max_rows=5, max_cols=12):
-    shape = st.tuples(st.integers(1, max_rows), st.integers(1, max_cols))
-    return hnp.arrays(np.float64, shape, elements=floats)
-
-
-def sq_err(q, w):
-    return float(((q - w) ** 2).sum())
 
 
 def _all_codes(n):

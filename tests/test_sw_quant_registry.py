@@ -6,15 +6,14 @@ import torch
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
+from quant_strategies import floats
 from sw.errors import InputError
 from sw.quant import QUANTIZERS, ternarize, ternarize_ste
+
 
 NEW_METHODS = ["twn", "ttq-threshold", "ttq-sparsity", "prox-single", "prox-dual", "sq", "incremental"]
 PER_FILTER = {"twn", "ttq-threshold", "ttq-sparsity", "prox-single", "prox-dual", "sq"}
 DEFAULTS = {"threshold": {"eta": 0.5}}
-
-floats = st.floats(-1, 1, allow_nan=False, width=64)
-
 
 def test_every_method_is_registered_and_unknown_names_list_them():
     assert set(NEW_METHODS) | {"threshold"} <= set(QUANTIZERS)

@@ -6,27 +6,12 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
-from hypothesis.extra import numpy as hnp
 
+from quant_strategies import matrices
 from sw.errors import InputError
 from sw.quant import (TTQQuantizer, ternarize, ternarize_ttq, ternarize_ttq_sparsity, ternarize_ttq_ste,
                       ttq_codes)
 from sw.quant.ttq import smallest_k
-
-floats = st.floats(-1, 1, allow_nan=False, width=64)
-
-
-def vectors(min_size=1, max_size=40):
-    return hnp.arrays(np.float64, st.integers(min_size, max_size), elements=floats)
-
-
-def matrices(max_rows=5, max_cols=12):
-    shape = st.tuples(st.integers(1, max_rows), st.integers(1, max_cols))
-    return hnp.arrays(np.float64, shape, elements=floats)
-
-
-def sq_err(q, w):
-    return float(((q - w) ** 2).sum())
 
 
 @settings(max_examples=80, deadline=None)
