@@ -36,7 +36,8 @@ from sw.model_file import load_model
 from .decompressor import Decompressor
 from .engine import Engine, cycle_budget
 from .errors import build_all
-from .fp32 import ADD_DEFAULT_LATENCY, MUL_DEFAULT_LATENCY, fp32_add_top, fp32_mul_top
+from .fp32 import (ADD_DEFAULT_LATENCY, ADD_REGISTERS, MUL_DEFAULT_LATENCY, MUL_REGISTERS,
+                   fp32_add_top, fp32_mul_top)
 from .plan import plan_engine
 from .verilog import write_verilog
 
@@ -56,9 +57,13 @@ def parse_args(argv=None):
 
 
 def check_args(args) -> None:
-    for name in ("field_width", "n_cols", "depth", "reuse", "add_latency", "mul_latency"):
+    for name in ("field_width", "n_cols", "depth", "reuse"):
         if getattr(args, name) < 1:
             raise InputError(f"{name.replace('_', '-')}: must be >= 1, got {getattr(args, name)}")
+    for name, registers in (("add_latency", ADD_REGISTERS), ("mul_latency", MUL_REGISTERS)):
+        if not 1 <= getattr(args, name) <= max(registers):
+            raise InputError(f"{name.replace('_', '-')}: must be in 1..{max(registers)}, "
+                             f"got {getattr(args, name)}")
 
 
 def plan_summary(plan) -> dict:
