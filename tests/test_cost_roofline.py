@@ -11,7 +11,7 @@ import pytest
 from cost import roofline
 from cost.gamma import LayerSparsity
 from cost.throughput import DEVICES, PAPER, Cost, effective_tops
-from cost_fixtures import block, fake_blocks, fake_summary
+from cost_fixtures import ECP5_FLOW, block, fake_blocks, fake_summary, placed_blocks
 
 KU115 = DEVICES["ku115"]
 ROOT = Path(__file__).parents[1]
@@ -83,6 +83,9 @@ def test_cli_json_without_summary(tmp_path):
     assert rep["measured"] is None and rep["fmax_measured"] is False
     assert rep["effective_tops"]["paper"]["binary"] == pytest.approx(
         effective_tops(KU115, PAPER.xnor_mac, PAPER.decoder, 0.1, 16))
+    assert list(rep["effective_tops"]) == ["paper", "measured_sparse", "measured_dense_bnn_peak"]
+    assert rep["effective_tops"]["measured_sparse"] is None
+    assert rep["effective_tops"]["measured_dense_bnn_peak"] is None
 
 
 def test_cli_json_with_summary(tmp_path, capsys):
@@ -103,13 +106,39 @@ def test_cli_json_with_summary(tmp_path, capsys):
     assert rep["effective_tops"]["measured"]["binary"] == pytest.approx(
         effective_tops(KU115, Cost(luts=c_op), Cost(luts=150), 0.05, 4))
     assert list(rep["measured_peak_tops"]) == ["binary", "xnor", "int8", "float"]
+    # an older summary: no dense units, nothing placed on the ECP5
+    assert list(rep["effective_tops"]) == ["paper", "measured", "measured_sparse",
+                                           "measured_dense_bnn_peak"]
+    assert rep["effective_tops"]["measured_sparse"] == rep["effective_tops"]["measured"]["binary"]
+    assert rep["effective_tops"]["measured_dense_bnn_peak"] is None
+    assert m["dense_bnn"] is None and m["ecp5"] is None
+    assert m["binary_engine"] == {"luts_per_mac": c_op, "lanes": 1, "fmax_mhz": {"ecp5": None}}
+
+
+def test_cli_json_with_dense_units_and_ecp5_results(tmp_path, capsys):
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(fake_summary(placed_blocks(), ecp5=ECP5_FLOW).to_json()))
+    assert roofline.main(["--json", "--summary", str(path), "--gamma", "0.05", "--reuse", "32"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    m, tops = rep["measured"], rep["effective_tops"]
+    assert m["binary_engine"] == {"luts_per_mac": pytest.approx(80.0), "lanes": 1,
+                                  "fmax_mhz": {"ecp5": 63.0}}
+    assert m["dense_bnn"] == {"luts_per_mac": pytest.approx(2.5), "fmax_mhz": {"ecp5": 120.0}}
+    assert tops["measured_sparse"] == pytest.approx(
+        effective_tops(KU115, Cost(luts=80.0), Cost(luts=150), 0.05, 32))
+    assert tops["measured_dense_bnn_peak"] == pytest.approx(
+        effective_tops(KU115, Cost(luts=2.5)))
+    assert rep["fmax_measured"] is False and list(rep["measured_peak_tops"]) == [
+        "binary", "xnor", "int8", "float"]
 
 
 def test_cli_text_and_markdown(tmp_path, capsys):
     path = tmp_path / "summary.json"
     path.write_text(json.dumps(fake_summary().to_json()))
     assert roofline.main(["--summary", str(path)]) == 0
-    assert "measured effective TOPs: binary" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "measured effective TOPs: binary" in out
+    assert "  measured sparse binary engine: " in out and "dense BNN peak" not in out
     assert roofline.main(["--summary", str(path), "--markdown"]) == 0
     assert "| Decoder C_d (LUTs) | 112 | 150 |" in capsys.readouterr().out
 

@@ -6,17 +6,19 @@ import re
 import pytest
 
 from cost.summary import SynthSummary, load_summary
-from cost_fixtures import fake_summary
+from cost_fixtures import ECP5_FLOW, fake_summary, placed_blocks
 from sw.errors import InputError
 
 
 def test_json_round_trip_keeps_every_key_and_value(tmp_path):
     summary = fake_summary()
     j = summary.to_json()
-    assert list(j) == ["format", "tool", "fmax_measured", "notes", "model", "blocks", "derived"]
+    assert list(j) == ["format", "tool", "fmax_measured", "notes", "model", "blocks", "derived",
+                       "ecp5"]
     assert list(j["blocks"]["engine_r8"]) == ["name", "key", "frontend", "resources", "levels",
                                               "yosys_seconds", "description", "reuse",
-                                              "float_reuse"]
+                                              "float_reuse", "dense", "fmax_mhz", "ecp5"]
+    assert j["ecp5"] is None and j["blocks"]["engine_r8"]["fmax_mhz"] is None
     assert list(j["model"]) == ["path", "field_width", "n_cols", "words", "acc_width",
                                 "const_width", "score_width", "layers", "gamma"]
     path = tmp_path / "summary.json"
@@ -63,3 +65,35 @@ def test_older_summaries_without_the_weighted_pe_or_float_engines_load():
     del j["derived"]["float_engine"]
     s = SynthSummary.from_json(j)
     assert s.derived.float_engine is None and "pe_weighted" not in s.blocks
+
+
+def test_older_summaries_without_dense_units_or_ecp5_results_load():
+    j = fake_summary().to_json()
+    del j["ecp5"], j["derived"]["dense_mvu"]
+    for b in j["blocks"].values():
+        del b["dense"], b["fmax_mhz"], b["ecp5"]
+    s = SynthSummary.from_json(j)
+    assert s.ecp5 is None and s.derived.dense_mvu is None
+    assert all(b.dense is None and b.ecp5 is None for b in s.blocks.values())
+    assert s == fake_summary()
+
+
+def test_json_round_trip_with_dense_units_and_ecp5_results(tmp_path):
+    summary = fake_summary(placed_blocks(), ecp5=ECP5_FLOW)
+    j = summary.to_json()
+    assert j["ecp5"] == ECP5_FLOW
+    engine = j["blocks"]["engine_r8"]
+    assert engine["fmax_mhz"] == {"ecp5": 63.0} and engine["dense"] is None
+    assert engine["ecp5"] == {"name": "engine_r8", "key": "fedcba9876543210",
+                              "fmax_mhz": {"clk": 63.0},
+                              "used": {"comb": 1680, "ff": 10, "dp16kd": 0},
+                              "lut4": {"total": 1680}, "yosys_seconds": 0.0,
+                              "nextpnr_seconds": 0.0}
+    assert j["blocks"]["dense_mvu_s32_p16"]["dense"] == {
+        "n_out": 512, "n_in": 512, "simd": 32, "pe": 16, "macs_per_cycle": 512}
+    assert j["derived"]["dense_mvu"]["luts_per_mac"] == pytest.approx(2.5)
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(j))
+    loaded = load_summary(path)
+    assert loaded == summary and loaded.to_json() == j
+    assert loaded.block("dense_mvu_s32_p32").fmax_ecp5 == 120.0

@@ -76,3 +76,8 @@ def test_run_all_writes_the_summary(tmp_path, monkeypatch):
     # load_summary requires the whole catalogue
     with pytest.raises(ValueError, match="blocks: missing decoder"):
         load_summary(tmp_path / "summary.json")
+
+
+def test_place_and_route_is_on_unless_refused():
+    assert synth.parse_args([]).pnr is True
+    assert synth.parse_args(["--no-pnr"]).pnr is False
