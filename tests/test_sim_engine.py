@@ -6,7 +6,7 @@ import pytest
 from hw.engine import layer_overhead
 from hw.plan import plan_engine
 from sim.tools import icarus_available
-from sim.validate import as_words, generate, simulate
+from sim.validate import as_words, generate, simulate_local
 from sw import golden
 from sw.synthetic import random_binary_model, random_float_model
 
@@ -49,7 +49,7 @@ def run_case(name, sim, tmp_path):
     pixels[1] = 0
     plan = plan_engine(model, reuse)
     sources = generate(plan, tmp_path)
-    rtl, report, _ = simulate(sources, pixels, plan, sim, tmp_path, gaps=gaps)
+    rtl, report, _ = simulate_local(sources, pixels, plan, sim, tmp_path, gaps=gaps)
     want, _ = golden.forward(model, pixels, lanes=plan.lanes)
     np.testing.assert_array_equal(rtl, as_words(want))  # every bit
     batches = -(-n_images // reuse)
