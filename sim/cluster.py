@@ -109,7 +109,9 @@ class Session:
         if self.given is None:
             self._cluster = LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL)
+                # the scheduler always serves HTTP (metrics); port 0 avoids 8787, which
+                # another cluster on this host (a parallel test, a user's own) may hold
+                host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
             self._client = Client(self._cluster, set_as_default=False)
         else:
             self._client = Client(self.given, timeout=CONNECT_TIMEOUT, set_as_default=False)

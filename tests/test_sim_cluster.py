@@ -115,7 +115,8 @@ def test_validate_on_a_cluster_started_with_dask_commands(tmp_path):
     logs = open(tmp_path / "dask.log", "w")
     scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
                                   "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                                  "--no-dashboard"], env=env, stdout=logs, stderr=logs)
+                                  "--no-dashboard", "--dashboard-address", "127.0.0.1:0"],
+                                 env=env, stdout=logs, stderr=logs)
     worker = None
     try:
         worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
