@@ -153,10 +153,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--activations", default=",".join(ACTIVATIONS))
     p.add_argument("--images", type=int, default=1000, help="test images in RTL (default %(default)s)")
     p.add_argument("--float-images", type=int,
-                   help="test images in RTL for float networks (default: --images); the float "
-                        "engine simulates ~8x slower than the binary one, and dense networks "
-                        "(TTQ: ~3%% zeros) take ~17x the cycles of paper 002's: 1,000 images of "
-                        "such a network take 15-25 minutes on two cores")
+                   help="test images in RTL for float networks (default: --images); a float "
+                        "network simulates slower than a binary one, and a dense one (few zero "
+                        "weights) takes far more cycles per image than paper 002's sparse ones")
     p.add_argument("--reuse", type=int, default=8)
     p.add_argument("--jobs", type=int, default=2,
                    help="worker processes of the LocalCluster (default %(default)s)")
