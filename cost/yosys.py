@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -39,11 +37,12 @@ from pathlib import Path
 
 from sw.files import write_json, write_text
 
+from .cache import entry_path, new_entry
 from .netlist import LogicLevels, Resources, SynthError, count_resources, logic_levels, parse_stat
 
 __all__ = [
     "SCRIPT", "FRONTENDS", "SynthError", "SynthResult", "yosys_version", "netlist_text",
-    "cache_key", "script_for", "synthesize", "tool_command", "umask_dir_mode",
+    "cache_key", "script_for", "synthesize", "tool_command",
 ]
 
 #: The yosys script; ``{read}``/``{design}`` pick the front end, ``{top}`` the module.
@@ -128,13 +127,6 @@ def cache_key(text: str, script: str, version: str) -> str:
     return h.hexdigest()[:16]
 
 
-def umask_dir_mode() -> int:
-    """The mode a new folder gets under the current umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o777 & ~mask
-
-
 def synthesize(text: str, name: str, *, frontend: str = "rtlil", cache_dir="build/synth",
                force: bool = False, timeout_s: float = YOSYS_TIMEOUT_S) -> SynthResult:
     """Synthesise netlist ``text`` (top module ``name``) or reuse the cached result.
@@ -146,14 +138,11 @@ def synthesize(text: str, name: str, *, frontend: str = "rtlil", cache_dir="buil
     script = script_for(frontend, name)
     version = yosys_version()
     key = cache_key(text, script, version)
-    cache_dir = Path(cache_dir)
-    entry = cache_dir / f"{name}-{key}"
+    entry = entry_path(cache_dir, name, key)
     if not force and (entry / "result.json").exists():
         return _load_result(entry / "result.json", cached=True)
 
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f".{name}-"))
-    try:
+    with new_entry(cache_dir, name, key) as work:
         write_text(work / FRONTENDS[frontend][1], text)
         write_text(work / "script.ys", script)
         seconds = _run_yosys(work, name, timeout_s)
@@ -164,14 +153,7 @@ def synthesize(text: str, name: str, *, frontend: str = "rtlil", cache_dir="buil
                              resources=count_resources(cells), levels=levels, seconds=seconds)
         write_json(work / "result.json", dict(result.to_json(), yosys=version, script=script),
                    indent=1)
-        if entry.exists():
-            shutil.rmtree(entry)
-        work.chmod(umask_dir_mode())  # mkdtemp made it private
-        work.rename(entry)
-        return result
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    return result
 
 
 def _run_yosys(work: Path, name: str, timeout_s: float) -> float:
