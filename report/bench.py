@@ -44,6 +44,7 @@ from cost import gamma
 from cost.measured import measured_section
 from cost.roofline import model_roofline
 from sim.cluster import Session, cluster_address
+from sim.cluster import add_arguments as add_cluster_arguments
 from sw.configs import get_config
 from sw.errors import ArgumentParser, InputError, run_cli
 from sw.files import write_json, write_text
@@ -107,11 +108,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="comma-separated training configs (default %(default)s)")
     p.add_argument("--images", type=int, help="only the first N test images (default: all)")
     p.add_argument("--reuse", type=int, default=8, help="R (default %(default)s)")
-    p.add_argument("--jobs", type=int, default=2,
-                   help="worker processes of the LocalCluster (default %(default)s)")
-    p.add_argument("--cluster", metavar="ADDRESS",
-                   help="a running Dask scheduler, e.g. tcp://host:8786 "
-                        "(default: $TNN_DASK_CLUSTER, else a LocalCluster)")
+    add_cluster_arguments(p, default_jobs=2)
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     p.add_argument("--out", type=Path, default=Path("build/bench"))
     p.add_argument("--models", type=Path, default=Path("build"),

@@ -43,6 +43,7 @@ from cost.inputs import load_model_file, read_json
 from cost.roofline import model_roofline
 from cost.summary import load_summary
 from sim.cluster import Session
+from sim.cluster import add_arguments as add_cluster_arguments
 from sw.configs import get_config
 from sw.errors import ArgumentParser, InputError, run_cli
 from sw.files import write_json, write_text
@@ -157,11 +158,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "network simulates slower than a binary one, and a dense one (few zero "
                         "weights) takes far more cycles per image than paper 002's sparse ones")
     p.add_argument("--reuse", type=int, default=8)
-    p.add_argument("--jobs", type=int, default=2,
-                   help="worker processes of the LocalCluster (default %(default)s)")
-    p.add_argument("--cluster", metavar="ADDRESS",
-                   help="a running Dask scheduler, e.g. tcp://host:8786 "
-                        "(default: $TNN_DASK_CLUSTER, else a LocalCluster)")
+    add_cluster_arguments(p, default_jobs=2)
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     p.add_argument("--out", type=Path, default=Path("build/methods"))
     p.add_argument("--models", type=Path, default=Path("build"))

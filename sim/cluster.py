@@ -35,7 +35,7 @@ from sw.errors import InputError
 
 from .slices import Design, Slice, SliceFailed, image_range, work_slice
 
-__all__ = ["ENV_VAR", "CONNECT_TIMEOUT", "cluster_address", "check_address", "Session",
+__all__ = ["ENV_VAR", "CONNECT_TIMEOUT", "add_arguments", "cluster_address", "check_address", "Session",
            "slice_count", "batch_slices", "RunResult", "SliceRun"]
 
 #: The environment variable naming a cluster's scheduler when ``--cluster`` is not given.
@@ -48,6 +48,16 @@ SLICE_SECONDS = 60
 MAX_SLICES_PER_PROCESS = 4
 #: Seconds between two looks at the slices' state.
 POLL_SECONDS = 0.25
+
+
+def add_arguments(parser, default_jobs: int) -> None:
+    """The command-line options that pick the cluster: ``--jobs`` and ``--cluster``."""
+    parser.add_argument("--jobs", type=int, default=default_jobs,
+                        help="worker processes of the LocalCluster started when no cluster "
+                             f"is given (default {default_jobs})")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help=f"a running Dask scheduler, e.g. tcp://host:8786 (default: "
+                             f"${ENV_VAR}, else a LocalCluster of --jobs processes)")
 
 
 def cluster_address(given: str | None) -> str | None:

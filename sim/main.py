@@ -27,6 +27,7 @@ from sw.files import save_npy
 from sw.model_file import load_model
 
 from . import validate
+from .cluster import add_arguments as add_cluster_arguments
 from .cluster import check_address, cluster_address
 from .tools import SIMULATORS
 
@@ -45,11 +46,7 @@ def parse_args(argv=None):
     p.add_argument("--model", type=Path, help="tnn-model-v1 .npz (default: see above)")
     p.add_argument("--images", type=int, default=300, help="test images (default %(default)s)")
     p.add_argument("--reuse", type=int, default=8, help="R (default %(default)s)")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="worker processes of the LocalCluster (default %(default)s)")
-    p.add_argument("--cluster", metavar="ADDRESS",
-                   help="a running Dask scheduler, e.g. tcp://host:8786 "
-                        "(default: $TNN_DASK_CLUSTER, else a LocalCluster)")
+    add_cluster_arguments(p, default_jobs=1)
     p.add_argument("--add-latency", type=int, help="float models: the adder latency (default 3)")
     p.add_argument("--out", type=Path, default=Path("build/sim"))
     return p.parse_args(argv)

