@@ -57,12 +57,13 @@ train: setup
 sweep: setup
 	$(PY) -m sw.sweep --config $(CONFIG)
 
-# The binary accelerator's acceptance runs on the trained model (issue 4): 1,000
-# Fashion-MNIST test images at R = 8 and R = 32 on Verilator, 100 on Icarus.
+# The binary accelerator's acceptance runs on the trained model: 1,000 Fashion-MNIST
+# test images on Verilator at (R, K) = (8, 1), (8, 4), (32, 8), 100 on Icarus at the plan's K.
 BINARY_MODEL ?= build/models/fmnist-mlp-binary.npz
 validate-binary: setup
-	$(PY) -m sim.main --model $(BINARY_MODEL) --images 1000 --reuse 8 --out build/validate-binary/verilator-R8
-	$(PY) -m sim.main --model $(BINARY_MODEL) --images 1000 --reuse 32 --out build/validate-binary/verilator-R32
+	$(PY) -m sim.main --model $(BINARY_MODEL) --images 1000 --reuse 8 --lanes 1 --out build/validate-binary/verilator-R8-K1
+	$(PY) -m sim.main --model $(BINARY_MODEL) --images 1000 --reuse 8 --lanes 4 --out build/validate-binary/verilator-R8-K4
+	$(PY) -m sim.main --model $(BINARY_MODEL) --images 1000 --reuse 32 --lanes 8 --out build/validate-binary/verilator-R32-K8
 	$(PY) -m sim.main --model $(BINARY_MODEL) --images 100 --reuse 8 --sim icarus --out build/validate-binary/icarus-R8
 
 # The float accelerator's acceptance (issue 5): `make train CONFIG=fmnist-mlp-float` first.

@@ -7,22 +7,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from amaranth import Module, signed
+from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.pe import TernaryPE, pe_beat_layout
+from hw.pe import LanePE, adder_tree
 
 from . import gamma, names
 from .inputs import load_model_file
 from .summary import DenseShape, LayerInfo, ModelInfo
 
-__all__ = ["Block", "FixedModePE", "standard_blocks", "dense_layer", "DEFAULT_MODEL",
-           "DEFAULT_REUSE", "DEFAULT_FLOAT_MODEL", "DEFAULT_FLOAT_REUSE", "DENSE_LAYER",
-           "DENSE_SWEEP", "PNR_REUSE", "PNR_DENSE"]
+__all__ = ["Block", "PixelLanePE", "standard_blocks", "dense_layer", "DEFAULT_MODEL",
+           "DEFAULT_REUSE", "DEFAULT_LANES_SWEEP", "DEFAULT_FLOAT_MODEL", "DEFAULT_FLOAT_REUSE",
+           "DENSE_LAYER", "DENSE_SWEEP", "PNR_REUSE", "PNR_DENSE"]
 
 DEFAULT_MODEL = "build/models/fmnist-mlp-binary.npz"
 DEFAULT_REUSE = (1, 2, 4, 8, 16, 32)
+#: Binary engines also synthesised at R = :data:`PNR_REUSE` with these K (besides the
+#: plan's own K, which every R of the reuse list gets): the price of lanes.
+DEFAULT_LANES_SWEEP = (1, 4, 16)
 #: The float network whose engines are synthesised too (when it exists), at these R.
 DEFAULT_FLOAT_MODEL = "build/models/fmnist-mlp-float.npz"
 DEFAULT_FLOAT_REUSE = (2, 4, 8)
@@ -44,29 +47,36 @@ class Block:
     description: str
     build: Callable[[], object]
     reuse: int | None = None   # binary engines only: PEs per decompressor
+    lanes: int | None = None   # binary engines only: nonzeros per PE per cycle
     float_reuse: int | None = None  # float engines only
     dense: DenseShape | None = None  # dense units only
     pnr: bool = False          # also placed and routed on the ECP5
 
 
-class FixedModePE(wiring.Component):
-    """A :class:`hw.pe.TernaryPE` with ``bits_mode`` tied to a constant, so synthesis keeps
-    only one datapath: 1 is the XNOR-popcount MAC, 0 the 8-bit add/subtract."""
+class PixelLanePE(wiring.Component):
+    """The alternative to bit-serial pixel planes, for comparison only (the engine does
+    not build it): K lanes of 8-bit pixels, each added or subtracted by its weight's
+    sign, summed in an adder tree into one accumulator, as a first-layer PE taking K
+    pixels per cycle would."""
 
-    def __init__(self, bits_mode: int, acc_width: int, const_width: int, score_width: int):
-        self._bits_mode = bits_mode
-        self._widths = dict(acc_width=acc_width, const_width=const_width,
-                            score_width=score_width)
-        super().__init__({
-            "beat": In(pe_beat_layout), "x": In(8), "k": In(signed(const_width)),
-            "score": Out(signed(score_width)), "bit": Out(1),
-        })
+    def __init__(self, lanes: int, acc_width: int):
+        self.lanes, self.acc_width = lanes, acc_width
+        super().__init__({"x": In(8 * lanes), "sign": In(lanes), "null": In(lanes),
+                          "valid": In(1), "row_start": In(1), "acc": Out(signed(acc_width))})
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.pe = pe = TernaryPE(**self._widths)
-        m.d.comb += [pe.beat.eq(self.beat), pe.x.eq(self.x), pe.bits_mode.eq(self._bits_mode),
-                     pe.k.eq(self.k), self.score.eq(pe.score), self.bit.eq(pe.bit)]
+        terms = []
+        for k in range(self.lanes):
+            term = Signal(signed(10), name=f"term{k}")
+            pixel = self.x[8 * k:8 * k + 8]
+            m.d.comb += term.eq(Mux(self.null[k], 0, Mux(self.sign[k], -pixel, pixel)))
+            terms.append(term)
+        total = adder_tree(m, terms, "sum")
+        count = Signal.like(total)
+        m.d.sync += count.eq(total)
+        with m.If(self.valid):
+            m.d.sync += self.acc.eq(Mux(self.row_start, 0, self.acc) + count)
         return m
 
 
@@ -80,28 +90,29 @@ def _model_info(path, plan, n_cols: int, words: int, weights) -> ModelInfo:
 
 
 def _fixed_blocks(plan, n_cols: int, words: list[int]) -> list[Block]:
-    from hw.decompressor import Decompressor
     from hw.float_pe import FloatAccumulatePE
     from hw.fp32 import FP32Add, FP32Mul
+    from hw.lane_walker import LaneWalker
+    from hw.plan import PIXEL_PASSES
 
-    widths = dict(acc_width=plan.acc_width, const_width=plan.const_width,
-                  score_width=plan.score_width)
+    K = plan.lanes
+    widths = dict(lanes=K, acc_width=plan.acc_width, start_width=plan.const_width)
     g = plan.field_width
     return [
-        Block(names.DECODER, f"RLE decompressor, G={g}, {n_cols} cols, {len(words)} words",
-              lambda: Decompressor(field_width=g, n_cols=n_cols, depth=len(words), init=words),
-              pnr=True),
-        Block(names.DECODER_1K, f"RLE decompressor, G={g}, {n_cols} cols, 1024 words",
-              lambda: Decompressor(field_width=g, n_cols=n_cols, depth=1024, init=words[:1024])),
-        Block(names.PE_XNOR, "PE, XNOR-popcount only (bits_mode = 1)",
-              lambda: FixedModePE(1, **widths), pnr=True),
-        Block(names.PE_INT8, "PE, 8-bit add/subtract only (bits_mode = 0)",
-              lambda: FixedModePE(0, **widths)),
-        Block(names.PE_DUAL, "PE as in the engine (mode chosen at run time)",
-              lambda: TernaryPE(**widths)),
-        Block(names.PE_WEIGHTED, "PE with 15-bit integer weights kp, kn (weighted binary "
-              "layers; 31-bit accumulator)",
-              lambda: TernaryPE(acc_width=31, const_width=32, score_width=32, k_width=15)),
+        Block(names.DECODER, f"the engine's weight walker: {K} lanes' RLE decoders, G={g}, "
+              f"{n_cols} cols, {len(words)} words of {K} lanes (C_d = its LUTs / K)",
+              lambda: LaneWalker(field_width=g, lanes=K, n_cols=n_cols, words=words,
+                                 row_lengths=plan.row_beats, max_passes=PIXEL_PASSES), pnr=True),
+        Block(names.DECODER_1K, "the same with 1024 words",
+              lambda: LaneWalker(field_width=g, lanes=K, n_cols=n_cols, words=words[:1024],
+                                 row_lengths=plan.row_beats, max_passes=PIXEL_PASSES)),
+        Block(names.PE_XNOR, f"PE as in the engine: {K} lanes, XNOR-popcount tree, one accumulator",
+              lambda: LanePE(**widths), pnr=True),
+        Block(names.PE_INT8, f"PE taking {K} 8-bit pixels per cycle (the alternative to bit "
+              "planes; not in the engine)", lambda: PixelLanePE(K, plan.acc_width)),
+        Block(names.PE_WEIGHTED, f"PE with {K} lanes of 15-bit integer weights kp, kn (weighted "
+              "binary layers; 31-bit accumulator)",
+              lambda: LanePE(lanes=K, acc_width=31, start_width=32, k_width=15)),
         Block(names.PE_FLOAT, "float-accumulate PE: fp32 adder (latency 3), 2 x 3 partial sums, "
               "sign flip", lambda: FloatAccumulatePE(lanes=3)),
         Block(names.FP32_ADD, "fp32 adder, latency 3", lambda: FP32Add(latency=3)),
@@ -132,11 +143,13 @@ def _dense_blocks(sweep) -> list[Block]:
 def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
                     float_model_path=DEFAULT_FLOAT_MODEL,
                     float_reuses=DEFAULT_FLOAT_REUSE,
-                    dense_sweep=DENSE_SWEEP) -> tuple[list[Block], ModelInfo]:
+                    dense_sweep=DENSE_SWEEP, *,
+                    lanes_sweep=DEFAULT_LANES_SWEEP) -> tuple[list[Block], ModelInfo]:
     """The blocks :mod:`cost.roofline` needs, sized for the model at ``model_path``.
 
     Returns ``(blocks, model info)``. Decoders and PEs take the widths the engine plan
-    gives this model; the decompressor holds all of the model's RLE words (its memory maps
+    gives this model, and K its choice of lanes; binary engines are built at every R of
+    ``reuses`` with that K, and at R = :data:`PNR_REUSE` with each K of ``lanes_sweep``; the decompressor holds all of the model's RLE words (its memory maps
     to block RAM, reported apart from LUTs); ``decoder_1k`` holds 1,024 words (one RAMB18)
     to show the decoder's own logic without the deep memory's read multiplexer. The dense
     BNN units (:data:`DENSE_LAYER` at each (SIMD, PE) of ``dense_sweep``, weights from
@@ -146,7 +159,9 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
     anything is synthesised: a missing or malformed one raises
     :class:`sw.errors.InputError` (``model`` / ``float_model``).
     """
+    from hw.binary_engine import BinaryEngine
     from hw.engine import Engine
+    from hw.lane_walker import pack_words
     from hw.plan import plan_binary, plan_float
 
     model = load_model_file(model_path, "model")
@@ -155,13 +170,15 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
         float_model = load_model_file(float_model_path, "float_model")
     plan = plan_binary(model, 1)
     n_cols = max(lp.n_in for lp in plan.layers)
-    words = [int(w) for w in plan.words]
+    words = pack_words(plan.lane_words, plan.field_width)
     g = plan.field_width
     blocks = _fixed_blocks(plan, n_cols, words)
-    for r in reuses:
-        blocks.append(Block(names.engine(r), f"whole binary engine, R={r}",
-                            lambda r=r: Engine(plan_binary(model, r, field_width=g)),
-                            reuse=r, pnr=r == PNR_REUSE))
+    K = plan.lanes
+    points = [(r, K) for r in reuses] + [(PNR_REUSE, k) for k in lanes_sweep if k != K]
+    for r, k in points:
+        blocks.append(Block(names.engine(r, k), f"whole binary engine, R={r}, K={k}",
+                            lambda r=r, k=k: BinaryEngine(plan_binary(model, r, field_width=g, lanes=k)),
+                            reuse=r, lanes=k, pnr=(r, k) == (PNR_REUSE, K)))
     if float_model is not None:
         for r in float_reuses:
             blocks.append(Block(names.float_engine(r), f"whole float engine, R={r}, L=3",

@@ -1,7 +1,8 @@
-"""From block results to the cost model's constants: engine LUTs fitted against R.
+"""From block results to the cost model's constants: engine LUTs fitted against R x K.
 
-The marginal cost of one PE (one MAC per cycle) is the slope of the whole engine's LUT
-sites against R; the decoder's cost ``C_d`` is the standalone decompressor's. The dense
+The marginal cost of one MAC per cycle is the slope of the whole binary engine's LUT
+sites against R x K (R PEs of K lanes, at the plan's K); the decoder's cost ``C_d`` is
+the standalone decompressor's (one lane's). The dense
 BNN baseline's cost per MAC is the slope of the dense units' LUT sites against their
 MACs per cycle, SIMD x PE (:class:`DenseFit`).
 """
@@ -37,22 +38,25 @@ def linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:
 
 @dataclass(frozen=True)
 class ReusePoint:
-    """One binary engine: its LUT sites per MAC, and the cost model's ``C_op + C_d / R``."""
+    """One binary engine (R PEs of K lanes): its LUT sites per MAC per cycle (sites / (R x K)),
+    block RAM, and the cost model's ``C_op + C_d / R``."""
 
     reuse: int
     engine_lut_sites: int
     engine_luts_per_mac: float
     model_luts_per_mac: float | None
+    lanes: int = 1
+    bram36: float = 0.0
 
     def to_json(self) -> dict:
-        return {"reuse": self.reuse, "engine_lut_sites": self.engine_lut_sites,
+        return {"reuse": self.reuse, "lanes": self.lanes, "engine_lut_sites": self.engine_lut_sites,
                 "engine_luts_per_mac": self.engine_luts_per_mac,
-                "model_luts_per_mac": self.model_luts_per_mac}
+                "model_luts_per_mac": self.model_luts_per_mac, "bram36": self.bram36}
 
     @classmethod
     def from_json(cls, d: dict) -> "ReusePoint":
         return cls(int(d["reuse"]), int(d["engine_lut_sites"]), float(d["engine_luts_per_mac"]),
-                   d["model_luts_per_mac"])
+                   d["model_luts_per_mac"], int(d.get("lanes", 1)), float(d.get("bram36", 0.0)))
 
 
 @dataclass(frozen=True)
@@ -131,16 +135,18 @@ class DenseFit:
 class EngineFit:
     """The cost model's constants from block results (``summary.json``'s ``derived``).
 
-    * ``c_op_luts``: slope of engine LUT sites (logic + LUTRAM) against R over the
-      engines with ``R >= fit_min_reuse`` (all engines if fewer than two qualify): the
-      marginal cost of one PE, i.e. of one MAC per cycle, decoder excluded.
+    * ``c_op_luts``: slope of engine LUT sites (logic + LUTRAM) against R x K over the
+      engines of the plan's K (``lanes``) with ``R >= fit_min_reuse`` (all of them if
+      fewer than two qualify): the marginal cost of one MAC per cycle, decoders excluded.
       ``c_op_logic_luts`` is the same for logic LUTs only, ``c_op_all_points_luts`` the
       slope over every engine.
     * ``engine_intercept_luts``: that fit's value at R = 0: decoder, sequencer, memory
       read multiplexers.
-    * ``c_d_luts``: the standalone decompressor's LUT sites (trained-model depth).
-    * ``per_reuse``: for each R, engine LUT sites / R (the whole engine's share per MAC)
-      and ``c_op + c_d / R`` (the cost model's PE plus share of decoder).
+    * ``c_d_luts``: the standalone weight walker's LUT sites (all K lanes' decoders,
+      trained-model depth); one lane's share, ``c_d_luts / K``, is the cost model's C_d.
+    * ``per_reuse``: for each engine (R, K), LUT sites / (R x K) (the whole engine's share
+      per MAC), its block RAM and ``c_op + c_d / R`` (the cost model's MAC plus share of
+      decoder).
     * ``dense_mvu``: the dense BNN unit's :class:`DenseFit` (None without two dense units
       of different SIMD x PE).
     With fewer than two binary engines the fit's entries are None.
@@ -157,10 +163,11 @@ class EngineFit:
     fit_reuse: tuple[int, ...] = ()
     per_reuse: tuple[ReusePoint, ...] = ()
     dense_mvu: DenseFit | None = None
+    lanes: int | None = None
 
     def to_json(self) -> dict:
         return {
-            "c_d_luts": self.c_d_luts, "fit_min_reuse": self.fit_min_reuse,
+            "c_d_luts": self.c_d_luts, "fit_min_reuse": self.fit_min_reuse, "lanes": self.lanes,
             "float_engine": self.float_engine.to_json() if self.float_engine else None,
             "c_op_luts": self.c_op_luts, "c_op_logic_luts": self.c_op_logic_luts,
             "c_op_all_points_luts": self.c_op_all_points_luts,
@@ -183,7 +190,8 @@ class EngineFit:
             fit_max_residual_luts=d.get("fit_max_residual_luts"),
             fit_reuse=tuple(d.get("fit_reuse") or ()),
             per_reuse=tuple(ReusePoint.from_json(p) for p in d.get("per_reuse") or ()),
-            dense_mvu=DenseFit.from_json(d["dense_mvu"]) if d.get("dense_mvu") else None)
+            dense_mvu=DenseFit.from_json(d["dense_mvu"]) if d.get("dense_mvu") else None,
+            lanes=d.get("lanes"))
 
 
 def _float_engine_fit(blocks: Mapping[str, "BlockResult"]) -> FloatEngineFit | None:
@@ -220,26 +228,33 @@ def dense_fit(blocks: Mapping[str, "BlockResult"]) -> DenseFit | None:
 
 def derive(blocks: Mapping[str, "BlockResult"], fit_min_reuse: int = FIT_MIN_REUSE) -> EngineFit:
     """The :class:`EngineFit` of block results (needs two binary engines for the fit)."""
-    engines = sorted(((b.reuse, b) for b in blocks.values() if b.reuse), key=lambda rb: rb[0])
+    all_engines = sorted((b for b in blocks.values() if b.reuse), key=lambda b: (b.lanes or 1, b.reuse))
     decoder = blocks.get(names.DECODER)
     c_d = decoder.resources.lut_sites if decoder is not None else None
     base = dict(c_d_luts=c_d, fit_min_reuse=fit_min_reuse, float_engine=_float_engine_fit(blocks),
                 dense_mvu=dense_fit(blocks))
-    if len(engines) < 2:
+    counts = {}
+    for b in all_engines:
+        counts[b.lanes or 1] = counts.get(b.lanes or 1, 0) + 1
+    if not counts or max(counts.values()) < 2:
         return EngineFit(**base)
+    lanes = max(counts, key=lambda k: (counts[k], k))  # the plan's K: the R sweep
+    engines = [(b.reuse, b) for b in all_engines if (b.lanes or 1) == lanes]
     fit = [(r, b) for r, b in engines if r >= fit_min_reuse]
     if len(fit) < 2:
         fit = engines
     sites = lambda pts: [float(b.resources.lut_sites) for _, b in pts]  # noqa: E731
-    rs = lambda pts: [float(r) for r, _ in pts]  # noqa: E731
-    a, slope, resid = linear_fit(rs(fit), sites(fit))
-    _, logic_slope, _ = linear_fit(rs(fit), [float(b.resources.luts) for _, b in fit])
-    _, all_slope, _ = linear_fit(rs(engines), sites(engines))
+    macs = lambda pts: [float(r * lanes) for r, _ in pts]  # noqa: E731
+    a, slope, resid = linear_fit(macs(fit), sites(fit))
+    _, logic_slope, _ = linear_fit(macs(fit), [float(b.resources.luts) for _, b in fit])
+    _, all_slope, _ = linear_fit(macs(engines), sites(engines))
     per_reuse = tuple(ReusePoint(
-        reuse=int(r), engine_lut_sites=int(s), engine_luts_per_mac=s / r,
-        model_luts_per_mac=slope + c_d / r if c_d is not None else None)
-        for r, s in zip(rs(engines), sites(engines)))
+        reuse=int(b.reuse), engine_lut_sites=int(b.resources.lut_sites),
+        engine_luts_per_mac=b.resources.lut_sites / (b.reuse * (b.lanes or 1)),
+        model_luts_per_mac=slope + c_d / (b.reuse * (b.lanes or 1)) if c_d is not None else None,
+        lanes=int(b.lanes or 1), bram36=float(b.resources.bram36))
+        for b in all_engines)
     return EngineFit(**base, c_op_luts=slope, c_op_logic_luts=logic_slope,
                      c_op_all_points_luts=all_slope, engine_intercept_luts=a,
-                     fit_max_residual_luts=resid, fit_reuse=tuple(int(r) for r in rs(fit)),
-                     per_reuse=per_reuse)
+                     fit_max_residual_luts=resid, fit_reuse=tuple(int(r) for r, _ in fit),
+                     per_reuse=per_reuse, lanes=lanes)

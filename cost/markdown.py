@@ -70,11 +70,12 @@ def _constants_table(summary: SynthSummary, device: Device) -> list[str]:
         return f"{peak_tops(device, mac):.2f}" if mac is not None else "-"
 
     fit_reuse = list(derived.fit_reuse)
+    k = derived.lanes or 1
     rows = [
-        ("Decoder C_d (LUTs)", _fmt(PAPER.decoder.luts), _fmt(costs.decoder.luts)),
-        ("XNOR-popcount MAC, LUTs per MAC per cycle: standalone PE",
+        ("Decoder C_d (LUTs), one lane", _fmt(PAPER.decoder.luts), _fmt(costs.decoder.luts)),
+        (f"XNOR-popcount MAC, LUTs per MAC per cycle: standalone PE of K = {k} lanes / K",
          _fmt(PAPER.xnor_mac.luts), _fmt(costs.xnor.luts)),
-        (f"Binary engine C_op: slope of engine LUTs vs R (R in {fit_reuse})",
+        (f"Binary engine C_op: slope of engine LUTs vs R x K (K = {k}, R in {fit_reuse})",
          _fmt(PAPER.xnor_mac.luts), _fmt(binary.luts if binary else None)),
     ]
     if (dense := derived.dense_mvu) is not None:
@@ -83,7 +84,8 @@ def _constants_table(summary: SynthSummary, device: Device) -> list[str]:
                      f"LUTs vs SIMD x PE (SIMD x PE in {sizes})",
                      _fmt(PAPER.xnor_mac.luts), _fmt(dense.luts_per_mac)))
     rows += [
-        ("int8 MAC, LUTs: standalone PE", "-", _fmt(costs.int8.luts)),
+        (f"8-bit pixel MAC, LUTs: a PE of K = {k} pixel lanes / K (not built: the engine's "
+         "first layer is bit-serial)", "-", _fmt(costs.int8.luts)),
         ("Float MAC (float-accumulate PE)", f"{_fmt(PAPER.float_mac.dsps)} DSPs",
          f"{_fmt(costs.float_mac.luts)} LUTs, {_fmt(costs.float_mac.dsps)} DSPs"),
     ]

@@ -1,9 +1,10 @@
 """The cost model's constants measured by synthesis (:mod:`cost.synth`, yosys
 ``synth_xilinx -family xcu``).
 
-``C_op`` of the binary engine is the slope of the whole engine's LUT sites against R (the
-dual-mode PE as built, per MAC per cycle, :mod:`cost.fit`); beside it the standalone PEs
-in XNOR-only and int8-only mode, the float-accumulate PE (:class:`hw.float_pe.FloatAccumulatePE`:
+``C_op`` of the binary engine is the slope of the whole engine's LUT sites against R x K
+(per MAC per cycle, everything in the engine included, :mod:`cost.fit`); beside it the
+standalone K-lane PE as the engine builds it (XNOR-popcount) and a K-lane PE adding 8-bit
+pixels (the alternative to the engine's bit-serial first layer), per MAC, the float-accumulate PE (:class:`hw.float_pe.FloatAccumulatePE`:
 its fp32 adder, two banks of three partial sums, the sign flip) as the float MAC, and
 ``C_d`` as the standalone decompressor sized for the model. The dense BNN baseline's MAC
 is the slope of the FINN-style dense unit's LUT sites against SIMD x PE
@@ -29,10 +30,11 @@ class MeasuredCosts:
     """Costs per MAC per cycle, and of the decoder, from one synthesis summary.
 
     ``binary``: the engine slope (None without two binary engines); ``binary_weighted``:
-    that slope plus what the PE with integer weights adds over the dual-mode PE (None
-    when the summary lacks it); ``xnor`` / ``int8``: the standalone PE in one mode;
+    that slope plus what the PE with integer weights adds over the XNOR PE, per lane
+    (None when the summary lacks it); ``xnor`` / ``int8``: the standalone K-lane PEs per
+    lane (XNOR-popcount; 8-bit pixels);
     ``float_mac``: the standalone float-accumulate PE (LUTs and DSPs); ``decoder``: the
-    standalone decompressor; ``dense_bnn``: the dense unit's slope per MAC (None when
+    standalone weight walker per lane (C_d: one lane's share, serving R MACs per cycle); ``dense_bnn``: the dense unit's slope per MAC (None when
     the summary has no dense units).
     """
 
@@ -55,20 +57,21 @@ class MeasuredCosts:
 def measured_costs(summary: SynthSummary) -> MeasuredCosts:
     """The :class:`MeasuredCosts` of ``summary``."""
     slope = summary.derived.c_op_luts
+    lanes = summary.derived.lanes or 1
     binary = Cost(luts=slope) if slope is not None else None
     weighted = None
     if slope is not None and names.PE_WEIGHTED in summary.blocks:
-        weighted = Cost(
-            luts=slope + summary.lut_sites(names.PE_WEIGHTED) - summary.lut_sites(names.PE_DUAL),
-            dsps=summary.block(names.PE_WEIGHTED).resources.dsps)
+        extra = summary.lut_sites(names.PE_WEIGHTED) - summary.lut_sites(names.PE_XNOR)
+        weighted = Cost(luts=slope + extra / lanes,
+                        dsps=summary.block(names.PE_WEIGHTED).resources.dsps / lanes)
     fit = summary.derived.dense_mvu
     dense = Cost(luts=fit.luts_per_mac) if fit is not None else None
     return MeasuredCosts(
-        xnor=Cost(luts=float(summary.lut_sites(names.PE_XNOR))),
-        int8=Cost(luts=float(summary.lut_sites(names.PE_INT8))),
+        xnor=Cost(luts=summary.lut_sites(names.PE_XNOR) / lanes),
+        int8=Cost(luts=summary.lut_sites(names.PE_INT8) / lanes),
         float_mac=Cost(luts=float(summary.lut_sites(names.PE_FLOAT)),
                        dsps=summary.block(names.PE_FLOAT).resources.dsps),
-        decoder=Cost(luts=float(summary.lut_sites(names.DECODER))),
+        decoder=Cost(luts=summary.lut_sites(names.DECODER) / lanes),
         binary=binary, binary_weighted=weighted, dense_bnn=dense)
 
 
@@ -82,9 +85,9 @@ def measured_section(summary: SynthSummary) -> dict:
         "decoder_bram36": res(names.DECODER).bram36,
         "decoder_1k_luts": res(names.DECODER_1K).lut_sites,
         "pe_luts_per_mac": {
-            "xnor": res(names.PE_XNOR).lut_sites,
-            "int8": res(names.PE_INT8).lut_sites,
-            "dual": res(names.PE_DUAL).lut_sites,
+            "lanes": derived.lanes,
+            "xnor": res(names.PE_XNOR).lut_sites / (derived.lanes or 1),
+            "int8": res(names.PE_INT8).lut_sites / (derived.lanes or 1),
             "float": res(names.PE_FLOAT).lut_sites,
             "engine_slope": derived.c_op_luts,
             "float_engine_slope": derived.float_engine.c_op_luts if derived.float_engine else None,
@@ -94,7 +97,7 @@ def measured_section(summary: SynthSummary) -> dict:
         "fp32_mul_luts": res(names.FP32_MUL).lut_sites,
         "fp32_mul_dsps": res(names.FP32_MUL).dsps,
         "engine": {k: fit[k] for k in (
-            "c_op_luts", "c_op_logic_luts", "c_op_all_points_luts", "engine_intercept_luts",
+            "lanes", "c_op_luts", "c_op_logic_luts", "c_op_all_points_luts", "engine_intercept_luts",
             "fit_reuse", "fit_max_residual_luts", "per_reuse")},
         "logic_levels": {name: {"lut": b.levels.lut, "total": b.levels.total}
                          for name, b in summary.blocks.items()},
@@ -110,11 +113,12 @@ def _ecp5_fmax(blocks) -> float | None:
 
 
 def _ecp5_sections(summary: SynthSummary) -> dict:
-    """``binary_engine`` (the engine's C_op, one nonzero per cycle, its ECP5 Fmax),
+    """``binary_engine`` (the engine's C_op per MAC, its K, its ECP5 Fmax),
     ``dense_bnn`` (the dense unit's LUTs per MAC and ECP5 Fmax; None without dense
     units), ``dense_mvu`` (the dense fit) and ``ecp5`` (the flow and every placed
     block's Fmax; None if nothing was placed)."""
-    engines = sorted((b for b in summary.blocks.values() if b.reuse), key=lambda b: b.reuse)
+    engines = sorted((b for b in summary.blocks.values()
+                      if b.reuse and (b.lanes or 1) == (summary.derived.lanes or 1)), key=lambda b: b.reuse)
     fit = summary.derived.dense_mvu
     dense_units = [b for b in summary.blocks.values() if b.dense is not None]
     placed = {name: b for name, b in summary.blocks.items() if b.ecp5 is not None}
@@ -124,7 +128,7 @@ def _ecp5_sections(summary: SynthSummary) -> dict:
                 "fmax_mhz": {name: b.fmax_ecp5 for name, b in placed.items()},
                 "used": {name: b.ecp5.used for name, b in placed.items()}}
     return {
-        "binary_engine": {"luts_per_mac": summary.derived.c_op_luts, "lanes": 1,
+        "binary_engine": {"luts_per_mac": summary.derived.c_op_luts, "lanes": summary.derived.lanes,
                           "fmax_mhz": {"ecp5": _ecp5_fmax(engines)}},
         "dense_bnn": None if fit is None else {
             "luts_per_mac": fit.luts_per_mac,

@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 __all__ = [
-    "DECODER", "DECODER_1K", "PE_XNOR", "PE_INT8", "PE_DUAL", "PE_WEIGHTED", "PE_FLOAT",
+    "DECODER", "DECODER_1K", "PE_XNOR", "PE_INT8", "PE_WEIGHTED", "PE_FLOAT",
     "FP32_ADD", "FP32_MUL", "REQUIRED", "engine", "float_engine", "dense_mvu",
 ]
 
 DECODER = "decoder"          # the RLE decompressor holding all of the model's words
 DECODER_1K = "decoder_1k"    # the same with 1,024 words (one RAMB18)
-PE_XNOR = "pe_xnor"          # the binary PE with bits_mode tied to 1 (XNOR-popcount)
-PE_INT8 = "pe_int8"          # ... tied to 0 (8-bit add/subtract)
-PE_DUAL = "pe_dual"          # the binary PE as the engine builds it (mode chosen at run time)
+PE_XNOR = "pe_xnor"          # the binary engine's PE: K lanes, XNOR-popcount into one accumulator
+PE_INT8 = "pe_int8"          # a K-lane PE adding 8-bit pixels (the alternative to bit planes; not built)
 PE_WEIGHTED = "pe_weighted"  # the binary PE with integer weights kp, kn (weighted layers)
 PE_FLOAT = "pe_float"        # the float-accumulate PE
 FP32_ADD = "fp32_add"
 FP32_MUL = "fp32_mul"
 
-#: Blocks every synthesis summary holds (``pe_weighted`` is missing from older ones).
-REQUIRED = (DECODER, DECODER_1K, PE_XNOR, PE_INT8, PE_DUAL, PE_FLOAT, FP32_ADD, FP32_MUL)
+#: Blocks every synthesis summary holds.
+REQUIRED = (DECODER, DECODER_1K, PE_XNOR, PE_INT8, PE_FLOAT, FP32_ADD, FP32_MUL)
 
 
-def engine(reuse: int) -> str:
-    """The whole binary engine at R = ``reuse``."""
-    return f"engine_r{reuse}"
+def engine(reuse: int, lanes: int) -> str:
+    """The whole binary engine at R = ``reuse``, K = ``lanes``."""
+    return f"engine_r{reuse}_k{lanes}"
 
 
 def float_engine(reuse: int) -> str:

@@ -56,7 +56,7 @@ class DenseShape:
 @dataclass(frozen=True)
 class BlockResult:
     """One synthesised block as the summary lists it (``reuse``/``float_reuse``: the R of
-    a whole binary/float engine, ``dense``: a dense unit's shape, None for other blocks;
+    a whole binary/float engine, ``lanes`` a binary engine's K, ``dense``: a dense unit's shape, None for other blocks;
     ``ecp5``: its place and route on the ECP5 (:mod:`cost.nextpnr`), None if not placed;
     the JSON's ``fmax_mhz`` is ``{"ecp5": MHz}`` then)."""
 
@@ -71,6 +71,7 @@ class BlockResult:
     float_reuse: int | None = None
     dense: DenseShape | None = None
     ecp5: PnrResult | None = None
+    lanes: int | None = None
 
     @property
     def fmax_ecp5(self) -> float | None:
@@ -81,7 +82,7 @@ class BlockResult:
         return {"name": self.name, "key": self.key, "frontend": self.frontend,
                 "resources": self.resources.to_json(), "levels": self.levels.to_json(),
                 "yosys_seconds": self.yosys_seconds, "description": self.description,
-                "reuse": self.reuse, "float_reuse": self.float_reuse,
+                "reuse": self.reuse, "lanes": self.lanes, "float_reuse": self.float_reuse,
                 "dense": self.dense.to_json() if self.dense else None,
                 "fmax_mhz": {"ecp5": self.fmax_ecp5} if self.ecp5 else None,
                 "ecp5": self.ecp5.to_json() if self.ecp5 else None}
@@ -93,7 +94,7 @@ class BlockResult:
                    levels=LogicLevels.from_json(d["levels"]),
                    yosys_seconds=d.get("yosys_seconds", 0.0),
                    description=d.get("description", name),
-                   reuse=d.get("reuse"), float_reuse=d.get("float_reuse"),
+                   reuse=d.get("reuse"), lanes=d.get("lanes"), float_reuse=d.get("float_reuse"),
                    dense=DenseShape.from_json(d["dense"]) if d.get("dense") else None,
                    ecp5=PnrResult.from_json(d["ecp5"]) if d.get("ecp5") else None)
 

@@ -83,7 +83,8 @@ def run_all(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE, out=DEFAULT_OUT, *,
         results[block.name] = BlockResult(
             name=res.name, key=res.key, frontend=res.frontend, resources=r, levels=res.levels,
             yosys_seconds=round(res.seconds, 1), description=block.description,
-            reuse=block.reuse, float_reuse=block.float_reuse, dense=block.dense, ecp5=ecp5)
+            reuse=block.reuse, lanes=block.lanes, float_reuse=block.float_reuse, dense=block.dense,
+            ecp5=ecp5)
     placed = any(b.ecp5 is not None for b in results.values())
     summary = SynthSummary(
         tool=ToolInfo(yosys_version(), frontend, script_for(frontend, "NAME")),

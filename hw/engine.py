@@ -1,4 +1,4 @@
-"""The engine: one decompressor feeding R PEs, a sequencer, on-chip buffers, a host port.
+"""The engines: decompressors feeding R PEs, a sequencer, on-chip buffers, a host port.
 
 Paper 002, Fig. 6: a single RLE decompressor (:mod:`hw.decompressor`) walks
 each weight row and broadcasts every nonzero weight's (input address, sign)
@@ -8,16 +8,18 @@ every layer from on-chip memories: all layers' RLE words, ping-pong buffers
 between layers, an input (pixel) buffer and an output buffer. A batch of R
 images goes in, R output vectors come out, with no host help between layers.
 
-One engine serves both network kinds; only the datapath between the
-decompressor and the buffers differs (contract: :mod:`hw.datapath`):
+Two engines share this host interface; :func:`build_engine` picks one by the
+plan's kind:
 
-* ``binary`` models: :class:`hw.binary_datapath.BinaryDatapath`, XNOR-popcount
-  PEs, 1-bit hidden activations, int32 outputs. A run of a batch takes
-  exactly ``sum(RLE words) + 5 * layers`` cycles.
-* ``float`` models: :class:`hw.float_datapath.FloatDatapath`, float-accumulate
-  PEs, binary32 hidden activations and outputs. A run takes the RLE words,
-  ``add_latency - 1`` reduction slots per row, a per-layer drain, and stalls
-  where rows are shorter than the lane reduction (see there).
+* ``binary`` models: :class:`hw.binary_engine.BinaryEngine`, K lane
+  decompressors and PEs taking K nonzeros per cycle (XNOR-popcount), 1-bit
+  hidden activations, int32 outputs; its loader takes ``load_cycles(plan)``
+  cycles per ``load`` word (``load_ready``).
+* ``float`` models: :class:`Engine` here, one decompressor and the datapath
+  :class:`hw.float_datapath.FloatDatapath` (contract: :mod:`hw.datapath`),
+  float-accumulate PEs, binary32 hidden activations and outputs. A run takes
+  the RLE words, ``add_latency - 1`` reduction slots per row, a per-layer
+  drain, and stalls where rows are shorter than the lane reduction (see there).
 
 :func:`cycle_budget` breaks a batch's cycles down for either kind.
 
@@ -54,17 +56,27 @@ from amaranth import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from .binary_datapath import BinaryDatapath
+from .binary_engine import LAYER_OVERHEAD, LOAD_CYCLES, BinaryEngine
 from .datapath import PIXEL_BITS, bits_for, select
 from .decompressor import Decompressor
 from .float_datapath import FloatDatapath
 from .plan import EnginePlan
 
-__all__ = ["Engine", "engine_signature", "layer_overhead", "cycle_budget", "result_signature",
-           "pack_input_words", "PIXEL_BITS", "DATAPATHS"]
+__all__ = ["Engine", "build_engine", "engine_signature", "layer_overhead", "cycle_budget",
+           "load_cycles", "result_signature", "pack_input_words", "PIXEL_BITS", "DATAPATHS"]
 
-#: The datapath of each network kind.
-DATAPATHS = {"binary": BinaryDatapath, "float": FloatDatapath}
+#: The datapath of each network kind that :class:`Engine` runs.
+DATAPATHS = {"float": FloatDatapath}
+
+
+def build_engine(plan: EnginePlan) -> wiring.Component:
+    """The engine for ``plan``: :class:`hw.binary_engine.BinaryEngine` or :class:`Engine`."""
+    return BinaryEngine(plan) if plan.kind == "binary" else Engine(plan)
+
+
+def load_cycles(plan: EnginePlan) -> int:
+    """Cycles between two ``load`` writes the engine for ``plan`` accepts."""
+    return LOAD_CYCLES if plan.kind == "binary" else 1
 
 
 def pack_input_words(pixels, reuse: int) -> list[int]:
@@ -85,7 +97,9 @@ def result_signature(addr_width: int, image_width: int) -> wiring.Signature:
 
 
 def layer_overhead(plan: EnginePlan) -> int:
-    """Cycles per layer beyond the RLE words and row overheads."""
+    """Cycles per layer beyond the RLE words (binary: the beats and stalls) and row overheads."""
+    if plan.kind == "binary":
+        return LAYER_OVERHEAD
     return DATAPATHS[plan.kind].layer_overhead(plan)
 
 
@@ -94,6 +108,8 @@ def cycle_budget(plan: EnginePlan) -> dict:
     Exact for binary networks. For float networks exact when every row is long
     enough for its lane reduction and no skip word falls on a reduction slot;
     otherwise an estimate (short rows stall more, skips hide reduction slots)."""
+    if plan.kind == "binary":
+        return plan.cycle_budget(LAYER_OVERHEAD)
     dp = DATAPATHS[plan.kind]
     return plan.cycle_budget(dp.layer_overhead(plan), dp.row_overhead(plan))
 
@@ -118,8 +134,8 @@ def engine_signature(plan: EnginePlan) -> dict:
 
 
 class Engine(wiring.Component):
-    """The whole network in one component, generated from a :class:`hw.plan.BinaryPlan`
-    or :class:`hw.plan.FloatPlan` (ports: :func:`engine_signature`).
+    """The whole float network in one component, generated from a
+    :class:`hw.plan.FloatPlan` (ports: :func:`engine_signature`).
 
     ``elaborate`` builds the decompressor and the plan's datapath, then
     :func:`_buffers` (input, ping-pong and output memories), the per-layer

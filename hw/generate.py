@@ -34,7 +34,7 @@ from sw.files import write_json
 from sw.model_file import load_model
 
 from .decompressor import Decompressor
-from .engine import Engine, cycle_budget
+from .engine import build_engine, cycle_budget
 from .errors import build_all
 from .fp32 import (ADD_DEFAULT_LATENCY, ADD_REGISTERS, MUL_DEFAULT_LATENCY, MUL_REGISTERS,
                    fp32_add_top, fp32_mul_top)
@@ -48,6 +48,7 @@ def parse_args(argv=None):
     p.add_argument("--out", default="build/verilog", help="output folder (default %(default)s)")
     p.add_argument("--model", help="tnn-model-v1 .npz: also write the whole engine")
     p.add_argument("--reuse", type=int, default=8, help="R, PEs per decompressor (default %(default)s)")
+    p.add_argument("--lanes", type=int, help="binary models: K, nonzeros per PE per cycle (default: the plan's)")
     p.add_argument("--field-width", type=int, default=4, help="decompressor.v: run field G (default %(default)s)")
     p.add_argument("--n-cols", type=int, default=1024, help="decompressor.v: widest row (default %(default)s)")
     p.add_argument("--depth", type=int, default=4096, help="decompressor.v: memory words (default %(default)s)")
@@ -86,8 +87,10 @@ def generate(args) -> int:
         model = load_model(args.model)
         options = ({"add_latency": args.add_latency, "mul_latency": args.mul_latency}
                    if model.activation == "float" else {})
+        if args.lanes is not None:
+            options["lanes"] = args.lanes
         plan = plan_engine(model, args.reuse, **options)
-        builders.append(lambda: Engine(plan))
+        builders.append(lambda: build_engine(plan))
         names.append("tnn_engine")
     blocks = list(zip(build_all(builders), names))
     engine = blocks[-1][0] if args.model else None

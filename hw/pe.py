@@ -1,12 +1,22 @@
-"""Ternary-weight processing element of the binary engine.
+"""Processing element of the binary engine: K nonzero weights per cycle into one accumulator.
 
-One PE serves one image of the batch. It is parameterised by mode at run time:
-``bits_mode = 0`` adds or subtracts an 8-bit pixel (layer 0), ``bits_mode = 1``
-counts XNOR matches of an input bit with the weight (XNOR-popcount, the 1-bit
-case). With ``k_width > 0`` (weighted engines) each weight is the row's signed
-integer ``c = +kp`` or ``-kn`` instead of +-1: ``acc += c * x`` (pixels) or
-``acc += c * x[0]`` (bits), one multiplier per PE. See :mod:`hw.binary_datapath`
-for the arithmetic and the folded row constants.
+One PE serves one image of the batch. Each cycle it takes K lanes, each a
+nonzero weight's ``sign`` and this image's input bit ``x`` at the weight's column, sums the lanes' terms in an adder tree and adds
+the sum to its accumulator. A term is
+
+* ``x XNOR w`` (1 when the input bit agrees with the weight's sign), in
+  ordinary engines: the tree is an XNOR-popcount;
+* ``c * x`` with ``c = +kp`` (weight +1) or ``-kn`` (weight -1), the row's
+  integer weights, in weighted engines (``k_width > 0``).
+
+A lane without a weight must come with ``x = 0`` and ``sign = 0`` (its term
+is then 0; the engine reads such lanes from an all-zero memory region). Rows end with the same beat in every lane; a row may be
+walked several times (the first layer, once per pixel bit, most significant
+first): at the first beat of each later pass the accumulator doubles first
+(Horner's rule). The row's start value replaces the accumulator at the row's
+first beat, and a carry bit may be added with the first beat of each pass, so
+a hidden row's output bit is simply ``acc >= 0`` (the plan folds thresholds
+into the start value and carries: :func:`hw.plan.plan_binary`).
 """
 
 from __future__ import annotations
@@ -15,64 +25,80 @@ from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["TernaryPE", "pe_beat_layout"]
+__all__ = ["LanePE", "pe_control_layout", "adder_tree"]
 
-#: A decoded weight as the PEs see it, one cycle after the decompressor beat.
-pe_beat_layout = data.StructLayout({
-    "valid": unsigned(1),  # a beat is present this cycle
-    "sign": unsigned(1),   # weight -1
-    "last": unsigned(1),   # row ends with this beat
-    "null": unsigned(1),   # empty row: no weight
+#: What every PE is told about the beat in its accumulate stage (one cycle after its lane inputs).
+pe_control_layout = data.StructLayout({
+    "valid": unsigned(1),       # a beat is present
+    "row_start": unsigned(1),   # the row's first beat: acc = start + sum + carry
+    "pass_start": unsigned(1),  # first beat of a later pass: acc = 2 acc + sum + carry
+    "carry": unsigned(1),       # added with this beat
 })
 
 
-class TernaryPE(wiring.Component):
-    """Accumulate ``w * x`` over a row's nonzero weights; score the row at its end.
+def adder_tree(m, terms, name: str):
+    """The sum of ``terms`` (Amaranth values) as a balanced tree of two-input
+    adders; each node is a named ``comb`` signal as wide as its sum needs."""
+    level = list(terms)
+    depth = 0
+    while len(level) > 1:
+        nxt = []
+        for i in range(0, len(level) - 1, 2):
+            a, b = level[i], level[i + 1]
+            s = Signal(signed(max(len(a), len(b)) + 1) if a.shape().signed or b.shape().signed
+                       else unsigned(max(len(a), len(b)) + 1), name=f"{name}_l{depth}_{i // 2}")
+            m.d.comb += s.eq(a + b)
+            nxt.append(s)
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+        depth += 1
+    return level[0]
+
+
+class LanePE(wiring.Component):
+    """Accumulate K lanes' terms per cycle; the accumulator's value is the row's result.
 
     Parameters
     ----------
-    acc_width, const_width, score_width : int
-        Signed widths from :class:`hw.plan.BinaryPlan` (never overflow).
-    input_width : int
-        Pixel width (8).
+    lanes : int
+        K.
+    acc_width, start_width : int
+        Signed widths of the accumulator and of the row start value, from
+        :class:`hw.plan.BinaryPlan` (they never overflow).
     k_width : int
         0: weights are +-1 (the ports ``kp``, ``kn`` do not exist). Else the
         unsigned width of the row's integer weights ``kp``, ``kn``.
 
     Ports
     -----
-    beat : In(pe_beat_layout)
-        Stage B: the weight of this cycle.
-    x : In(input_width)
-        Stage B: this PE's activation at the weight's address (a bit in ``x[0]``
-        in bits mode).
-    bits_mode : In(1)
-        0: ``acc += +-x``; 1: ``acc += (x[0] XNOR w)``. Constant during a layer.
-        Weighted: 0: ``acc += c * x``; 1: ``acc += c * x[0]``.
+    x, sign : In(K)
+        Stage B: per lane, this image's input bit and the weight's sign (1: -1).
     kp, kn : In(unsigned(k_width))
-        Weighted only, stage B: the row's integer weights of +1 and -1 weights.
-    k : In(signed(const_width))
-        Stage C: the finished row's constant ``K``.
-    score : Out(signed(score_width))
-        Stage C: ``(row_value << bits_mode) - k``.
+        Weighted only, stage B: the row's integer weights.
+    ctl : In(pe_control_layout)
+        Stage C: the beat whose lanes were in stage B one cycle earlier.
+    start : In(signed(start_width))
+        Stage C: the row's start value (used with ``ctl.row_start``).
+    acc : Out(signed(acc_width))
+        The accumulator: after a row's last beat in stage C at cycle t, the
+        row's value during cycle t+1.
     bit : Out(1)
-        Stage C: ``score >= 0``.
+        ``acc >= 0``.
 
-    Timing: a row's last beat in stage B at cycle t gives ``score``/``bit`` for
-    that row during cycle t+1 (valid until the next row end). One beat per cycle.
+    One beat per cycle, no stalls; latency from stage B to ``acc``: 2 cycles.
     """
 
-    def __init__(self, *, acc_width: int, const_width: int, score_width: int, input_width: int = 8,
-                 k_width: int = 0):
+    def __init__(self, *, lanes: int, acc_width: int, start_width: int, k_width: int = 0):
+        self.lanes = lanes
         self.acc_width = acc_width
-        self.score_width = score_width
         self.k_width = k_width
         ports = {
-            "beat": In(pe_beat_layout),
-            "x": In(input_width),
-            "bits_mode": In(1),
-            "k": In(signed(const_width)),
-            "score": Out(signed(score_width)),
+            "x": In(lanes),
+            "sign": In(lanes),
+            "ctl": In(pe_control_layout),
+            "start": In(signed(start_width)),
+            "acc": Out(signed(acc_width)),
             "bit": Out(1),
         }
         if k_width:
@@ -81,41 +107,22 @@ class TernaryPE(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        acc = Signal(signed(self.acc_width))
-        row_value = Signal(signed(self.acc_width))
-        beat = self.beat
+        terms = []
+        for k in range(self.lanes):
+            if self.k_width:
+                term = Signal(signed(self.k_width + 1), name=f"term{k}")
+                m.d.comb += term.eq(Mux(self.x[k], Mux(self.sign[k], -self.kn, self.kp), 0))
+            else:
+                term = Signal(name=f"term{k}")
+                m.d.comb += term.eq(self.x[k] ^ self.sign[k])  # sign 1: weight -1
+            terms.append(term)
+        total = adder_tree(m, terms, "sum")
+        count = Signal.like(total)  # stage C: the beat's sum
+        m.d.sync += count.eq(total)
 
-        match = self.x[0] ^ beat.sign  # input bit equals weight bit (1: +1)
-        pixel = self.x  # unsigned; -pixel widens to signed
-        term = Signal(signed(max(self.acc_width, len(self.x) + 1 + (self.k_width + 1 if self.k_width else 0))))
-        if self.k_width:
-            c = Signal(signed(self.k_width + 1))
-            value = Signal(len(self.x))
-            m.d.comb += [
-                c.eq(Mux(beat.sign, -self.kn, self.kp)),
-                value.eq(Mux(self.bits_mode, self.x[0], pixel)),
-            ]
-        with m.If(beat.null):
-            m.d.comb += term.eq(0)
-        if self.k_width:
-            with m.Else():
-                m.d.comb += term.eq(c * value)
-        else:
-            with m.Elif(self.bits_mode):
-                m.d.comb += term.eq(match)
-            with m.Else():
-                m.d.comb += term.eq(Mux(beat.sign, -pixel, pixel))
-
-        total = acc + term
-        with m.If(beat.valid):
-            with m.If(beat.last):
-                m.d.sync += [row_value.eq(total), acc.eq(0)]
-            with m.Else():
-                m.d.sync += acc.eq(total)
-
-        shifted = Mux(self.bits_mode, row_value << 1, row_value)
-        m.d.comb += [
-            self.score.eq(shifted - self.k),
-            self.bit.eq(self.score >= 0),
-        ]
+        acc, ctl = self.acc, self.ctl
+        base = Mux(ctl.row_start, self.start, Mux(ctl.pass_start, acc << 1, acc))
+        with m.If(ctl.valid):
+            m.d.sync += acc.eq(base + count + ctl.carry)
+        m.d.comb += self.bit.eq(~acc[-1])
         return m

@@ -25,13 +25,15 @@ from typing import ClassVar
 import numpy as np
 
 from sw import rle
+
+from .lanes import encode_lanes
 from sw.errors import InputError
 from sw.golden import preprocess  # layer 0's input function, shared with the golden model
 from sw.model_file import PIXEL_MAX, TnnModel, accumulator_range
 
 __all__ = ["LIMITS", "LayerPlan", "BinaryLayerPlan", "FloatLayerPlan", "EnginePlan", "BinaryPlan",
            "FloatPlan", "PlanError", "plan_engine", "plan_binary", "plan_float", "choose_field_width",
-           "signed_width", "MAX_SKIP_FRACTION", "FLOAT_ADD_LATENCY", "FLOAT_MUL_LATENCY"]
+           "signed_width", "MAX_SKIP_FRACTION", "lane_field_width", "PIXEL_PASSES", "choose_lanes", "FLOAT_ADD_LATENCY", "FLOAT_MUL_LATENCY"]
 
 #: Default pipeline latencies of the float engine's adders and multiplier (cycles).
 FLOAT_ADD_LATENCY = 3
@@ -40,6 +42,7 @@ FLOAT_MUL_LATENCY = 3
 #: What the generator accepts; anything beyond is refused with a clear message.
 LIMITS = {
     "reuse": (1, 256),            # R, PEs per decompressor
+    "lanes": (1, 16),             # K, nonzeros per PE per cycle (binary engine)
     "layers": (1, 16),
     "width": (1, 1 << 16),        # inputs or outputs of any layer
     "weight_words": (1, 1 << 22),  # RLE words of all layers together
@@ -78,8 +81,18 @@ class LayerPlan:
 
 @dataclass(frozen=True)
 class BinaryLayerPlan(LayerPlan):
-    bits_mode: bool      # XNOR-popcount over input bits (layers >= 1); layer 0 adds pixels
+    """A binary layer as the engine's K lanes walk it (:mod:`hw.lanes`): each row
+    ``passes`` times (8 for layer 0's pixel bits, else 1). ``word_base`` and
+    ``word_count`` are the layer's words over all lanes (storage);
+    ``lane_word_base``/``lane_word_count`` the walk of each lane's memory;
+    ``beats`` the cycles of one walk of every row."""
+
+    bits_mode: bool      # XNOR-popcount over input bits (layers >= 1); layer 0 walks pixel bit planes
     weighted: bool       # integer weights kp, kn per row (kp{l}/kn{l} in the model file)
+    passes: int
+    lane_word_base: tuple[int, ...]
+    lane_word_count: tuple[int, ...]
+    beats: int
 
 
 @dataclass(frozen=True)
@@ -95,8 +108,8 @@ class EnginePlan:
     row, layer after layer (:attr:`LayerPlan.const_base`). Each kind also gives
     ``kind`` (``"binary"`` or ``"float"``: the datapath, ``hw.engine.DATAPATHS``),
     ``act_width`` (bits of one hidden activation), ``out_width`` (bits of one
-    output word), ``const_width`` (bits of one row constant) and ``lanes`` (the
-    golden model's ``lanes`` argument for this engine).
+    output word), ``const_width`` (bits of one row constant) and ``golden_lanes``
+    (the golden model's ``lanes`` argument for this engine).
     """
 
     kind: ClassVar[str]
@@ -157,23 +170,39 @@ class EnginePlan:
 
 @dataclass(frozen=True)
 class BinaryPlan(EnginePlan):
-    """The binary engine's plan (:mod:`hw.binary_datapath`).
+    """The binary engine's plan (:mod:`hw.binary_engine`, arithmetic there).
 
-    ``row_consts`` are the signed K of each row (int64; module docstring);
-    ``acc_width``, ``score_width`` and ``const_width`` the signed widths of the
-    accumulator, of ``(acc << shift) - K`` and of K, which never overflow. A
-    weighted plan has ``row_k``, each row's ``kp | kn << k_width`` (uint64;
-    ``kp = kn = 1`` in its ordinary layers), ``k_width`` the unsigned bits of
-    ``kp`` and ``kn``; else ``row_k`` is None and ``k_width`` 0.
+    ``lanes`` is K, the nonzeros each PE takes per cycle; ``lane_words`` the K
+    lanes' RLE words (:mod:`hw.lanes`), all layers each, and ``words`` all of
+    them together (the weight storage); ``row_beats`` the words (beats) of each
+    row in every lane, layer after layer. ``row_consts`` are each row's signed
+    accumulator start value and ``row_carries`` its carry bits (layer 0: bit
+    ``b`` is added with the first beat of the pass over pixel bit ``b``; 0 in
+    other layers): a hidden row's bit is then ``acc >= 0``. ``out_consts`` and
+    ``out_shift`` turn the last layer's accumulators into the model's scores,
+    ``(acc << out_shift) - out_consts[j]``. ``acc_width``, ``last_acc_width``
+    (the last layer's accumulators alone), ``const_width``,
+    ``out_const_width`` and ``score_width`` are signed widths that never
+    overflow. A weighted plan has ``row_k``, each row's ``kp | kn << k_width``
+    (uint64; ``kp = kn = 1`` in its ordinary layers), ``k_width`` the unsigned
+    bits of ``kp`` and ``kn``; else ``row_k`` is None and ``k_width`` 0.
     """
 
     kind: ClassVar[str] = "binary"
     act_width: ClassVar[int] = 1   # one bit per image
-    lanes: ClassVar[int] = 1       # exact integer sums: no partial sums
+    golden_lanes: ClassVar[int] = 1  # exact integer sums: no partial sums
 
+    lanes: int
+    lane_words: tuple[np.ndarray, ...]
+    row_beats: np.ndarray
+    row_carries: np.ndarray
+    out_consts: np.ndarray
+    out_shift: int
     acc_width: int
+    last_acc_width: int
     score_width: int
     const_width: int
+    out_const_width: int
     row_k: np.ndarray | None = None
     k_width: int = 0
 
@@ -188,8 +217,25 @@ class BinaryPlan(EnginePlan):
 
     @property
     def out_width(self) -> int:
-        """Outputs are the last layer's scores, sign-extended to int32 at the host port."""
-        return self.score_width
+        """Bits of one output-buffer entry: the last layer's accumulator (its low
+        bits: the last layer's range), which the host port turns into an int32 score."""
+        return self.last_acc_width
+
+    @property
+    def ideal_cycles(self) -> int:
+        """Cycles per batch at K nonzeros per cycle: ``passes * ceil(nnz / K)`` summed
+        over every row."""
+        return sum(lp.passes * (lp.beats - lp.empty_rows) for lp in self.layers)
+
+    def cycle_budget(self, layer_overhead: int, row_overhead: int = 0) -> dict:
+        """Where a batch's cycles go: the ideal (``nonzeros``), one beat per walk
+        of an empty row (``empty_rows``) and ``layer_overhead`` per layer. Exact:
+        lane streams have no skip words."""
+        return {
+            "nonzeros": self.ideal_cycles,
+            "empty_rows": sum(lp.passes * lp.empty_rows for lp in self.layers),
+            "layer_overhead": layer_overhead * len(self.layers),
+        }
 
 
 @dataclass(frozen=True)
@@ -227,7 +273,7 @@ class FloatPlan(EnginePlan):
         return 96 if self.asymmetric else 64
 
     @property
-    def lanes(self) -> int:
+    def golden_lanes(self) -> int:
         return self.add_latency
 
 
@@ -261,13 +307,15 @@ def choose_field_width(weights, max_skip_fraction: float = MAX_SKIP_FRACTION) ->
     return min(within, key=lambda c: (c[1], c[2]))[2]
 
 
-def plan_engine(model: TnnModel, reuse: int, field_width: int | None = None,
+def plan_engine(model: TnnModel, reuse: int, field_width: int | None = None, lanes: int | None = None,
                 **float_options) -> BinaryPlan | FloatPlan:
     """:func:`plan_binary` or :func:`plan_float`, by the model's activation."""
     if model.activation == "binary":
         if float_options:
             raise PlanError(f"{next(iter(float_options))}: only float models have this option")
-        return plan_binary(model, reuse, field_width)
+        return plan_binary(model, reuse, field_width, lanes)
+    if lanes not in (None, 1):
+        raise PlanError(f"lanes: the float engine takes one nonzero per cycle, got {lanes}")
     return plan_float(model, reuse, field_width, **float_options)
 
 
@@ -309,56 +357,160 @@ def _walk_layers(model: TnnModel, field_width: int) -> tuple[list[dict], np.ndar
     return layers, all_words
 
 
-def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> BinaryPlan:
-    """Plan the binary engine for ``model`` with ``reuse`` PEs (R); the run-field
-    width is :func:`choose_field_width`'s unless given."""
+#: Walks of each layer-0 row: one per pixel bit, most significant first.
+PIXEL_PASSES = 8
+
+
+def longest_lane_run(weights, lanes: int) -> int:
+    """The longest run of zeros before a nonzero within one lane's part of a row
+    (:mod:`hw.lanes`), over every row of ``weights``."""
+    longest = 0
+    for w in weights:
+        for row in w:
+            cols = np.flatnonzero(row)
+            if cols.size:
+                prev = np.concatenate([np.full(min(lanes, cols.size), -1), cols[:-lanes]])
+                longest = max(longest, int((cols - prev - 1).max()))
+    return longest
+
+
+def lane_field_width(weights, lanes: int) -> int:
+    """The binary engine's run-field width: the narrowest whose runs span every
+    zero run in a lane, so lane streams have no skip words and the lanes never
+    wait for each other."""
+    return max(1, longest_lane_run(weights, lanes).bit_length())
+
+
+def _binary_row_constants(model: TnnModel, l: int, kp, kn):
+    """Layer ``l``'s per-row accumulator start values, carry bits, and the
+    accumulator's range (``lo``, ``hi`` over every value it takes in a row):
+    the arithmetic of :mod:`hw.binary_engine`."""
+    w = model.weights[l].astype(np.int64)
+    plus, minus = (w > 0).sum(axis=1), (w < 0).sum(axis=1)
+    last = l == model.n_layers - 1
+    if kp is None:   # XNOR-popcount: terms in {0, 1}
+        term_lo, term_hi = np.zeros_like(plus), plus + minus
+    else:            # c * x: terms in {-kn, 0, kp}
+        term_lo, term_hi = -kn * minus, kp * plus
+    if l == 0:
+        # S = sum_b 2^b p_b: the dot product, plus 255 n_minus for XNOR terms.
+        offset = PIXEL_MAX * minus if kp is None else np.zeros_like(plus)
+        if last:
+            start, carries = np.zeros_like(plus), np.zeros_like(plus)
+        else:
+            s_lo, s_hi = PIXEL_MAX * term_lo, PIXEL_MAX * term_hi
+            bound = np.clip(model.thresholds[l].astype(np.int64) + offset, s_lo, s_hi + 1)
+            start = (-bound) // (1 << (PIXEL_PASSES - 1))      # 128 A + E = -T
+            carries = -bound - (start << (PIXEL_PASSES - 1))  # E in [0, 127]
+        lo, hi = start.copy(), start.copy()
+        vlo, vhi = start.copy(), start.copy()
+        for b in reversed(range(PIXEL_PASSES)):
+            base_lo = vlo if b == PIXEL_PASSES - 1 else 2 * vlo
+            base_hi = vhi if b == PIXEL_PASSES - 1 else 2 * vhi
+            e = (carries >> b) & 1
+            lo = np.minimum(lo, base_lo + np.minimum(term_lo, 0))
+            hi = np.maximum(hi, base_hi + np.maximum(term_hi, 0) + e)
+            vlo, vhi = base_lo + term_lo + e, base_hi + term_hi + e
+        return start, carries, lo, hi, offset
+    # bits: the model's sum is 2 acc - C; a hidden bit is acc >= ceil((t + C) / 2).
+    c = plus + minus if kp is None else kp * plus - kn * minus
+    if last:
+        start = np.zeros_like(plus)
+    else:
+        bound = -((-(model.thresholds[l].astype(np.int64) + c)) // 2)
+        start = -np.clip(bound, term_lo, term_hi + 1)
+    lo = start + np.minimum(term_lo, 0)
+    hi = start + np.maximum(term_hi, 0)
+    return start, np.zeros_like(plus), lo, hi, c
+
+
+#: Lane counts the plan chooses from, and the share of lane slots that must carry a nonzero.
+LANE_CHOICES = (1, 2, 4, 8, 16)
+MIN_LANE_USE = 0.75
+
+
+def choose_lanes(weights) -> int:
+    """K when not given: the most lanes (of :data:`LANE_CHOICES`) whose slots
+    carry a nonzero at least :data:`MIN_LANE_USE` of the time, rows padded to
+    whole beats (``nnz / (K * sum max(1, ceil(nnz_row / K)))``)."""
+    nnz = np.concatenate([(w != 0).sum(axis=1) for w in weights])
+    use = lambda k: nnz.sum() / (k * np.maximum(1, -(-nnz // k)).sum())  # noqa: E731
+    return max(k for k in LANE_CHOICES if k == 1 or use(k) >= MIN_LANE_USE)
+
+
+def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
+                lanes: int | None = None) -> BinaryPlan:
+    """Plan the binary engine for ``model`` with ``reuse`` PEs (R) taking ``lanes``
+    nonzeros per cycle each (K, :func:`choose_lanes`'s unless given); the
+    run-field width is :func:`lane_field_width`'s unless given (a narrower one
+    is refused: lane streams have no skip words)."""
     if model.activation != "binary":
         raise PlanError(f"activation: the binary engine needs a 'binary' model, got {model.activation!r}")
-    field_width = _check_shape_and_width(model, reuse, field_width)
-    walked, all_words = _walk_layers(model, field_width)
+    if lanes is None:
+        lanes = choose_lanes(model.weights)
+    _check_range("lanes", lanes, "lanes")
+    given = field_width
+    field_width = _check_shape_and_width(model, reuse, field_width if field_width is not None else 1)
+    needed = lane_field_width(model.weights, lanes)
+    if given is None:
+        field_width = needed
+    elif field_width < needed:
+        raise PlanError(f"field_width: the lanes need a run field of at least {needed} bits (the longest "
+                        f"zero run in a lane is {longest_lane_run(model.weights, lanes)}), got {field_width}")
     weighted = model.weighted
-    layers = tuple(BinaryLayerPlan(**lp, bits_mode=l > 0, weighted=model.row_weight(l) is not None)
-                   for l, lp in enumerate(walked))
-    consts, row_ks = [], []
-    acc_lo, acc_hi, score_lo, score_hi = 0, 0, 0, 0
+    layers, lane_words, beats = [], [[] for _ in range(lanes)], []
+    starts, carries, out_consts, row_ks = [], [], None, []
+    acc_lo, acc_hi, rows_before, words_before = 0, 0, 0, 0
     for l, w in enumerate(model.weights):
-        w64 = w.astype(np.int64)
-        plus, minus = (w64 > 0).sum(axis=1), (w64 < 0).sum(axis=1)
-        t = 0 if l == model.n_layers - 1 else model.thresholds[l].astype(np.int64)
+        code = encode_lanes(w, lanes, field_width)
+        nnz = (w != 0).sum(axis=1)
         kp = kn = None
         if weighted:  # ordinary layers of a weighted plan: kp = kn = 1
-            k = model.row_weight(l) or (np.ones_like(plus), np.ones_like(plus))
+            k = model.row_weight(l) or (np.ones(len(w), np.int64), np.ones(len(w), np.int64))
             kp, kn = (np.asarray(v, dtype=np.int64) for v in k)
             row_ks.append((kp, kn))
-        if l == 0:  # pixels: acc is the model's own accumulation
-            lo, hi = accumulator_range(w, 0, None if kp is None else (kp, kn))
-            k = t + np.zeros_like(plus)
-            s_lo, s_hi = lo - k, hi - k
-        else:  # bits mode: score = 2 acc - K
-            if weighted:  # acc = sum of c over the inputs at 1
-                lo, hi = -kn * minus, kp * plus
-                k = t + kp * plus - kn * minus
-            else:  # acc = p, the XNOR matches, in [0, nnz]
-                nnz = plus + minus
-                lo, hi = np.zeros_like(nnz), nnz
-                k = t + nnz
-            s_lo, s_hi = 2 * lo - k, 2 * hi - k
+        start, carry, lo, hi, out_c = _binary_row_constants(model, l, kp, kn)
+        starts.append(start)
+        carries.append(carry)
         acc_lo, acc_hi = min(acc_lo, int(lo.min())), max(acc_hi, int(hi.max()))
-        score_lo, score_hi = min(score_lo, int(s_lo.min())), max(score_hi, int(s_hi.max()))
-        consts.append(k)
-
-    all_consts = np.concatenate(consts).astype(np.int64)
-    score_width = signed_width(score_lo, score_hi)
+        if l == model.n_layers - 1:
+            out_consts = out_c
+            shift = int(l > 0)
+            last_acc_width = signed_width(int(lo.min()), int(hi.max()))
+            score_lo, score_hi = int(((lo << shift) - out_c).min()), int(((hi << shift) - out_c).max())
+        lane_base = tuple(sum(len(x) for x in lane_words[k]) for k in range(lanes))
+        beats.append(code.row_beats)
+        for k in range(lanes):
+            lane_words[k].append(code.lanes[k])
+        layers.append(BinaryLayerPlan(
+            n_in=int(w.shape[1]), n_out=int(w.shape[0]), last=l == model.n_layers - 1,
+            word_base=words_before, word_count=code.words, const_base=rows_before,
+            nonzeros=int(nnz.sum()), skip_words=code.skip_words, empty_rows=int((nnz == 0).sum()),
+            bits_mode=l > 0, weighted=model.row_weight(l) is not None,
+            passes=PIXEL_PASSES if l == 0 else 1,
+            lane_word_base=lane_base, lane_word_count=tuple(len(c) for c in code.lanes),
+            beats=int(code.row_beats.sum())))
+        rows_before += int(w.shape[0])
+        words_before += code.words
+    lanes_arrays = tuple(np.concatenate(ws).astype(np.uint32) for ws in lane_words)
+    _check_range("weights: RLE words", max(len(x) for x in lanes_arrays), "weight_words")
+    score_width = signed_width(min(score_lo, 0), max(score_hi, 0))
     _check_range("scores: bits", score_width, "score_bits")
+    all_starts = np.concatenate(starts).astype(np.int64)
     row_k, k_width = None, 0
     if weighted:
         kp, kn = (np.concatenate([k[i] for k in row_ks]) for i in (0, 1))
         k_width = max(1, int(max(kp.max(), kn.max())).bit_length())
         row_k = (kp.astype(np.uint64) | (kn.astype(np.uint64) << np.uint64(k_width)))
+    out_consts = np.asarray(out_consts, dtype=np.int64)
     return BinaryPlan(
-        reuse=reuse, field_width=field_width, layers=layers, words=all_words, row_consts=all_consts,
-        acc_width=signed_width(acc_lo, acc_hi), score_width=score_width,
-        const_width=signed_width(int(all_consts.min()), int(all_consts.max())),
+        reuse=reuse, field_width=field_width, layers=tuple(layers),
+        words=np.concatenate(lanes_arrays), row_consts=all_starts, lanes=lanes,
+        lane_words=lanes_arrays, row_beats=np.concatenate(beats).astype(np.int64), row_carries=np.concatenate(carries).astype(np.uint8),
+        out_consts=out_consts, out_shift=int(model.n_layers > 1),
+        acc_width=signed_width(acc_lo, acc_hi), last_acc_width=last_acc_width, score_width=score_width,
+        const_width=signed_width(int(all_starts.min()), int(all_starts.max())),
+        out_const_width=signed_width(int(out_consts.min()), int(out_consts.max())),
         row_k=row_k, k_width=k_width)
 
 

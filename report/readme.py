@@ -33,7 +33,7 @@ def json_block(relative: str):
 
 def _validate_row(d: dict, floats: bool) -> str:
     return (f"| `{Path(d['model']).name}` | {d['simulator']} | {d['reuse']} |"
-            + (f" {d.get('add_latency', '-')} |" if floats else "")
+            + (f" {d.get('add_latency', '-')} |" if floats else f" {d.get('lanes', 1)} |")
             + f" {d['images']} | {d['bit_exact']} / {d['images']} "
             f"| {d.get('hw_accuracy', float('nan')):.4f} | {d.get('sw_accuracy', float('nan')):.4f} "
             f"| {d['cycles'] // d['batches']:,} | {d['cycles_ratio']:.4f} "
@@ -43,19 +43,20 @@ def _validate_row(d: dict, floats: bool) -> str:
 
 def validate_table(relative: str):
     """A table of ``sim.validate`` summaries found under ``build/<relative>/*/``
-    (float models add the adder latency L and the largest difference to float64)."""
+    (binary models add the lanes K, float models the adder latency L and the largest
+    difference to float64)."""
     def render(build: Path) -> str | None:
         paths = sorted((build / relative).glob("*/summary.json"))
         if not paths:
             return None
         runs = [read_json(path, "build") for path in paths]
         floats = any(d.get("activation") == "float" for d in runs)
-        head = "| model | simulator | R |" + (" L |" if floats else "") + (
+        head = "| model | simulator | R |" + (" L |" if floats else " K |") + (
             " images | bit-exact | hw accuracy | sw accuracy | cycles / batch | cycles / ideal "
             "| compute cycles/s | sim s |") + (" max diff vs float64 |" if floats else "")
-        rows = [head, "| --- | --- | ---: |" + (" ---: |" if floats else "")
-                + " ---: |" * 8 + (" ---: |" if floats else "")]
-        for d in sorted(runs, key=lambda d: (d["simulator"], d["reuse"], d.get("add_latency", 0))):
+        rows = [head, "| --- | --- | ---: | ---: |" + " ---: |" * 8 + (" ---: |" if floats else "")]
+        for d in sorted(runs, key=lambda d: (d["simulator"], d["reuse"], d.get("lanes", 1),
+                                             d.get("add_latency", 0))):
             rows.append(_validate_row(d, floats))
         return "\n".join(rows)
     return render

@@ -46,6 +46,7 @@ def parse_args(argv=None):
     p.add_argument("--model", type=Path, help="tnn-model-v1 .npz (default: see above)")
     p.add_argument("--images", type=int, default=300, help="test images (default %(default)s)")
     p.add_argument("--reuse", type=int, default=8, help="R (default %(default)s)")
+    p.add_argument("--lanes", type=int, help="binary models: K, nonzeros per PE per cycle (default: the plan's)")
     add_cluster_arguments(p, default_jobs=1)
     p.add_argument("--add-latency", type=int, help="float models: the adder latency (default 3)")
     p.add_argument("--out", type=Path, default=Path("build/sim"))
@@ -71,6 +72,8 @@ def run(args) -> int:
     print(f"sim: model {model}, {args.images} Fashion-MNIST test images, R = {args.reuse}, "
           f"{args.sim}", file=sys.stderr)
     extra = ["--add-latency", str(args.add_latency)] if args.add_latency is not None else []
+    if args.lanes is not None:
+        extra += ["--lanes", str(args.lanes)]
     if args.cluster:
         extra += ["--cluster", args.cluster]
     return validate.main(["--model", str(model), "--inputs", str(x), "--labels", str(y),

@@ -41,6 +41,7 @@ import numpy as np
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
+from hw.binary_engine import LOAD_CYCLES
 from hw.engine import pack_input_words
 
 from .handles import bind
@@ -55,6 +56,8 @@ class EngineDriver:
         self.result = bind(dut, "result", ("addr", "image", "data"))
         self.gaps = gaps
         self.rng = random.Random(seed)
+        # The binary engine's loader takes LOAD_CYCLES cycles per word (it has load_ready).
+        self.load_cycles = LOAD_CYCLES if hasattr(dut, "load_ready") else 1
         self.compute_seconds = 0.0
 
     async def gap(self):
@@ -78,6 +81,8 @@ class EngineDriver:
             self.load.en.value, self.load.addr.value, self.load.data.value = 1, i, word
             await RisingEdge(clk)
             self.load.en.value = 0
+            if self.load_cycles > 1:
+                await ClockCycles(clk, self.load_cycles - 1)
         await self.gap()
         if hasattr(dut, "stop_after"):
             dut.stop_after.value = self.stop_after

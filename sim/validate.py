@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hw.engine import Engine, cycle_budget
+from hw.engine import build_engine, cycle_budget
 from hw.plan import plan_engine
 from hw.verilog import write_verilog
 from sw import golden
@@ -63,6 +63,8 @@ def parse_args(argv=None):
     p.add_argument("--inputs", required=True, help=".npy uint8 [N, n_in] pixels")
     p.add_argument("--labels", help=".npy integer [N] class labels")
     p.add_argument("--reuse", type=int, default=8, help="R, PEs per decompressor (default 8)")
+    p.add_argument("--lanes", type=int, default=None,
+                   help="binary models: K, nonzeros per PE per cycle (default: the plan's choice)")
     p.add_argument("--sim", default="verilator", choices=SIMULATORS)
     p.add_argument("--limit", type=int, help="validate only the first N images")
     p.add_argument("--out", help="write the RTL outputs here (.npy)")
@@ -121,7 +123,7 @@ def check_args(args) -> None:
 
 def generate(plan, work: Path) -> list[Path]:
     """Engine Verilog plus its clocked wrapper, in ``work``."""
-    engine = Engine(plan)
+    engine = build_engine(plan)
     wrapper = clocked_wrapper(engine, TOP)
     src = write_verilog(engine, TOP, work)
     tb = work / f"{TOP}_tb.v"
@@ -221,6 +223,10 @@ def prepare(args):
         if model.activation != "float":
             raise InputError("add-latency: only float models have an adder latency")
         options["add_latency"] = args.add_latency
+    if args.lanes is not None:
+        if model.activation != "binary":
+            raise InputError("lanes: only binary models take several nonzeros per cycle")
+        options["lanes"] = args.lanes
     plan = plan_engine(model, args.reuse, **options)
     pixels, labels = load_inputs(args, model.n_inputs)
     return model, plan, pixels, labels
@@ -240,6 +246,7 @@ def summarise(args, model, plan, pixels, labels, result: RunResult, want) -> dic
         "activation": plan.kind,
         "simulator": args.sim,
         "reuse": plan.reuse,
+        "lanes": plan.lanes if plan.kind == "binary" else 1,
         "images": int(len(pixels)),
         "bit_exact": int(same.sum()),
         "mismatches": int((~same).sum()),
@@ -303,7 +310,7 @@ def run(args) -> dict:
         slices = SliceRun(session.client, design, pixels, reuse=plan.reuse,
                           n_out=plan.n_outputs, act_width=plan.act_width, gaps=args.gaps,
                           batch_seconds=batch_seconds(plan))
-        want, want_hidden = golden.forward(model, pixels, lanes=plan.lanes)
+        want, want_hidden = golden.forward(model, pixels, lanes=plan.golden_lanes)
         result = slices.collect(progress=args.progress, desc=f"{args.sim} x{slices.processes}")
     for failure in result.failures:
         print(f"sim: failed: {failure}", file=sys.stderr)

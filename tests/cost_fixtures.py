@@ -1,7 +1,7 @@
 """A synthesis summary shaped like ``build/synth/summary.json``, for the cost and report tests.
 
-Engines cost 200 + 80 R LUT sites from R = 8 on, with 128 extra LUTRAM sites below (the
-bit buffers' LUTRAM); float engines 1500 + 900 R LUTs and 2 DSPs. :func:`fake_blocks` is
+Binary engines (K = 1 lane, names ``engine_r{R}_k1``) cost 200 + 80 R LUT sites from R = 8
+on, with 128 extra LUTRAM sites below (the bit buffers' LUTRAM); float engines 1500 + 900 R LUTs and 2 DSPs. :func:`fake_blocks` is
 a summary from before the dense units and the ECP5 runs; :func:`dense_blocks` adds the
 dense units (100 + 2.5 x SIMD x PE LUT sites) and :func:`placed` an ECP5 result.
 """
@@ -19,11 +19,11 @@ ECP5_FLOW = {"device": "LFE5U-85F", "package": "CABGA381", "speed_grade": 6, "ta
 
 
 def block(name, luts, lutram=0, ffs=10, dsps=0, reuse=None, float_reuse=None, levels=(2, 3),
-          description=None, dense=None, ramb18=0) -> BlockResult:
+          description=None, dense=None, ramb18=0, lanes=None) -> BlockResult:
     resources = Resources(luts=luts, ffs=ffs, carry=4, muxf=0, dsps=dsps, ramb18=ramb18,
                           ramb36=0, lutram_luts=lutram)
     return BlockResult(name, "0123456789abcdef", "rtlil", resources, LogicLevels(*levels), 1.5,
-                       description or f"block {luts}", reuse, float_reuse, dense)
+                       description or f"block {luts}", reuse, float_reuse, dense, lanes=lanes)
 
 
 def placed(b: BlockResult, fmax: float, dp16kd: int = 0) -> BlockResult:
@@ -44,12 +44,12 @@ def fake_blocks() -> dict:
     blocks = {
         "decoder": block("decoder", 150, levels=(7, 8)), "decoder_1k": block("decoder_1k", 64),
         "pe_xnor": block("pe_xnor", 34), "pe_int8": block("pe_int8", 57),
-        "pe_dual": block("pe_dual", 81), "pe_float": block("pe_float", 700),
+        "pe_float": block("pe_float", 700),
         "fp32_add": block("fp32_add", 439), "fp32_mul": block("fp32_mul", 455, dsps=2),
     }
     for r in (1, 2, 4, 8, 16, 32):
-        blocks[f"engine_r{r}"] = block(f"engine_r{r}", 200 + 80 * r,
-                                       lutram=128 if r < 8 else 0, reuse=r)
+        blocks[f"engine_r{r}_k1"] = block(f"engine_r{r}_k1", 200 + 80 * r,
+                                          lutram=128 if r < 8 else 0, reuse=r, lanes=1)
     for r in (2, 4, 8):
         blocks[f"engine_float_r{r}"] = block(f"engine_float_r{r}", 1500 + 900 * r, dsps=2,
                                              float_reuse=r)
@@ -60,7 +60,7 @@ def placed_blocks() -> dict:
     """:func:`fake_blocks` with the dense units, the engine at R = 8, the XNOR PE, the
     decoder and the (32, 32) dense unit placed on the ECP5."""
     blocks = fake_blocks() | dense_blocks()
-    for name, fmax in (("engine_r8", 63.0), ("pe_xnor", 250.0), ("decoder", 84.0),
+    for name, fmax in (("engine_r8_k1", 63.0), ("pe_xnor", 250.0), ("decoder", 84.0),
                        ("dense_mvu_s32_p32", 120.0)):
         blocks[name] = placed(blocks[name], fmax)
     return blocks

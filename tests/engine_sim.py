@@ -3,25 +3,27 @@
 import numpy as np
 from amaranth.sim import Simulator
 
-from hw.engine import Engine, pack_input_words
+from hw.engine import build_engine, load_cycles, pack_input_words
 
 
-async def load_batch(ctx, dut, pixels, reuse):
-    for i, word in enumerate(pack_input_words(pixels, reuse)):
+async def load_batch(ctx, dut, pixels, plan):
+    for i, word in enumerate(pack_input_words(pixels, plan.reuse)):
         ctx.set(dut.load.en, 1)
         ctx.set(dut.load.addr, i)
         ctx.set(dut.load.data, word)
         await ctx.tick()
-    ctx.set(dut.load.en, 0)
+        ctx.set(dut.load.en, 0)
+        for _ in range(load_cycles(plan) - 1):  # the binary engine's loader writes bit planes
+            await ctx.tick()
 
 
 def run_engine_raw(plan, pixels, *, stop_after=0):
-    """Batches of ``plan.reuse`` images through :class:`Engine`. Returns
+    """Batches of ``plan.reuse`` images through the plan's engine. Returns
     ``(words, cycles)``: uint32 ``[N, n]`` result words (or, with ``stop_after =
     k``, layer ``k-1``'s hidden activations as ``act_width``-bit words) and the
     cycles of each batch."""
     reuse = plan.reuse
-    dut = Engine(plan)
+    dut = build_engine(plan)
     n_out = plan.layers[stop_after - 1].n_out if stop_after else plan.n_outputs
     w = plan.act_width
     outputs, cycles = [], []
@@ -29,7 +31,7 @@ def run_engine_raw(plan, pixels, *, stop_after=0):
     async def testbench(ctx):
         for first in range(0, len(pixels), reuse):
             batch = pixels[first:first + reuse]
-            await load_batch(ctx, dut, batch, reuse)
+            await load_batch(ctx, dut, batch, plan)
             if stop_after:
                 ctx.set(dut.stop_after, stop_after)
             ctx.set(dut.start, 1)

@@ -6,7 +6,7 @@ import pytest
 from amaranth.back import rtlil
 
 from cost import gamma, names
-from cost.blocks import FixedModePE, dense_layer, standard_blocks
+from cost.blocks import PixelLanePE, dense_layer, standard_blocks
 from cost.summary import DenseShape
 from sw.errors import InputError
 from sw.model_file import load_model
@@ -15,16 +15,17 @@ SMALL = "sw/pretrained/fmnist-mlp-binary-small.npz"
 
 
 def test_standard_blocks_of_the_small_model():
-    blocks, info = standard_blocks(SMALL, (1, 8), float_model_path=None)
-    assert [b.name for b in blocks] == [*names.REQUIRED[:5], names.PE_WEIGHTED,
-                                        *names.REQUIRED[5:], "engine_r1", "engine_r8",
+    blocks, info = standard_blocks(SMALL, (1, 8), float_model_path=None, lanes_sweep=(1, 4, 16))
+    assert [b.name for b in blocks] == [*names.REQUIRED[:4], names.PE_WEIGHTED,
+                                        *names.REQUIRED[4:], "engine_r1_k4", "engine_r8_k4",
+                                        "engine_r8_k1", "engine_r8_k16",
                                         "dense_mvu_s16_p16", "dense_mvu_s32_p16",
                                         "dense_mvu_s32_p32"]
-    assert [b.reuse for b in blocks if b.reuse] == [1, 8]
+    assert [(b.reuse, b.lanes) for b in blocks if b.reuse] == [(1, 4), (8, 4), (8, 1), (8, 16)]
     assert not any(b.float_reuse for b in blocks)
     assert [b.dense for b in blocks if b.dense] == [
         DenseShape(512, 512, 16, 16), DenseShape(512, 512, 32, 16), DenseShape(512, 512, 32, 32)]
-    assert [b.name for b in blocks if b.pnr] == ["decoder", "pe_xnor", "engine_r8",
+    assert [b.name for b in blocks if b.pnr] == ["decoder", "pe_xnor", "engine_r8_k4",
                                                  "dense_mvu_s32_p32"]
     assert blocks[-1].description == "dense BNN unit (FINN-style MVU), 512x512, SIMD=32, PE=32"
     weights = load_model(SMALL).weights
@@ -33,11 +34,29 @@ def test_standard_blocks_of_the_small_model():
     assert info.words > 1024 and info.n_cols == max(w.shape[1] for w in weights)
 
 
-def test_fixed_mode_pe_keeps_one_datapath():
-    widths = dict(acc_width=12, const_width=12, score_width=12)
-    xnor = rtlil.convert(FixedModePE(1, **widths), name="pe_xnor", emit_src=False)
-    int8 = rtlil.convert(FixedModePE(0, **widths), name="pe_int8", emit_src=False)
-    assert xnor != int8 and "module \\pe_xnor" in xnor
+def test_pixel_lane_pe_adds_k_signed_pixels_per_cycle():
+    from amaranth.sim import Simulator
+    pe = PixelLanePE(3, 14)
+    got = []
+
+    async def testbench(ctx):
+        for x, sign, null, row_start in ([(10, 20, 30), 0b010, 0b000, 1], [(255, 1, 2), 0b000, 0b100, 0]):
+            ctx.set(pe.x, x[0] | x[1] << 8 | x[2] << 16)
+            ctx.set(pe.sign, sign)
+            ctx.set(pe.null, null)
+            await ctx.tick()
+            ctx.set(pe.valid, 1)
+            ctx.set(pe.row_start, row_start)
+            await ctx.tick()
+            ctx.set(pe.valid, 0)
+            got.append(ctx.get(pe.acc))
+
+    sim = Simulator(pe)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run()
+    assert got == [10 - 20 + 30, 20 + 255 + 1]
+    assert "module \\pe_int8" in rtlil.convert(PixelLanePE(2, 12), name="pe_int8", emit_src=False)
 
 
 def test_missing_or_garbage_model_names_the_field(tmp_path):

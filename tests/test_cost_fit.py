@@ -28,23 +28,24 @@ def test_derive_fits_engine_slope_above_the_lutram_switch():
 
 
 def test_derive_without_two_engines_has_no_fit():
-    blocks = {"decoder": block("decoder", 150), "engine_r8": block("engine_r8", 840, reuse=8)}
+    blocks = {"decoder": block("decoder", 150), "engine_r8_k1": block("engine_r8_k1", 840, reuse=8, lanes=1)}
     d = derive(blocks)
     assert d == EngineFit(c_d_luts=150, fit_min_reuse=8, float_engine=None)
     assert d.to_json() == {
         "c_d_luts": 150, "fit_min_reuse": 8, "float_engine": None, "c_op_luts": None,
         "c_op_logic_luts": None, "c_op_all_points_luts": None, "engine_intercept_luts": None,
-        "fit_max_residual_luts": None, "fit_reuse": [], "per_reuse": [], "dense_mvu": None}
+        "fit_max_residual_luts": None, "fit_reuse": [], "per_reuse": [], "dense_mvu": None,
+        "lanes": None}
 
 
 def test_fit_json_round_trip():
     d = derive(fake_blocks())
     j = json.loads(json.dumps(d.to_json()))
-    assert list(j) == ["c_d_luts", "fit_min_reuse", "float_engine", "c_op_luts",
+    assert list(j) == ["c_d_luts", "fit_min_reuse", "lanes", "float_engine", "c_op_luts",
                        "c_op_logic_luts", "c_op_all_points_luts", "engine_intercept_luts",
                        "fit_max_residual_luts", "fit_reuse", "per_reuse", "dense_mvu"]
-    assert list(j["per_reuse"][0]) == ["reuse", "engine_lut_sites", "engine_luts_per_mac",
-                                       "model_luts_per_mac"]
+    assert list(j["per_reuse"][0]) == ["reuse", "lanes", "engine_lut_sites", "engine_luts_per_mac",
+                                       "model_luts_per_mac", "bram36"]
     assert EngineFit.from_json(j) == d
 
 

@@ -10,9 +10,9 @@ def test_markdown_table_names_paper_constants():
     md = render_markdown(fake_summary())
     assert md.count("\n|") > 10
     assert "112 LUTs" in md and "5 LUTs per MAC" in md
-    assert "| Decoder C_d (LUTs) | 112 | 150 |" in md
+    assert "| Decoder C_d (LUTs), one lane | 112 | 150 |" in md
     # fitted slopes print with one decimal unless exact
-    assert re.search(r"^\| Binary engine C_op: slope of engine LUTs vs R \(R in \[8, 16, 32\]\) "
+    assert re.search(r"^\| Binary engine C_op: slope of engine LUTs vs R x K \(K = 1, R in \[8, 16, 32\]\) "
                      r"\| 5 \| 80(\.0)? \|$", md, re.MULTILINE)
     assert re.search(r"^\| Float engine C_op: slope of engine LUTs vs R \(R in \[2, 4, 8\]\) "
                      r"\| 2 DSPs \| 900(\.0)? LUTs, 0 DSPs \|$", md, re.MULTILINE)

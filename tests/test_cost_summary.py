@@ -15,10 +15,10 @@ def test_json_round_trip_keeps_every_key_and_value(tmp_path):
     j = summary.to_json()
     assert list(j) == ["format", "tool", "fmax_measured", "notes", "model", "blocks", "derived",
                        "ecp5"]
-    assert list(j["blocks"]["engine_r8"]) == ["name", "key", "frontend", "resources", "levels",
-                                              "yosys_seconds", "description", "reuse",
-                                              "float_reuse", "dense", "fmax_mhz", "ecp5"]
-    assert j["ecp5"] is None and j["blocks"]["engine_r8"]["fmax_mhz"] is None
+    assert list(j["blocks"]["engine_r8_k1"]) == ["name", "key", "frontend", "resources", "levels",
+                                                 "yosys_seconds", "description", "reuse", "lanes",
+                                                 "float_reuse", "dense", "fmax_mhz", "ecp5"]
+    assert j["ecp5"] is None and j["blocks"]["engine_r8_k1"]["fmax_mhz"] is None
     assert list(j["model"]) == ["path", "field_width", "n_cols", "words", "acc_width",
                                 "const_width", "score_width", "layers", "gamma"]
     path = tmp_path / "summary.json"
@@ -82,9 +82,9 @@ def test_json_round_trip_with_dense_units_and_ecp5_results(tmp_path):
     summary = fake_summary(placed_blocks(), ecp5=ECP5_FLOW)
     j = summary.to_json()
     assert j["ecp5"] == ECP5_FLOW
-    engine = j["blocks"]["engine_r8"]
+    engine = j["blocks"]["engine_r8_k1"]
     assert engine["fmax_mhz"] == {"ecp5": 63.0} and engine["dense"] is None
-    assert engine["ecp5"] == {"name": "engine_r8", "key": "fedcba9876543210",
+    assert engine["ecp5"] == {"name": "engine_r8_k1", "key": "fedcba9876543210",
                               "fmax_mhz": {"clk": 63.0},
                               "used": {"comb": 1680, "ff": 10, "dp16kd": 0},
                               "lut4": {"total": 1680}, "yosys_seconds": 0.0,

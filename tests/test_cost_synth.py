@@ -59,12 +59,12 @@ def test_garbage_model_is_refused(capsys, tmp_path):
 def test_run_all_writes_the_summary(tmp_path, monkeypatch):
     """One small block stands in for the catalogue; the summary loads back unchanged."""
     from cost import blocks as blocks_module
-    from cost.blocks import FixedModePE
+    from hw.pe import LanePE
     real = blocks_module.standard_blocks
 
     def one_block(model_path, reuses, float_model_path):
         _, info = real(model_path, (), None)
-        return [Block("pe_xnor", "PE, XNOR only", lambda: FixedModePE(1, 12, 12, 12))], info
+        return [Block("pe_xnor", "PE, XNOR only", lambda: LanePE(lanes=2, acc_width=12, start_width=12))], info
 
     monkeypatch.setattr(synth, "standard_blocks", one_block)
     summary = synth.run_all(SMALL, out=tmp_path, log=lambda s: None)

@@ -8,10 +8,11 @@ import re
 import numpy as np
 import pytest
 
-from hw.binary_datapath import BinaryDatapath
+from hw.binary_engine import BinaryEngine
 from hw.float_datapath import FloatDatapath
 from hw.plan import (MAX_SKIP_FRACTION, BinaryLayerPlan, BinaryPlan, EnginePlan, FloatLayerPlan, FloatPlan,
-                     PlanError, choose_field_width, plan_binary, plan_engine, plan_float)
+                     PlanError, choose_field_width, choose_lanes, plan_binary, plan_engine,
+                     plan_float)
 from sw import rle
 from sw.errors import InputError
 from sw.synthetic import random_binary_model, random_float_model
@@ -25,8 +26,8 @@ def test_one_plan_type_per_kind():
     assert isinstance(binary, EnginePlan) and isinstance(floats, EnginePlan)
     assert all(type(lp) is BinaryLayerPlan for lp in binary.layers)
     assert all(type(lp) is FloatLayerPlan for lp in floats.layers)
-    assert (binary.kind, binary.act_width, binary.lanes, binary.out_width) == ("binary", 1, 1, binary.score_width)
-    assert (floats.kind, floats.act_width, floats.lanes, floats.out_width) == ("float", 32, 2, 32)
+    assert (binary.kind, binary.act_width, binary.golden_lanes, binary.out_width) == ("binary", 1, 1, binary.last_acc_width)
+    assert (floats.kind, floats.act_width, floats.golden_lanes, floats.out_width) == ("float", 32, 2, 32)
     assert [lp.bits_mode for lp in binary.layers] == [False, True]
     assert not binary.weighted and binary.row_k is None and binary.k_width == 0
     assert not floats.asymmetric and floats.const_width == 64
@@ -76,7 +77,9 @@ def test_summary_is_json_and_names_the_kind():
     assert [lp["asymmetric"] for lp in floats["layers"]] == [True, False]
 
 
-def test_field_width_policy_trades_bits_for_skip_cycles():
+def test_float_field_width_policy_trades_bits_for_skip_cycles():
+    """The float engine's run field (one stream, skip words allowed); the binary
+    engine's lanes take the narrowest field without skip words."""
     rng = np.random.default_rng(2)
     model = random_binary_model(rng, [784, 64, 10], 0.03)
     g = choose_field_width(model.weights)
@@ -85,7 +88,9 @@ def test_field_width_policy_trades_bits_for_skip_cycles():
                  sum(rle.encode(w, k).n_skips for w in model.weights)) for k in range(1, 11)}
     assert stats[g][1] <= MAX_SKIP_FRACTION * nnz
     assert all(stats[k][0] >= stats[g][0] for k in stats if stats[k][1] <= MAX_SKIP_FRACTION * nnz)
-    assert plan_binary(model, 2, field_width=3).field_width == 3
+    longest = max(int(np.diff(np.flatnonzero(row), prepend=-1).max()) - 1
+                  for w in model.weights for row in w if row.any())
+    assert plan_binary(model, 2, lanes=1).field_width == max(1, longest.bit_length())
 
 
 def refused(message, plan, *args, **kwargs):
@@ -105,6 +110,9 @@ def test_refusals_start_with_the_field():
     refused("activation: the float engine needs a 'float' model, got 'binary'", plan_float, binary, 2)
     refused("activation: the binary engine needs a 'binary' model, got 'float'", plan_binary, floats, 2)
     refused("add_latency: only float models have this option", plan_engine, binary, 2, add_latency=3)
+    refused("lanes: 0 is outside the supported range 1..16", plan_binary, binary, 2, lanes=0)
+    refused("lanes: 17 is outside the supported range 1..16", plan_binary, binary, 2, lanes=17)
+    refused("lanes: the float engine takes one nonzero per cycle, got 2", plan_engine, floats, 2, lanes=2)
     binary.weights[1] = binary.weights[1][:, :3]
     refused("w1: 3 inputs, but layer 0 has 4 outputs", plan_binary, binary, 2)
     assert issubclass(PlanError, InputError) and issubclass(PlanError, ValueError)
@@ -115,7 +123,35 @@ def test_datapaths_refuse_the_other_kind_of_plan():
     rng = np.random.default_rng(4)
     binary = plan_binary(random_binary_model(rng, [8, 4, 2], 0.5), 2)
     floats = plan_float(random_float_model(rng, [8, 4], 0.5), 2)
-    with pytest.raises(TypeError, match=r"^plan: the binary datapath needs a BinaryPlan, got FloatPlan$"):
-        BinaryDatapath(floats, 3)
+    with pytest.raises(TypeError, match=r"^plan: the binary engine needs a BinaryPlan, got FloatPlan$"):
+        BinaryEngine(floats)
     with pytest.raises(TypeError, match=r"^plan: the float datapath needs a FloatPlan, got BinaryPlan$"):
         FloatDatapath(binary, 3)
+
+
+def test_lanes_are_chosen_by_slot_use():
+    """The most lanes whose slots carry a nonzero >= 75 % of the time: rows of 16
+    nonzeros fill 16 lanes; rows of 5 fill 4 lanes at 5/8, 2 at 5/6, 1 always."""
+    w16 = np.zeros((4, 64), np.int8)
+    w16[:, ::4] = 1
+    assert choose_lanes([w16]) == 16
+    w5 = np.zeros((4, 64), np.int8)
+    w5[:, :5] = -1
+    assert choose_lanes([w5]) == 2
+    assert choose_lanes([np.zeros((3, 9), np.int8)]) == 1
+
+
+def test_binary_cycle_budget_counts_passes_beats_and_stalls():
+    """Layer 0 is walked 8 times (pixel bit planes), other layers once; ideal =
+    passes x ceil(nnz / K) per row; empty rows one beat per walk."""
+    rng = np.random.default_rng(8)
+    model = random_binary_model(rng, [30, 6, 4], 0.3)
+    model.weights[0][0, :] = 0
+    plan = plan_binary(model, 2, lanes=3)
+    nnz = [(w != 0).sum(axis=1) for w in model.weights]
+    ideal = 8 * int((-(-nnz[0] // 3)).sum()) + int((-(-nnz[1] // 3)).sum())
+    assert [lp.passes for lp in plan.layers] == [8, 1]
+    budget = plan.cycle_budget(8)
+    assert budget == {"nonzeros": ideal, "empty_rows": 8 * 1 + int((nnz[1] == 0).sum()),
+                      "layer_overhead": 16}
+    assert plan.ideal_cycles == ideal

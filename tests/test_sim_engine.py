@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hw.engine import layer_overhead
+from hw.engine import cycle_budget
 from hw.plan import plan_engine
 from sim.tools import icarus_available
 from sim.validate import as_words, generate, simulate_local
@@ -27,11 +27,13 @@ def extreme_model(rng):
 
 
 CASES = {
-    # name: (model factory, R, images, gaps)
+    # name: (model factory, R, images, gaps[, binary engine lanes K]); K is the plan's choice unless given
     "three-layers-R3-gaps": (lambda rng: random_binary_model(rng, [50, 17, 9, 6], [0.2, 0.4, 0.5]), 3, 13, 0.3),
     "R1-width1": (lambda rng: random_binary_model(rng, [24, 1, 4], 0.5), 1, 5, 0.0),
     "extremes-R5": (extreme_model, 5, 12, 0.1),
     "sparse-skips-R8": (lambda rng: random_binary_model(rng, [300, 20, 10], 0.02), 8, 16, 0.0),
+    "lanes-R3-K5-gaps": (lambda rng: random_binary_model(rng, [61, 13, 7], [0.3, 0.1]), 3, 7, 0.2, 5),
+    "lanes-R1-K1": (lambda rng: random_binary_model(rng, [33, 9, 3], 0.3), 1, 3, 0.0, 1),
     "weighted-R3-gaps": (lambda rng: random_binary_model(rng, [50, 17, 9, 6], 0.4, weighted=(0, 2)), 3, 10, 0.2),
     "float-three-layers-R3-gaps": (lambda rng: random_float_model(rng, [50, 17, 9, 6], [0.2, 0.4, 0.5]), 3, 13, 0.3),
     "float-sparse-R8": (lambda rng: random_float_model(rng, [300, 20, 10], 0.03), 8, 16, 0.0),
@@ -41,21 +43,22 @@ CASES = {
 
 
 def run_case(name, sim, tmp_path):
-    factory, reuse, n_images, gaps = CASES[name]
+    factory, reuse, n_images, gaps, *lanes = CASES[name]
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
     model = factory(rng)
     pixels = rng.integers(0, 256, size=(n_images, model.n_inputs), dtype=np.uint8)
     pixels[0] = 255
     pixels[1] = 0
-    plan = plan_engine(model, reuse)
+    plan = plan_engine(model, reuse, lanes=lanes[0] if lanes else None)
+    if lanes:
+        assert plan.lanes == lanes[0]
     sources = generate(plan, tmp_path)
     rtl, report, _ = simulate_local(sources, pixels, plan, sim, tmp_path, gaps=gaps)
-    want, _ = golden.forward(model, pixels, lanes=plan.lanes)
+    want, _ = golden.forward(model, pixels, lanes=plan.golden_lanes)
     np.testing.assert_array_equal(rtl, as_words(want))  # every bit
     batches = -(-n_images // reuse)
-    if plan.kind == "binary":
-        expected = sum(lp.word_count for lp in plan.layers) + layer_overhead(plan) * len(plan.layers)
-        assert report["batch_cycles"] == [expected] * batches
+    if plan.kind == "binary":  # exactly the plan's cycles, every batch
+        assert report["batch_cycles"] == [sum(cycle_budget(plan).values())] * batches
     else:  # the schedule depends on the weights only, never on the data
         assert report["batch_cycles"] == report["batch_cycles"][:1] * batches
 
@@ -67,7 +70,7 @@ def test_engine_verilator(name, tmp_path):
 
 @ICARUS
 @pytest.mark.parametrize("name", ["three-layers-R3-gaps", "extremes-R5", "weighted-R3-gaps",
-                                  "float-three-layers-R3-gaps"])
+                                  "lanes-R3-K5-gaps", "float-three-layers-R3-gaps"])
 def test_engine_icarus(name, tmp_path):
     run_case(name, "icarus", tmp_path)
 
