@@ -15,6 +15,12 @@ and the row constants it folds, are in :mod:`hw.binary_datapath` and
 :mod:`hw.float_datapath`. Two scales per row are a *weighted* layer in a
 binary plan (integer weights ``kp``, ``kn``) and an *asymmetric* layer in a
 float plan (a second scale ``sn``), as in the model file.
+
+Thresholds outside a row's accumulator range (constant bits, valid in the model
+file) are clamped into ``[lo, hi + 1]`` before they are folded. A binary model
+with binary inputs (``input_threshold``) runs on the pixel datapath: the host
+writes its input bits as pixels 0 and 1 (:func:`engine_inputs`) and layer 0's
+constants are folded for them (:func:`binary_input_constants`).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from sw.model_file import PIXEL_MAX, TnnModel, accumulator_range
 
 __all__ = ["LIMITS", "LayerPlan", "BinaryLayerPlan", "FloatLayerPlan", "EnginePlan", "BinaryPlan",
            "FloatPlan", "PlanError", "plan_engine", "plan_binary", "plan_float", "choose_field_width",
+           "engine_inputs", "binary_input_constants",
            "signed_width", "MAX_SKIP_FRACTION", "FLOAT_ADD_LATENCY", "FLOAT_MUL_LATENCY"]
 
 #: Default pipeline latencies of the float engine's adders and multiplier (cycles).
@@ -309,6 +316,33 @@ def _walk_layers(model: TnnModel, field_width: int) -> tuple[list[dict], np.ndar
     return layers, all_words
 
 
+def engine_inputs(model: TnnModel, pixels: np.ndarray) -> np.ndarray:
+    """What the host writes into the engine's input buffer for uint8 ``pixels``:
+    the pixels, or for a model with binary inputs (``input_threshold`` T) the
+    input bits ``pixel >= T`` as pixels 0 and 1 (:func:`binary_input_constants`)."""
+    if not model.binary_input:
+        return pixels
+    return (np.asarray(pixels) >= model.input_threshold).astype(np.uint8)
+
+
+def binary_input_constants(model: TnnModel, t: np.ndarray, plus: np.ndarray, minus: np.ndarray,
+                           kp=None, kn=None) -> np.ndarray:
+    """Layer 0's row constants K for binary inputs on the pixel datapath.
+
+    The host writes the input bits ``b`` in {0, 1} as pixels (:func:`engine_inputs`),
+    so layer 0 adds ``acc' = kp * sum_{w=+1} b - kn * sum_{w=-1} b`` while the model's
+    accumulation is over ``2b - 1``: ``acc = 2 acc' - c`` with ``c = kp * n_plus -
+    kn * n_minus`` (``kp = kn = 1`` unweighted). So ``acc >= t`` iff ``acc' >=
+    ceil((t + c) / 2)``, the K of the pixel datapath's ``acc' - K >= 0``. A
+    one-layer network would need the scores ``2 acc' - c``, which this datapath
+    does not form: refused."""
+    if model.n_layers == 1:
+        raise PlanError("input_threshold: binary inputs need a hidden layer on this engine "
+                        "(layer 0's scores would be 2 acc - c)")
+    c = (plus - minus) if kp is None else kp * plus - kn * minus
+    return -((-(t + c)) // 2)
+
+
 def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> BinaryPlan:
     """Plan the binary engine for ``model`` with ``reuse`` PEs (R); the run-field
     width is :func:`choose_field_width`'s unless given."""
@@ -330,9 +364,15 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None) -> 
             k = model.row_weight(l) or (np.ones_like(plus), np.ones_like(plus))
             kp, kn = (np.asarray(v, dtype=np.int64) for v in k)
             row_ks.append((kp, kn))
+        if l < model.n_layers - 1:  # out-of-range thresholds are constant bits: clamp (model_file)
+            t_lo, t_hi = accumulator_range(w, l, None if kp is None else (kp, kn),
+                                           binary_input=model.binary_input)
+            t = np.clip(t, t_lo, t_hi + 1)
         if l == 0:  # pixels: acc is the model's own accumulation
             lo, hi = accumulator_range(w, 0, None if kp is None else (kp, kn))
             k = t + np.zeros_like(plus)
+            if model.binary_input:
+                k = binary_input_constants(model, t, plus, minus, kp, kn)
             s_lo, s_hi = lo - k, hi - k
         else:  # bits mode: score = 2 acc - K
             if weighted:  # acc = sum of c over the inputs at 1

@@ -1,5 +1,6 @@
 """hw.plan on its own: one plan type per engine kind, the field-width policy, the
-row constants of weighted and asymmetric layers, and every refusal (PlanError,
+row constants of weighted and asymmetric layers, out-of-range thresholds and binary
+inputs, and every refusal (PlanError,
 whole messages)."""
 
 import json
@@ -11,8 +12,10 @@ import pytest
 from hw.binary_datapath import BinaryDatapath
 from hw.float_datapath import FloatDatapath
 from hw.plan import (MAX_SKIP_FRACTION, BinaryLayerPlan, BinaryPlan, EnginePlan, FloatLayerPlan, FloatPlan,
-                     PlanError, choose_field_width, plan_binary, plan_engine, plan_float)
+                     PlanError, choose_field_width, engine_inputs, plan_binary, plan_engine, plan_float)
 from sw import rle
+from sw.golden import forward
+from sw.model_file import accumulator_range
 from sw.errors import InputError
 from sw.synthetic import random_binary_model, random_float_model
 
@@ -119,3 +122,40 @@ def test_datapaths_refuse_the_other_kind_of_plan():
         BinaryDatapath(floats, 3)
     with pytest.raises(TypeError, match=r"^plan: the float datapath needs a FloatPlan, got BinaryPlan$"):
         FloatDatapath(binary, 3)
+
+
+def test_thresholds_beyond_the_range_are_clamped_before_folding():
+    """Out-of-range thresholds (constant bits) give the constants of the range's ends."""
+    model = random_binary_model(np.random.default_rng(5), [10, 6, 5, 3], 0.5)
+    at_ends = random_binary_model(np.random.default_rng(5), [10, 6, 5, 3], 0.5)
+    for l in (0, 1):
+        lo, hi = accumulator_range(model.weights[l], l)
+        model.thresholds[l][:2] = [-2**31, 2**31 - 1]
+        at_ends.thresholds[l][:2] = [lo[0], hi[1] + 1]
+    a, b = plan_binary(model, 2), plan_binary(at_ends, 2)
+    np.testing.assert_array_equal(a.row_consts, b.row_consts)
+    assert (a.const_width, a.score_width) == (b.const_width, b.score_width)
+
+
+def test_binary_inputs_fold_layer_0_for_bits_written_as_pixels():
+    """acc >= t over +-1 inputs iff acc' >= K over the bits b = 2x - 1 written as pixels 0/1."""
+    rng = np.random.default_rng(6)
+    for weighted in ((), (0,)):
+        model = random_binary_model(rng, [30, 8, 3], 0.5, weighted=weighted, k_max=50, input_threshold=100)
+        plan = plan_binary(model, 2)
+        pixels = rng.integers(0, 256, (64, 30), dtype=np.uint8)
+        bits = engine_inputs(model, pixels)
+        assert bits.dtype == np.uint8 and set(np.unique(bits)) <= {0, 1}
+        np.testing.assert_array_equal(bits, pixels >= 100)
+        k = model.row_weight(0) or (np.ones(8, np.int64), np.ones(8, np.int64))
+        w = model.weights[0].astype(np.int64)
+        acc_bits = (bits.astype(np.int64) @ (np.maximum(w, 0) * np.asarray(k[0])[:, None]).T
+                    - bits.astype(np.int64) @ (np.maximum(-w, 0) * np.asarray(k[1])[:, None]).T)
+        _, hidden = forward(model, pixels)
+        np.testing.assert_array_equal(acc_bits >= plan.row_consts[:8], hidden[0].astype(bool))
+    plain = random_binary_model(rng, [30, 8, 3], 0.5)
+    assert engine_inputs(plain, pixels) is pixels
+    one_layer = random_binary_model(rng, [30, 3], 0.5, input_threshold=100)
+    with pytest.raises(PlanError, match=re.escape(
+            "input_threshold: binary inputs need a hidden layer on this engine (layer 0's scores would be 2 acc - c)")):
+        plan_binary(one_layer, 2)
