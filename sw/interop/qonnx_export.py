@@ -20,6 +20,7 @@ default 1/255 as :mod:`.qonnx_import` assumes) and has one chain of nodes:
   layer), and ``Mul(a) -> Add(x_offset)`` before layer 0 with a float32 ``a``
   such that ``fl32(S * a) = x_scale``.
 
+The model file's ``meta`` travels in the ONNX metadata (``tnn-model-v1.meta``).
 Thresholds beyond a row's accumulator range are written clamped into
 ``[lo, hi + 1]`` (the same bits). :func:`~.qonnx_import.import_qonnx` of the
 exported file gives back the model exactly, every array (tested), for models
@@ -44,6 +45,8 @@ from .qonnx_import import DEFAULT_INPUT_SCALE
 __all__ = ["export_qonnx", "to_qonnx"]
 
 QONNX_DOMAIN = "qonnx.custom_op.general"
+#: The model file's ``meta``, kept in the ONNX metadata so an import restores it.
+META_KEY = "tnn-model-v1.meta"
 
 
 class _Builder:
@@ -137,6 +140,8 @@ def to_qonnx(model: TnnModel, input_scale: float = DEFAULT_INPUT_SCALE):
     proto = helper.make_model(graph, producer_name="sparse-tnn sw.interop",
                               opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(QONNX_DOMAIN, 1)])
     proto.ir_version = 8
+    if model.meta:
+        helper.set_model_props(proto, {META_KEY: model.meta})
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.transformation.infer_shapes import InferShapes
 

@@ -46,6 +46,9 @@ to float32; the input nodes before layer 0 into ``x_scale = S * a`` and
 ``x_offset = c``. Float32 evaluation orders differ from the executor's, so these
 agree to rounding (:mod:`.check` measures it).
 
+The model file's ``meta`` records the source file and ``S``, or is the
+``tnn-model-v1.meta`` metadata of a graph that :mod:`.qonnx_export` wrote.
+
 Refused with :class:`~.qonnx_graph.InteropError`, naming the node: quantised
 activations other than ``BipolarQuant`` (e.g. 2-bit ``Quant``), weights wider
 than 2 bits or not quantised, unsupported ops, branches, and anything the
@@ -404,8 +407,9 @@ def import_qonnx(path: str | os.PathLike, input_scale: float = DEFAULT_INPUT_SCA
         _refuse(odd, f"{odd.op_type} in a network whose first activation is {layers[0].act.op_type}; "
                      f"one kind (binary or float) for all layers")
     binary = kinds == {"BipolarQuant"} or (not kinds and binarise is not None)
-    meta = {"source": os.path.basename(os.fspath(path)), "importer": "sw.interop import-qonnx",
-            "input_scale": input_scale}
+    meta = json.dumps({"source": os.path.basename(os.fspath(path)), "importer": "sw.interop import-qonnx",
+                       "input_scale": input_scale})
+    meta = graph.model.get_metadata_prop("tnn-model-v1.meta") or meta  # our own export's meta
     if binary:
         if affine and binarise is None:
             _refuse(affine[0], "an input affine before a binary network's first layer on pixels")
@@ -421,11 +425,11 @@ def import_qonnx(path: str | os.PathLike, input_scale: float = DEFAULT_INPUT_SCA
         _output_map(graph, imported)
         weights.append(layers[-1].codes)
         model = TnnModel("binary", weights, thresholds=thresholds, input_threshold=t_in,
-                         meta=json.dumps(meta))
+                         meta=meta)
     else:
         if binarise is not None:
             _refuse(binarise, "binary inputs (BipolarQuant) need a binary network; this one has Relu activations")
-        a0, b0 = _compose(_affine(graph, p, 1) for p in affine)
+        a0, b0 = (float(np.ravel(v)[0]) for v in _compose(_affine(graph, p, 1) for p in affine))
         x_scales = [1.0] * len(layers)
         imported = Imported(None, graph, input_scale, layers, x_scales)
         scales, biases = [], []
@@ -436,8 +440,8 @@ def import_qonnx(path: str | os.PathLike, input_scale: float = DEFAULT_INPUT_SCA
             scales.append(np.broadcast_to(a, (n,)).astype(np.float32))
             biases.append(np.broadcast_to(b, (n,)).astype(np.float32))
         model = TnnModel("float", [layer.codes for layer in layers], scales=scales, biases=biases,
-                         x_scale=np.float32(float(input_scale) * float(a0)), x_offset=np.float32(float(b0)),
-                         meta=json.dumps(meta))
+                         x_scale=np.float32(float(input_scale) * a0), x_offset=np.float32(b0),
+                         meta=meta)
     try:
         validate(model.to_arrays())
     except InputError as exc:  # e.g. a non-finite folded scale
