@@ -49,13 +49,13 @@ def parse_args(argv=None):
     sub = p.add_subparsers(dest="command", required=True, metavar="{import-qonnx,export-qonnx}")
     imp = sub.add_parser("import-qonnx", help="QONNX -> tnn-model-v1 (checked against the executor)")
     imp.add_argument("model", type=Path, help="QONNX .onnx file")
-    imp.add_argument("-o", "--out", type=Path, required=True, help="tnn-model-v1 .npz to write")
+    imp.add_argument("--out", "-o", type=Path, required=True, help="tnn-model-v1 .npz to write")
     imp.add_argument("--input-scale", type=_scale, default=1 / 255, help="S: input = pixel * S (default 1/255)")
     imp.add_argument("--check", type=int, default=100, help="inputs to compare with the executor (default 100; 0: none)")
     imp.add_argument("--summary", type=Path, help="also write the JSON line to this file")
     exp = sub.add_parser("export-qonnx", help="tnn-model-v1 -> QONNX")
     exp.add_argument("model", type=Path, help="tnn-model-v1 .npz")
-    exp.add_argument("-o", "--out", type=Path, required=True, help="QONNX .onnx file to write")
+    exp.add_argument("--out", "-o", type=Path, required=True, help="QONNX .onnx file to write")
     exp.add_argument("--input-scale", type=_scale, default=1 / 255, help="S: input = pixel * S (default 1/255)")
     for sp in (imp, exp):  # the sub-parsers keep the one-line error form
         sp.error = p.error

@@ -20,11 +20,13 @@ default 1/255 as :mod:`.qonnx_import` assumes) and has one chain of nodes:
   layer), and ``Mul(a) -> Add(x_offset)`` before layer 0 with a float32 ``a``
   such that ``fl32(S * a) = x_scale``.
 
-The model file's ``meta`` travels in the ONNX metadata (``tnn-model-v1.meta``).
+The model file's ``meta`` travels in the graph's metadata (``tnn-model-v1.meta``).
 Thresholds beyond a row's accumulator range are written clamped into
 ``[lo, hi + 1]`` (the same bits). :func:`~.qonnx_import.import_qonnx` of the
 exported file gives back the model exactly, every array (tested), for models
-whose thresholds are within range (every exported and imported one).
+whose thresholds are within range (every exported and imported one) and that
+have a hidden layer: a one-layer binary network comes back as a float network
+(without activations QONNX has no binary/float distinction).
 
 Refused (:class:`~.qonnx_graph.InteropError`, naming the field): weighted binary
 layers (``kp``/``kn``) and asymmetric float layers (``sn``), which have no
@@ -140,13 +142,13 @@ def to_qonnx(model: TnnModel, input_scale: float = DEFAULT_INPUT_SCALE):
     proto = helper.make_model(graph, producer_name="sparse-tnn sw.interop",
                               opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(QONNX_DOMAIN, 1)])
     proto.ir_version = 8
-    if model.meta:
-        helper.set_model_props(proto, {META_KEY: model.meta})
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.transformation.infer_shapes import InferShapes
 
     with quiet():
-        return ModelWrapper(proto).transform(InferShapes()).model
+        wrapped = ModelWrapper(proto).transform(InferShapes())
+    wrapped.set_metadata_prop(META_KEY, model.meta)  # also when empty: an import restores it as it was
+    return wrapped.model
 
 
 def export_qonnx(model: TnnModel, path: str | os.PathLike, input_scale: float = DEFAULT_INPUT_SCALE):

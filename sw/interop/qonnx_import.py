@@ -17,6 +17,9 @@ and must then be one chain from the input to the output (an MLP):
   kind at every hidden layer;
 * after the last layer, affine nodes only.
 
+A network without hidden layers is a float network, unless it binarises its
+input (then binary).
+
 Binary networks. Hidden neuron ``j`` of a layer fires (``BipolarQuant`` gives +1)
 iff the chain of its affine nodes is ``>= 0`` at the layer's output, a monotone
 function of the integer accumulation ``acc`` of its ternary codes. The integer
@@ -397,7 +400,9 @@ def import_qonnx(path: str | os.PathLike, input_scale: float = DEFAULT_INPUT_SCA
     for what is accepted. Raises :class:`InteropError` naming the node at fault."""
     if not (np.isfinite(input_scale) and input_scale > 0):
         raise InteropError(f"input-scale: must be a positive number, got {input_scale}")
-    graph = Graph(clean(load_qonnx(path)))
+    loaded = load_qonnx(path)
+    own_meta = loaded.get_metadata_prop("tnn-model-v1.meta")  # a graph qonnx_export wrote
+    graph = Graph(clean(loaded))
     pre, layers = _parse(graph)
     n_in = layers[0].codes.shape[1]
     binarise, affine = _input(graph, pre, n_in)
@@ -409,7 +414,7 @@ def import_qonnx(path: str | os.PathLike, input_scale: float = DEFAULT_INPUT_SCA
     binary = kinds == {"BipolarQuant"} or (not kinds and binarise is not None)
     meta = json.dumps({"source": os.path.basename(os.fspath(path)), "importer": "sw.interop import-qonnx",
                        "input_scale": input_scale})
-    meta = graph.model.get_metadata_prop("tnn-model-v1.meta") or meta  # our own export's meta
+    meta = meta if own_meta is None else own_meta
     if binary:
         if affine and binarise is None:
             _refuse(affine[0], "an input affine before a binary network's first layer on pixels")
