@@ -6,8 +6,9 @@ word with the bit-true golden model of ``sw``.
         [--jobs J | --cluster tcp://HOST:PORT]
 
 Generates the engine for the model (``hw``; binary or float by the model's
-activation), simulates the inputs (a model with binary inputs gets their bits,
-:func:`hw.plan.engine_inputs`; the golden model gets the pixels) in batches of R on a Dask cluster
+activation), simulates the inputs (the engine of a model with binary inputs
+gets their bits, :func:`hw.plan.engine_inputs`; the golden model the pixels)
+in batches of R on a Dask cluster
 (:mod:`sim.cluster`: ``--cluster``, else ``$TNN_DASK_CLUSTER``, else a
 LocalCluster of J worker processes), writes the RTL's outputs to OUT.npy
 (int32 ``[N, out]`` for binary models, float32 for float models) and prints,

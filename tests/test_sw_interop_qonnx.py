@@ -1,5 +1,5 @@
-"""sw.interop on QONNX graphs: FINN's TFC_1W1A (import, check against the executor,
-RTL), the refusals (exit 2, one line naming the node, nothing written), and the
+"""sw.interop on QONNX graphs: FINN's TFC_1W1A (import, check against the executor;
+in RTL: tests/test_report_interop_tfc.py), the refusals (exit 2, one line naming the node, nothing written), and the
 export-qonnx round trip (import(export(m)) == m, every array)."""
 
 import json
@@ -10,11 +10,10 @@ import pytest
 pytest.importorskip("qonnx")
 
 from cli_fixtures import refused  # noqa: E402
-from interop_fixtures import rtl_outputs, tfc  # noqa: E402
+from interop_fixtures import tfc  # noqa: E402
 from sw.golden import forward, predict  # noqa: E402
 from sw.interop import cli  # noqa: E402
-from sw.interop.check import check, check_inputs, executor_forward, mapped_scores  # noqa: E402
-from sw.interop.qonnx_export import export_qonnx  # noqa: E402
+from sw.interop.check import check, check_inputs, executor_forward  # noqa: E402
 from sw.interop.qonnx_import import import_qonnx  # noqa: E402
 from sw.model_file import accumulator_range, load_model, save_model  # noqa: E402
 from sw.synthetic import random_binary_model, random_float_model  # noqa: E402
@@ -37,16 +36,6 @@ def test_tfc_1w1a_imports_and_agrees_with_the_executor(tmp_path, capsys):
     model = load_model(out)
     assert model.activation == "binary" and model.input_threshold == 128
     assert all(set(np.unique(w)) == {-1, 1} for w in model.weights)  # binary weights
-
-
-def test_tfc_1w1a_runs_in_rtl_and_predicts_as_the_executor(tmp_path):
-    imported = import_qonnx(tfc("TFC_1W1A"))
-    save_model(tmp_path / "tfc.npz", imported.model)
-    pixels, _ = check_inputs(8, 784)
-    rtl = rtl_outputs(tmp_path / "tfc.npz", pixels, tmp_path)
-    executor, _ = executor_forward(imported, pixels)
-    np.testing.assert_array_equal(mapped_scores(imported, rtl), executor)
-    np.testing.assert_array_equal(predict(rtl), predict(executor))
 
 
 # --------------------------------------------------------------------------- refusals
