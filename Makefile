@@ -13,7 +13,7 @@ MODEL      ?= $(firstword $(wildcard build/models/fmnist-mlp-binary.npz) sw/pret
 R          ?= 8
 export SIM
 
-.PHONY: setup sim sim-decompressor validate-binary validate-float bench methods train sweep synth roofline test verilog lint readme clean system-deps
+.PHONY: interop-tfc setup sim sim-decompressor validate-binary validate-float bench methods train sweep synth roofline test verilog lint readme clean system-deps
 
 setup: $(STAMP)
 
@@ -101,6 +101,14 @@ synth: setup
 roofline: synth
 	mkdir -p build/roofline
 	$(PY) -m cost.roofline --plots --json > build/roofline/roofline.json
+
+# Bring your own network (issue 18): FINN's TFC_1W1A from ../shared/models/qonnx-zoo-tfc,
+# imported from QONNX, all 10,000 Fashion-MNIST test images through qonnx's executor, the
+# golden model and the RTL (bit-exact): build/interop-tfc/report.json. Not part of `make test`
+# (tests/test_report_interop_tfc.py runs the same path on 8 images).
+interop-tfc: setup
+	$(PY) -m report.interop_tfc --out build/interop-tfc
+	$(PY) -m report.readme
 
 sim-decompressor: setup
 	$(PY) -m sim.decompressor_demo --sim $(SIM)

@@ -11,10 +11,16 @@ share :class:`EnginePlan` (the weight side: one RLE word stream for all
 layers, one field width, one row walk per layer, one constant per row); their
 layers are :class:`BinaryLayerPlan` and :class:`FloatLayerPlan`. They differ
 in the row constants and in what a row produces: the arithmetic of each kind,
-and the row constants it folds, are in :mod:`hw.binary_datapath` and
+and the row constants it folds, are in :mod:`hw.binary_engine` and
 :mod:`hw.float_datapath`. Two scales per row are a *weighted* layer in a
 binary plan (integer weights ``kp``, ``kn``) and an *asymmetric* layer in a
 float plan (a second scale ``sn``), as in the model file.
+
+Thresholds outside a row's accumulator range (constant bits, valid in the model
+file) are clamped to the value that gives the same constant bit before they are
+folded. A binary model with binary inputs (``input_threshold``) gets its input
+bits written as pixels 0 and 1 (:func:`engine_inputs`); the binary engine's
+first layer then walks bit plane 0 once, as an XNOR-popcount layer.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from sw.model_file import PIXEL_MAX, TnnModel, accumulator_range
 
 __all__ = ["LIMITS", "LayerPlan", "BinaryLayerPlan", "FloatLayerPlan", "EnginePlan", "BinaryPlan",
            "FloatPlan", "PlanError", "plan_engine", "plan_binary", "plan_float", "choose_field_width",
-           "signed_width", "MAX_SKIP_FRACTION", "lane_field_width", "PIXEL_PASSES", "choose_lanes", "FLOAT_ADD_LATENCY", "FLOAT_MUL_LATENCY"]
+           "signed_width", "MAX_SKIP_FRACTION", "lane_field_width", "PIXEL_PASSES", "choose_lanes",
+           "engine_inputs", "FLOAT_ADD_LATENCY", "FLOAT_MUL_LATENCY"]
 
 #: Default pipeline latencies of the float engine's adders and multiplier (cycles).
 FLOAT_ADD_LATENCY = 3
@@ -357,6 +364,16 @@ def _walk_layers(model: TnnModel, field_width: int) -> tuple[list[dict], np.ndar
     return layers, all_words
 
 
+def engine_inputs(model: TnnModel, pixels: np.ndarray) -> np.ndarray:
+    """What the host writes into the engine's input buffer for uint8 ``pixels``:
+    the pixels, or for a binary model with binary inputs (``input_threshold`` T)
+    the input bits ``pixel >= T`` as pixels 0 and 1, whose bit plane 0 the
+    binary engine's first layer then walks once (:func:`plan_binary`)."""
+    if not model.binary_input:
+        return pixels
+    return (np.asarray(pixels) >= model.input_threshold).astype(np.uint8)
+
+
 #: Walks of each layer-0 row: one per pixel bit, most significant first.
 PIXEL_PASSES = 8
 
@@ -392,7 +409,7 @@ def _binary_row_constants(model: TnnModel, l: int, kp, kn):
         term_lo, term_hi = np.zeros_like(plus), plus + minus
     else:            # c * x: terms in {-kn, 0, kp}
         term_lo, term_hi = -kn * minus, kp * plus
-    if l == 0:
+    if l == 0 and not model.binary_input:
         # S = sum_b 2^b p_b: the dot product, plus 255 n_minus for XNOR terms.
         offset = PIXEL_MAX * minus if kp is None else np.zeros_like(plus)
         if last:
@@ -475,7 +492,7 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
         acc_lo, acc_hi = min(acc_lo, int(lo.min())), max(acc_hi, int(hi.max()))
         if l == model.n_layers - 1:
             out_consts = out_c
-            shift = int(l > 0)
+            shift = int(l > 0 or model.binary_input)
             last_acc_width = signed_width(int(lo.min()), int(hi.max()))
             score_lo, score_hi = int(((lo << shift) - out_c).min()), int(((hi << shift) - out_c).max())
         lane_base = tuple(sum(len(x) for x in lane_words[k]) for k in range(lanes))
@@ -487,7 +504,7 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
             word_base=words_before, word_count=code.words, const_base=rows_before,
             nonzeros=int(nnz.sum()), skip_words=code.skip_words, empty_rows=int((nnz == 0).sum()),
             bits_mode=l > 0, weighted=model.row_weight(l) is not None,
-            passes=PIXEL_PASSES if l == 0 else 1,
+            passes=PIXEL_PASSES if l == 0 and not model.binary_input else 1,
             lane_word_base=lane_base, lane_word_count=tuple(len(c) for c in code.lanes),
             beats=int(code.row_beats.sum())))
         rows_before += int(w.shape[0])
@@ -507,7 +524,7 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
         reuse=reuse, field_width=field_width, layers=tuple(layers),
         words=np.concatenate(lanes_arrays), row_consts=all_starts, lanes=lanes,
         lane_words=lanes_arrays, row_beats=np.concatenate(beats).astype(np.int64), row_carries=np.concatenate(carries).astype(np.uint8),
-        out_consts=out_consts, out_shift=int(model.n_layers > 1),
+        out_consts=out_consts, out_shift=int(model.n_layers > 1 or model.binary_input),
         acc_width=signed_width(acc_lo, acc_hi), last_acc_width=last_acc_width, score_width=score_width,
         const_width=signed_width(int(all_starts.min()), int(all_starts.max())),
         out_const_width=signed_width(int(out_consts.min()), int(out_consts.max())),

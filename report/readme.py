@@ -117,6 +117,7 @@ BLOCKS = {
     "methods": methods_table,
     "training": training_tables,
     "roofline": roofline_table,
+    "interop-tfc": json_block("interop-tfc/report.json"),
 }
 
 

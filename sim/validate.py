@@ -6,7 +6,9 @@ word with the bit-true golden model of ``sw``.
         [--jobs J | --cluster tcp://HOST:PORT]
 
 Generates the engine for the model (``hw``; binary or float by the model's
-activation), simulates the inputs in batches of R on a Dask cluster
+activation), simulates the inputs (the engine of a model with binary inputs
+gets their bits, :func:`hw.plan.engine_inputs`; the golden model the pixels)
+in batches of R on a Dask cluster
 (:mod:`sim.cluster`: ``--cluster``, else ``$TNN_DASK_CLUSTER``, else a
 LocalCluster of J worker processes), writes the RTL's outputs to OUT.npy
 (int32 ``[N, out]`` for binary models, float32 for float models) and prints,
@@ -40,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from hw.engine import build_engine, cycle_budget
-from hw.plan import plan_engine
+from hw.plan import engine_inputs, plan_engine
 from hw.verilog import write_verilog
 from sw import golden
 from sw.errors import ArgumentParser, InputError, run_cli
@@ -307,7 +309,8 @@ def run(args) -> dict:
         work.mkdir(parents=True, exist_ok=True)
         sources = generate(plan, work)
         design = Design.from_files(sources, args.sim, f"{TOP}_tb")
-        slices = SliceRun(session.client, design, pixels, reuse=plan.reuse,
+        hw_pixels = engine_inputs(model, pixels)  # binary inputs: the host writes their bits
+        slices = SliceRun(session.client, design, hw_pixels, reuse=plan.reuse,
                           n_out=plan.n_outputs, act_width=plan.act_width, gaps=args.gaps,
                           batch_seconds=batch_seconds(plan))
         want, want_hidden = golden.forward(model, pixels, lanes=plan.golden_lanes)
@@ -319,7 +322,7 @@ def run(args) -> dict:
         save_npy(args.out, from_words(result.words, plan))
     want_words = as_words(want)
     if (result.simulated & (result.words != want_words).any(axis=1)).any():
-        summary["first_mismatch"] = diagnose(sources, pixels, plan, args.sim, work, result.words,
+        summary["first_mismatch"] = diagnose(sources, hw_pixels, plan, args.sim, work, result.words,
                                              want_words, want_hidden, result.simulated)
     summary["wall_seconds"] = round(time.perf_counter() - t_start, 2)
     return summary

@@ -47,7 +47,7 @@ def _argparse_message(message: str) -> str:
         field = m["names"].split("/")[0].lstrip("-")
         return f"{field}: {m['reason']}"
     if m := _REQUIRED.match(message):
-        names = [n.strip().lstrip("-") for n in m["names"].split(",")]
+        names = [n.strip().split("/")[0].lstrip("-") for n in m["names"].split(",")]
         return f"{names[0]}: required" + (f" (also missing: {', '.join(names[1:])})"
                                           if len(names) > 1 else "")
     return message

@@ -7,6 +7,8 @@ checked layer by layer; ``predict`` takes the argmax (lowest index on ties).
 Binary networks (all integer arithmetic, exact):
     layer 0:   acc_j = sum_i w_ji * x_i,            x_i = pixel in 0..255
     layer l>0: acc_j = sum_{w_ji != 0} w_ji * (2 a_i - 1),   a_i in {0, 1}
+    binary inputs (``input_threshold`` T in the model file): layer 0 is as
+               layer l>0 with a_i = 1 iff pixel_i >= T
     hidden:    a_j = 1 iff acc_j >= t_j;   last layer: outputs acc (int32)
 Weighted binary layers (``kp{l}``/``kn{l}`` in the model file) scale the sums
 over the +1 and the -1 weights by their integers before subtracting::
@@ -76,11 +78,13 @@ def _exact_int_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 def binary_forward(model: TnnModel, pixels: np.ndarray):
     """Outputs int32 ``[N, out_last]`` and hidden bits, a list of uint8 ``[N, out_l]``."""
     x = _check_pixels(pixels, model.n_inputs)
+    if model.binary_input:
+        x = 2 * (x >= model.input_threshold).astype(np.int8) - 1
     hidden: list[np.ndarray] = []
     for l, w in enumerate(model.weights):
         k = model.row_weight(l)
         if k is None:
-            acc = _exact_int_matmul(x, w)  # layer 0: pixels; later: 2a - 1 in {-1, +1}
+            acc = _exact_int_matmul(x, w)  # layer 0: pixels (or +-1); later: 2a - 1 in {-1, +1}
         else:
             kp, kn = (np.asarray(v, dtype=np.int64) for v in k)
             acc = (kp * _exact_int_matmul(x, (w > 0).astype(np.int8))

@@ -19,6 +19,8 @@ key             dtype        meaning
 ``kp{l}``       int32        binary only, optional, with ``kn{l}``: ``[out_l]``
                              integer weights of the +1 weights (weighted layers)
 ``kn{l}``       int32        binary only, optional, with ``kp{l}``: of the -1 weights
+``input_threshold`` int32    binary only, optional, scalar in ``0..256``: binary
+                             inputs, input bit ``a_i = 1`` iff ``pixel_i >= T``
 ``meta``        str          optional: free-form provenance (JSON by convention)
 ==============  ===========  ==============================================
 
@@ -36,6 +38,19 @@ without ``kp{l}``/``kn{l}`` reads and computes exactly as before, as if every
 accumulation of row j becomes ``acc_j = kp_j * sum_{w=+1} x - kn_j * sum_{w=-1} x``
 with integers ``0 <= kp, kn <= K_MAX``; thresholds and outputs are as before.
 The exporter approximates ``W_p / W_n`` by ``kp / kn`` (``sw.export``).
+
+Binary inputs (extension, backward compatible: a binary file without
+``input_threshold`` reads and computes exactly as before). With
+``input_threshold = T`` layer 0 binarises its pixels, ``a_i = 1`` iff
+``pixel_i >= T`` (``T = 0``: every bit 1; ``T = 256``: every bit 0), and adds
+``2 a_i - 1`` in {-1, +1} like a hidden layer; its accumulator range
+(:func:`accumulator_range`) is then a hidden layer's. This is FINN's input
+binarisation (``x -> 2x - 1 -> sign``), read from QONNX by :mod:`sw.interop`.
+
+Thresholds are any int32: a threshold at or below a row's accumulator range
+gives a constant 1 bit, one above it a constant 0 (dead and saturated neurons,
+which batch-norm folding of real networks produces); the golden model compares
+as written and the hardware plan clamps them into ``[lo, hi + 1]``.
 
 :func:`validate` checks every field and raises :class:`ModelFileError` whose
 message starts with the field's name, e.g. ``"w1: expected int8, got float32"``;
@@ -70,12 +85,15 @@ __all__ = [
     "accumulator_range",
     "K_MAX",
     "from_arrays",
+    "INPUT_THRESHOLD_MAX",
 ]
 
 FORMAT = "tnn-model-v1"
 #: Largest input value of a binary network's layer 0 (uint8 pixels).
 PIXEL_MAX = 255
 ACTIVATIONS = ("binary", "float")
+#: Largest ``input_threshold``: every input bit 0.
+INPUT_THRESHOLD_MAX = PIXEL_MAX + 1
 #: Largest integer weight ``kp{l}``/``kn{l}`` of a weighted binary layer (15 bits).
 K_MAX = (1 << 15) - 1
 
@@ -96,6 +114,8 @@ class TnnModel:
     ordinary layer) or the ``sn{l}`` scales of an asymmetric layer.
     ``row_weights`` (binary only) is empty, or has L entries, each ``None`` (an
     ordinary layer) or the pair ``(kp{l}, kn{l})`` of a weighted layer.
+    ``input_threshold`` (binary only) is ``None`` (layer 0 adds pixels) or the
+    ``T`` of binary inputs (``a_i = 1`` iff ``pixel_i >= T``).
     """
 
     activation: str
@@ -108,6 +128,12 @@ class TnnModel:
     meta: str = ""
     neg_scales: list = field(default_factory=list)
     row_weights: list = field(default_factory=list)
+    input_threshold: int | None = None
+
+    @property
+    def binary_input(self) -> bool:
+        """Layer 0 binarises its pixels (``input_threshold``) and adds +-1."""
+        return self.input_threshold is not None
 
     def neg_scale(self, layer: int):
         """``sn{layer}`` of an asymmetric layer, else None."""
@@ -160,6 +186,8 @@ class TnnModel:
         for l, k in enumerate(self.row_weights):
             if k is not None:
                 a[f"kp{l}"], a[f"kn{l}"] = k
+        if self.input_threshold is not None:
+            a["input_threshold"] = np.asarray(self.input_threshold, dtype=np.int32)
         if self.activation == "float":
             a["x_scale"], a["x_offset"] = np.asarray(self.x_scale), np.asarray(self.x_offset)
         if self.meta:
@@ -167,12 +195,15 @@ class TnnModel:
         return a
 
 
-def accumulator_range(model_weights: np.ndarray, layer: int, row_weights=None) -> tuple[np.ndarray, np.ndarray]:
+def accumulator_range(model_weights: np.ndarray, layer: int, row_weights=None, *,
+                      binary_input: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Per-row ``(lo, hi)`` of a binary network's integer accumulation.
 
     Layer 0 (pixels 0..255): ``[-255 * n_minus, 255 * n_plus]``; layers >= 1
-    (inputs +-1): ``[-nnz, nnz]``. Thresholds are valid in ``[lo, hi + 1]``
-    (``lo``: the bit is always 1, ``hi + 1``: always 0). A weighted layer's
+    and layer 0 of a network with binary inputs (``binary_input``; inputs +-1):
+    ``[-nnz, nnz]``. A threshold ``t <= lo`` gives a bit that is always 1, one
+    ``t > hi`` a bit that is always 0; ``[lo, hi + 1]`` holds one threshold of
+    each behaviour (the hardware plan clamps into it). A weighted layer's
     ``row_weights = (kp, kn)`` (non-negative) scale the two counts:
     ``[-255 * kn * n_minus, 255 * kp * n_plus]`` and ``[-kp * n_plus - kn * n_minus,
     kp * n_plus + kn * n_minus]``.
@@ -181,7 +212,7 @@ def accumulator_range(model_weights: np.ndarray, layer: int, row_weights=None) -
     plus, minus = (w > 0).sum(axis=1), (w < 0).sum(axis=1)
     kp, kn = (1, 1) if row_weights is None else (np.asarray(k, dtype=np.int64) for k in row_weights)
     plus, minus = kp * plus, kn * minus
-    if layer == 0:
+    if layer == 0 and not binary_input:
         return -PIXEL_MAX * minus, PIXEL_MAX * plus
     return -(plus + minus), plus + minus
 
@@ -224,8 +255,8 @@ def validate(arrays) -> None:
 
     Checks: required and unexpected keys, dtypes, shapes (each layer's input
     width equals the previous layer's output count), ternary weights, binary
-    thresholds within the accumulator range (:func:`accumulator_range`), finite
-    float parameters. Raises :class:`ModelFileError` naming the first bad field.
+    thresholds as int32 (any value: out of the accumulator range means a
+    constant bit), ``input_threshold`` in ``0..256``, finite float parameters. Raises :class:`ModelFileError` naming the first bad field.
     """
     keys = set(arrays)
     for key in ("format", "activation", "layers"):
@@ -254,13 +285,19 @@ def validate(arrays) -> None:
     if activation == "float":
         optional = {"meta"} | {f"sn{l}" for l in range(n)}
     else:
-        optional = {"meta"} | {f"kp{l}" for l in range(n)} | {f"kn{l}" for l in range(n)}
+        optional = ({"meta", "input_threshold"} | {f"kp{l}" for l in range(n)}
+                    | {f"kn{l}" for l in range(n)})
     extra = keys - expected - optional
     if extra:
         key = sorted(extra, key=_key_order)[0]
         _fail(key, f"unexpected key for a {activation} network of {n} layer(s)")
     if "meta" in keys:
         _scalar_str(arrays, "meta")
+    binary_input = "input_threshold" in keys
+    if binary_input:
+        t_in = int(_check_array(arrays, "input_threshold", np.int32, ()))
+        if not 0 <= t_in <= INPUT_THRESHOLD_MAX:
+            _fail("input_threshold", f"expected 0..{INPUT_THRESHOLD_MAX} (input bit = pixel >= T), got {t_in}")
 
     n_in = None
     for l in range(n):
@@ -280,21 +317,16 @@ def validate(arrays) -> None:
             _fail(key, f"values must be ternary (-1, 0, +1), found {int(w[r, c])} at [{r}, {c}]")
         n_out, n_in = int(w.shape[0]), int(w.shape[1])
         if activation == "binary":
-            if l == 0 and PIXEL_MAX * n_in >= 2**31:
+            if l == 0 and not binary_input and PIXEL_MAX * n_in >= 2**31:
                 _fail(key, f"{n_in} inputs overflow an int32 accumulator")
             k = _row_weights(arrays, l, n_out)
-            lo, hi = accumulator_range(w, l, k)
+            lo, hi = accumulator_range(w, l, k, binary_input=binary_input)
             if k is not None and (lo.min(initial=0) < -2**31 or hi.max(initial=0) >= 2**31):
                 j = int(np.argmax((lo < -2**31) | (hi >= 2**31)))
                 _fail(f"kp{l}", f"row {j}'s accumulation range [{int(lo[j])}, {int(hi[j])}] "
                                 f"overflows int32")
             if l < n - 1:
-                t = _check_array(arrays, f"t{l}", np.int32, (n_out,))
-                bad = (t < lo) | (t > hi + 1)
-                if bad.any():
-                    j = int(np.argmax(bad))
-                    _fail(f"t{l}", f"threshold {int(t[j])} of row {j} outside the accumulator "
-                                   f"range [{int(lo[j])}, {int(hi[j]) + 1}]")
+                _check_array(arrays, f"t{l}", np.int32, (n_out,))
         else:
             for p in ("s", "b") + (("sn",) if f"sn{l}" in keys else ()):
                 _check_finite(f"{p}{l}", _check_array(arrays, f"{p}{l}", np.float32, (n_out,)))
@@ -376,6 +408,8 @@ def from_arrays(arrays) -> TnnModel:
                  meta=str(arrays["meta"][()]) if "meta" in arrays else "")
     if act == "binary":
         m.thresholds = [arrays[f"t{l}"] for l in range(n - 1)]
+        if "input_threshold" in arrays:
+            m.input_threshold = int(arrays["input_threshold"])
         if any(f"kp{l}" in arrays for l in range(n)):
             m.row_weights = [(arrays[f"kp{l}"], arrays[f"kn{l}"]) if f"kp{l}" in arrays else None
                              for l in range(n)]

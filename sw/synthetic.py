@@ -20,7 +20,8 @@ def random_ternary(rng: np.random.Generator, rows: int, cols: int, density: floa
     return (nz * rng.choice(np.array([-1, 1], dtype=np.int8), (rows, cols))).astype(np.int8)
 
 
-def random_binary_model(rng: np.random.Generator, sizes, density=0.2, weighted=(), k_max=K_MAX) -> TnnModel:
+def random_binary_model(rng: np.random.Generator, sizes, density=0.2, weighted=(), k_max=K_MAX,
+                        input_threshold: int | None = None) -> TnnModel:
     """A binary network with layer sizes ``sizes = [n_in, h1, ..., n_out]``.
 
     ``density`` is one float or one per layer. Thresholds are drawn around the
@@ -28,6 +29,8 @@ def random_binary_model(rng: np.random.Generator, sizes, density=0.2, weighted=(
     inputs) and sometimes at the range's ends (always-1 / always-0 bits).
     Layers listed in ``weighted`` get integer weights ``kp``, ``kn`` in
     ``0..k_max`` (weighted layers; mostly large, sometimes 0 or 1).
+    ``input_threshold`` makes the inputs binary (``pixel >= T``; layer 0's
+    range is then a hidden layer's).
     """
     n_layers = len(sizes) - 1
     densities = np.broadcast_to(np.asarray(density, dtype=float), (n_layers,))
@@ -42,15 +45,16 @@ def random_binary_model(rng: np.random.Generator, sizes, density=0.2, weighted=(
                       for _ in range(2))
         row_weights.append(k)
         if l < n_layers - 1:
-            lo, hi = accumulator_range(w, l, k)
-            mid = (lo + hi) // 2 if l else (lo + hi) // 4
+            binary_input = input_threshold is not None
+            lo, hi = accumulator_range(w, l, k, binary_input=binary_input)
+            mid = (lo + hi) // 2 if l or binary_input else (lo + hi) // 4
             spread = np.maximum(1, (hi - lo) // 8)
             t = mid + rng.integers(-1, 2, size=mid.shape) * rng.integers(0, spread + 1)
             ends = rng.random(t.shape)
             t = np.where(ends < 0.05, lo, np.where(ends > 0.95, hi + 1, t))
             thresholds.append(np.clip(t, lo, hi + 1).astype(np.int32))
     model = TnnModel(activation="binary", weights=weights, thresholds=thresholds,
-                     row_weights=row_weights if weighted else [])
+                     row_weights=row_weights if weighted else [], input_threshold=input_threshold)
     validate(model.to_arrays())
     return model
 

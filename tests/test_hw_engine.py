@@ -9,14 +9,14 @@ from amaranth.sim import Simulator
 from engine_sim import load_batch, run_engine_raw
 from hw.binary_engine import BinaryEngine
 from hw.engine import build_engine, cycle_budget
-from hw.plan import PlanError, plan_binary
+from hw.plan import PlanError, engine_inputs, plan_binary
 from sw import golden
 from sw.synthetic import random_binary_model
 
 
 def run_engine(model, pixels, reuse, lanes):
     plan = plan_binary(model, reuse, lanes=lanes)
-    words, cycles = run_engine_raw(plan, pixels)
+    words, cycles = run_engine_raw(plan, engine_inputs(model, pixels))
     return words.view(np.int32), cycles, plan
 
 
@@ -44,6 +44,18 @@ def check(model, reuse, lanes, n_images=None, pixels=None, seed=0):
 def test_engine_matches_golden(sizes, density, reuse, lanes):
     model = random_binary_model(np.random.default_rng(sum(sizes) + reuse + lanes), sizes, density)
     check(model, reuse, lanes, seed=lanes)
+
+
+@pytest.mark.parametrize("sizes, reuse, lanes, weighted", [
+    ([40, 9, 4], 3, 4, ()),     # binary inputs: layer 0 walks bit plane 0 once
+    ([25, 6], 2, 3, ()),        # a single layer with binary inputs: scores 2p - nnz
+    ([30, 7, 3], 2, 2, (0,)),   # weighted layer 0 on binary inputs
+])
+def test_binary_inputs_match_golden(sizes, reuse, lanes, weighted):
+    rng = np.random.default_rng(sum(sizes) + lanes)
+    model = random_binary_model(rng, sizes, 0.4, weighted=weighted, k_max=40, input_threshold=128)
+    plan = check(model, reuse, lanes, seed=lanes)
+    assert plan.layers[0].passes == 1
 
 
 def test_lane_streams_have_no_skip_words():

@@ -1,5 +1,6 @@
 """hw.plan on its own: one plan type per engine kind, the field-width policy, the
-row constants of weighted and asymmetric layers, and every refusal (PlanError,
+row constants of weighted and asymmetric layers, out-of-range thresholds and binary
+inputs, and every refusal (PlanError,
 whole messages)."""
 
 import json
@@ -11,10 +12,11 @@ import pytest
 from hw.binary_engine import BinaryEngine
 from hw.float_datapath import FloatDatapath
 from hw.plan import (MAX_SKIP_FRACTION, BinaryLayerPlan, BinaryPlan, EnginePlan, FloatLayerPlan, FloatPlan,
-                     PlanError, choose_field_width, choose_lanes, plan_binary, plan_engine,
-                     plan_float)
+                     PlanError, choose_field_width, choose_lanes, engine_inputs, plan_binary,
+                     plan_engine, plan_float)
 from sw import rle
 from sw.errors import InputError
+from sw.model_file import accumulator_range
 from sw.synthetic import random_binary_model, random_float_model
 
 
@@ -155,3 +157,31 @@ def test_binary_cycle_budget_counts_passes_beats_and_stalls():
     assert budget == {"nonzeros": ideal, "empty_rows": 8 * 1 + int((nnz[1] == 0).sum()),
                       "layer_overhead": 16}
     assert plan.ideal_cycles == ideal
+def test_thresholds_beyond_the_range_are_clamped_before_folding():
+    """Out-of-range thresholds (constant bits) give the constants of the range's ends."""
+    model = random_binary_model(np.random.default_rng(5), [10, 6, 5, 3], 0.5)
+    at_ends = random_binary_model(np.random.default_rng(5), [10, 6, 5, 3], 0.5)
+    for l in (0, 1):
+        lo, hi = accumulator_range(model.weights[l], l)
+        model.thresholds[l][:2] = [-2**31, 2**31 - 1]
+        at_ends.thresholds[l][:2] = [lo[0], hi[1] + 1]
+    a, b = plan_binary(model, 2), plan_binary(at_ends, 2)
+    np.testing.assert_array_equal(a.row_consts, b.row_consts)
+    assert (a.const_width, a.score_width) == (b.const_width, b.score_width)
+
+
+def test_binary_inputs_walk_bit_plane_0_once():
+    """Binary inputs: the host writes pixel >= T as pixels 0/1 and layer 0 is an
+    XNOR-popcount layer walked once (one-layer networks too: their scores 2p - nnz)."""
+    rng = np.random.default_rng(6)
+    model = random_binary_model(rng, [30, 8, 3], 0.5, input_threshold=100)
+    plan = plan_binary(model, 2, lanes=2)
+    assert [lp.passes for lp in plan.layers] == [1, 1] and plan.out_shift == 1
+    pixels = rng.integers(0, 256, (64, 30), dtype=np.uint8)
+    bits = engine_inputs(model, pixels)
+    assert bits.dtype == np.uint8
+    np.testing.assert_array_equal(bits, pixels >= 100)
+    plain = random_binary_model(rng, [30, 8, 3], 0.5)
+    assert engine_inputs(plain, pixels) is pixels
+    one_layer = plan_binary(random_binary_model(rng, [30, 3], 0.5, input_threshold=100), 2)
+    assert [lp.passes for lp in one_layer.layers] == [1] and one_layer.out_shift == 1

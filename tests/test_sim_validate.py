@@ -114,3 +114,19 @@ def test_validate_refuses_missing_and_unreadable_files_and_bad_arguments(cli_fil
     ]
     for argv, message in cases:
         refused(capsys, validate.main, argv, message, out)
+
+
+def test_validate_binary_inputs_and_constant_bits_bit_exact(tmp_path):
+    """Binary inputs (input_threshold; the host writes their bits) and thresholds beyond
+    the accumulator range (clamped by the plan) run bit-exactly, weighted layer 0 too."""
+    rng = np.random.default_rng(7)
+    model = random_binary_model(rng, [40, 9, 7, 3], 0.5, weighted=(0,), k_max=40, input_threshold=100)
+    model.thresholds[0][:2] = [-1000, 5000]
+    model.thresholds[1][2] = 2**31 - 1
+    save_model(tmp_path / "m.npz", model)
+    np.save(tmp_path / "x.npy", rng.integers(0, 256, (8, 40), dtype=np.uint8))
+    rc, out, err = validate_cli("--model", tmp_path / "m.npz", "--inputs", tmp_path / "x.npy",
+                                "--reuse", 4, "--build", tmp_path / "work")
+    assert rc == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["bit_exact"] == 8 and summary["mismatches"] == 0

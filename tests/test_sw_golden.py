@@ -157,3 +157,20 @@ def test_float_forward_is_the_documented_formula():
                     x = np.where(np.signbit(y), np.float32(0), y).astype(np.float32)
                     assert same_floats(hidden[0][n], x)
             assert same_floats(out[n], y)
+
+
+def test_binary_inputs_are_thresholded_pixels_added_as_plus_minus_one():
+    """input_threshold T: layer 0 adds 2 (pixel >= T) - 1, like a hidden layer; thresholds
+    beyond the accumulator range are constant bits."""
+    w0 = np.array([[1, 1, 0], [1, 1, 1], [0, 0, 0]], np.int8)
+    w1 = np.array([[1, 1, -1]], np.int8)
+    model = TnnModel("binary", [w0, w1], thresholds=[np.array([1, -100, 7], np.int32)], input_threshold=128)
+    pixels = np.array([[127, 128, 255], [200, 200, 0]], np.uint8)
+    out, hidden = binary_forward(model, pixels)
+    # inputs +-1: [-1, +1, +1] and [+1, +1, -1]; acc0 = [0, 1, 0] and [2, 1, 0]
+    np.testing.assert_array_equal(hidden[0], [[0, 1, 0], [1, 1, 0]])
+    np.testing.assert_array_equal(out, [[-1 + 1 + 1], [1 + 1 + 1]])
+    model.input_threshold = 0  # every input bit 1
+    np.testing.assert_array_equal(binary_forward(model, pixels)[1][0], [[1, 1, 0], [1, 1, 0]])
+    model.input_threshold = 256  # every input bit 0
+    np.testing.assert_array_equal(binary_forward(model, pixels)[1][0], [[0, 1, 0], [0, 1, 0]])

@@ -127,7 +127,15 @@ BAD = [
     (_binary_arrays, _drop("w0"), "w0: missing"),
     (_binary_arrays, _set("t0", lambda a: a["t0"].astype(np.int64)), "t0: expected int32, got int64"),
     (_binary_arrays, _set("t1", lambda a: a["t1"][:-1]), "t1: expected shape [6], got shape [5]"),
-    (_binary_arrays, _set("t1", lambda a: np.full_like(a["t1"], 1000)), "t1: threshold 1000 of row 0 outside"),
+    (_binary_arrays, _set("input_threshold", np.int64(128)), "input_threshold: expected int32, got int64"),
+    (_binary_arrays, _set("input_threshold", np.zeros(1, np.int32)),
+     "input_threshold: expected scalar, got shape [1]"),
+    (_binary_arrays, _set("input_threshold", np.int32(257)),
+     "input_threshold: expected 0..256 (input bit = pixel >= T), got 257"),
+    (_binary_arrays, _set("input_threshold", np.int32(-1)),
+     "input_threshold: expected 0..256 (input bit = pixel >= T), got -1"),
+    (_float_arrays, _set("input_threshold", np.int32(128)),
+     "input_threshold: unexpected key for a float network of 2 layer(s)"),
     (_binary_arrays, _set("t2", np.zeros(3, np.int32)), "t2: unexpected key"),
     (_binary_arrays, _set("bias0", np.zeros(8, np.float32)), "bias0: unexpected key"),
     (_binary_arrays, _set("format", np.array("tnn-model-v0")), "format: expected 'tnn-model-v1'"),
@@ -154,7 +162,6 @@ BAD = [
     (_weighted_arrays, _set("kn0", lambda a: a["kn0"][:3]), "kn0: expected shape [8]"),
     (_weighted_arrays, _set("kp0", lambda a: np.full_like(a["kp0"], -1)), "kp0: integer weight -1 of row 0 outside"),
     (_weighted_arrays, _set("kn0", lambda a: np.full_like(a["kn0"], K_MAX + 1)), "kn0: integer weight 32768"),
-    (_weighted_arrays, _set("t0", lambda a: np.full_like(a["t0"], 255 * 3 * 13)), "t0: threshold 9945 of row 0 outside"),
     (_weighted_arrays, _set("kp3", np.zeros(3, np.int32)), "kp3: unexpected key"),
     (_float_arrays, _set("kp0", np.zeros(8, np.int32)), "kp0: unexpected key"),
 ]
@@ -200,19 +207,27 @@ def test_saved_files_get_the_umask_mode(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o640
 
 
-def test_thresholds_at_the_ends_of_the_accumulator_range_are_valid():
+def test_thresholds_at_the_ends_of_the_accumulator_range_and_beyond_are_valid():
+    """Any int32 threshold is valid: out of the range it is a constant bit."""
     w = np.array([[1, -1, 0, 1], [0, 0, 0, 0]], dtype=np.int8)
     lo, hi = accumulator_range(w, 0)
     assert lo.tolist() == [-255, 0] and hi.tolist() == [510, 0]
     lo, hi = accumulator_range(w, 1)
     assert lo.tolist() == [-3, 0] and hi.tolist() == [3, 0]
+    lo, hi = accumulator_range(w, 0, binary_input=True)  # +-1 inputs: a hidden layer's range
+    assert lo.tolist() == [-3, 0] and hi.tolist() == [3, 0]
     w2 = np.zeros((2, 2), np.int8)
-    for t in ([-3, 0], [4, 1]):  # always 1 / always 0
+    for t in ([-3, 0], [4, 1], [5, -1], [-2**31, 2**31 - 1]):  # always 1 / always 0, at the ends or beyond
         validate(TnnModel("binary", [np.zeros((4, 3), np.int8), w, w2],
                           thresholds=[np.zeros(4, np.int32), np.array(t, np.int32)]).to_arrays())
-    with pytest.raises(ModelFileError, match=r"^t1: threshold 5 of row 0 outside .*\[-3, 4\]"):
-        validate(TnnModel("binary", [np.zeros((4, 3), np.int8), w, w2],
-                          thresholds=[np.zeros(4, np.int32), np.array([5, 0], np.int32)]).to_arrays())
+
+
+def test_input_threshold_round_trips(tmp_path):
+    m = random_binary(np.random.default_rng(3))
+    m.input_threshold = 128
+    back = load_model(save_model(tmp_path / "m.npz", m))
+    assert back.input_threshold == 128 and back.binary_input
+    assert load_model(save_model(tmp_path / "n.npz", random_binary(np.random.default_rng(3)))).input_threshold is None
 
 
 def test_weighted_accumulations_must_fit_int32():
