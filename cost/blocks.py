@@ -93,7 +93,7 @@ def _fixed_blocks(plan, n_cols: int, words: list[int]) -> list[Block]:
     from hw.float_pe import FloatAccumulatePE
     from hw.fp32 import FP32Add, FP32Mul
     from hw.lane_walker import LaneWalker
-    from hw.plan import PIXEL_PASSES
+    from hw.binary_plan import PIXEL_PASSES
 
     K = plan.lanes
     widths = dict(lanes=K, acc_width=plan.acc_width, start_width=plan.const_width)
@@ -162,7 +162,8 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
     from hw.binary_engine import BinaryEngine
     from hw.engine import Engine
     from hw.lane_walker import pack_words
-    from hw.plan import plan_binary, plan_float
+    from hw.binary_plan import plan_binary
+    from hw.plan import plan_float
 
     model = load_model_file(model_path, "model")
     float_model = None

@@ -69,13 +69,14 @@ from types import SimpleNamespace
 
 from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import Out
 
 from .datapath import PIXEL_BITS, bits_for, select
 from .errors import refuse
 from .lane_walker import LaneWalker, pack_words
 from .pe import LanePE, pe_control_layout
-from .plan import PIXEL_PASSES, BinaryPlan
+from .binary_plan import PIXEL_PASSES
+from .plan import BinaryPlan
 
 __all__ = ["BinaryEngine", "binary_engine_signature", "LAYER_OVERHEAD", "LOAD_CYCLES",
            "HIDDEN_REGION"]

@@ -1,6 +1,6 @@
 """From a ``tnn-model-v1`` network to the engine's memory images and bit widths.
 
-Pure Python, no RTL: :func:`plan_engine` (:func:`plan_binary` or
+Pure Python, no RTL: :func:`plan_engine` (:func:`hw.binary_plan.plan_binary` or
 :func:`plan_float` by the model's activation) decides everything the engine
 (:mod:`hw.engine`) is generated from, and refuses models that break a stated
 limit (:data:`LIMITS`) with :class:`PlanError`, whose message starts with the
@@ -19,7 +19,7 @@ float plan (a second scale ``sn``), as in the model file.
 Thresholds outside a row's accumulator range (constant bits, valid in the model
 file) are clamped to the value that gives the same constant bit before they are
 folded. A binary model with binary inputs (``input_threshold``) gets its input
-bits written as pixels 0 and 1 (:func:`engine_inputs`); the binary engine's
+bits written as pixels 0 and 1 (:func:`hw.binary_plan.engine_inputs`); the binary engine's
 first layer then walks bit plane 0 once, as an XNOR-popcount layer.
 """
 
@@ -32,15 +32,13 @@ import numpy as np
 
 from sw import rle
 
-from .lanes import encode_lanes
 from sw.errors import InputError
 from sw.golden import preprocess  # layer 0's input function, shared with the golden model
-from sw.model_file import PIXEL_MAX, TnnModel, accumulator_range
+from sw.model_file import PIXEL_MAX, TnnModel
 
 __all__ = ["LIMITS", "LayerPlan", "BinaryLayerPlan", "FloatLayerPlan", "EnginePlan", "BinaryPlan",
-           "FloatPlan", "PlanError", "plan_engine", "plan_binary", "plan_float", "choose_field_width",
-           "signed_width", "MAX_SKIP_FRACTION", "lane_field_width", "PIXEL_PASSES", "choose_lanes",
-           "engine_inputs", "FLOAT_ADD_LATENCY", "FLOAT_MUL_LATENCY"]
+           "FloatPlan", "PlanError", "plan_engine", "plan_float", "choose_field_width",
+           "signed_width", "MAX_SKIP_FRACTION", "FLOAT_ADD_LATENCY", "FLOAT_MUL_LATENCY"]
 
 #: Default pipeline latencies of the float engine's adders and multiplier (cycles).
 FLOAT_ADD_LATENCY = 3
@@ -316,10 +314,11 @@ def choose_field_width(weights, max_skip_fraction: float = MAX_SKIP_FRACTION) ->
 
 def plan_engine(model: TnnModel, reuse: int, field_width: int | None = None, lanes: int | None = None,
                 **float_options) -> BinaryPlan | FloatPlan:
-    """:func:`plan_binary` or :func:`plan_float`, by the model's activation."""
+    """:func:`hw.binary_plan.plan_binary` or :func:`plan_float`, by the model's activation."""
     if model.activation == "binary":
         if float_options:
             raise PlanError(f"{next(iter(float_options))}: only float models have this option")
+        from .binary_plan import plan_binary  # its module builds on this one
         return plan_binary(model, reuse, field_width, lanes)
     if lanes not in (None, 1):
         raise PlanError(f"lanes: the float engine takes one nonzero per cycle, got {lanes}")
@@ -362,173 +361,6 @@ def _walk_layers(model: TnnModel, field_width: int) -> tuple[list[dict], np.ndar
     all_words = np.concatenate(words).astype(np.uint32)
     _check_range("weights: RLE words", len(all_words), "weight_words")
     return layers, all_words
-
-
-def engine_inputs(model: TnnModel, pixels: np.ndarray) -> np.ndarray:
-    """What the host writes into the engine's input buffer for uint8 ``pixels``:
-    the pixels, or for a binary model with binary inputs (``input_threshold`` T)
-    the input bits ``pixel >= T`` as pixels 0 and 1, whose bit plane 0 the
-    binary engine's first layer then walks once (:func:`plan_binary`)."""
-    if not model.binary_input:
-        return pixels
-    return (np.asarray(pixels) >= model.input_threshold).astype(np.uint8)
-
-
-#: Walks of each layer-0 row: one per pixel bit, most significant first.
-PIXEL_PASSES = 8
-
-
-def longest_lane_run(weights, lanes: int) -> int:
-    """The longest run of zeros before a nonzero within one lane's part of a row
-    (:mod:`hw.lanes`), over every row of ``weights``."""
-    longest = 0
-    for w in weights:
-        for row in w:
-            cols = np.flatnonzero(row)
-            if cols.size:
-                prev = np.concatenate([np.full(min(lanes, cols.size), -1), cols[:-lanes]])
-                longest = max(longest, int((cols - prev - 1).max()))
-    return longest
-
-
-def lane_field_width(weights, lanes: int) -> int:
-    """The binary engine's run-field width: the narrowest whose runs span every
-    zero run in a lane, so lane streams have no skip words and the lanes never
-    wait for each other."""
-    return max(1, longest_lane_run(weights, lanes).bit_length())
-
-
-def _binary_row_constants(model: TnnModel, l: int, kp, kn):
-    """Layer ``l``'s per-row accumulator start values, carry bits, and the
-    accumulator's range (``lo``, ``hi`` over every value it takes in a row):
-    the arithmetic of :mod:`hw.binary_engine`."""
-    w = model.weights[l].astype(np.int64)
-    plus, minus = (w > 0).sum(axis=1), (w < 0).sum(axis=1)
-    last = l == model.n_layers - 1
-    if kp is None:   # XNOR-popcount: terms in {0, 1}
-        term_lo, term_hi = np.zeros_like(plus), plus + minus
-    else:            # c * x: terms in {-kn, 0, kp}
-        term_lo, term_hi = -kn * minus, kp * plus
-    if l == 0 and not model.binary_input:
-        # S = sum_b 2^b p_b: the dot product, plus 255 n_minus for XNOR terms.
-        offset = PIXEL_MAX * minus if kp is None else np.zeros_like(plus)
-        if last:
-            start, carries = np.zeros_like(plus), np.zeros_like(plus)
-        else:
-            s_lo, s_hi = PIXEL_MAX * term_lo, PIXEL_MAX * term_hi
-            bound = np.clip(model.thresholds[l].astype(np.int64) + offset, s_lo, s_hi + 1)
-            start = (-bound) // (1 << (PIXEL_PASSES - 1))      # 128 A + E = -T
-            carries = -bound - (start << (PIXEL_PASSES - 1))  # E in [0, 127]
-        lo, hi = start.copy(), start.copy()
-        vlo, vhi = start.copy(), start.copy()
-        for b in reversed(range(PIXEL_PASSES)):
-            base_lo = vlo if b == PIXEL_PASSES - 1 else 2 * vlo
-            base_hi = vhi if b == PIXEL_PASSES - 1 else 2 * vhi
-            e = (carries >> b) & 1
-            lo = np.minimum(lo, base_lo + np.minimum(term_lo, 0))
-            hi = np.maximum(hi, base_hi + np.maximum(term_hi, 0) + e)
-            vlo, vhi = base_lo + term_lo + e, base_hi + term_hi + e
-        return start, carries, lo, hi, offset
-    # bits: the model's sum is 2 acc - C; a hidden bit is acc >= ceil((t + C) / 2).
-    c = plus + minus if kp is None else kp * plus - kn * minus
-    if last:
-        start = np.zeros_like(plus)
-    else:
-        bound = -((-(model.thresholds[l].astype(np.int64) + c)) // 2)
-        start = -np.clip(bound, term_lo, term_hi + 1)
-    lo = start + np.minimum(term_lo, 0)
-    hi = start + np.maximum(term_hi, 0)
-    return start, np.zeros_like(plus), lo, hi, c
-
-
-#: Lane counts the plan chooses from, and the share of lane slots that must carry a nonzero.
-LANE_CHOICES = (1, 2, 4, 8, 16)
-MIN_LANE_USE = 0.75
-
-
-def choose_lanes(weights) -> int:
-    """K when not given: the most lanes (of :data:`LANE_CHOICES`) whose slots
-    carry a nonzero at least :data:`MIN_LANE_USE` of the time, rows padded to
-    whole beats (``nnz / (K * sum max(1, ceil(nnz_row / K)))``)."""
-    nnz = np.concatenate([(w != 0).sum(axis=1) for w in weights])
-    use = lambda k: nnz.sum() / (k * np.maximum(1, -(-nnz // k)).sum())  # noqa: E731
-    return max(k for k in LANE_CHOICES if k == 1 or use(k) >= MIN_LANE_USE)
-
-
-def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
-                lanes: int | None = None) -> BinaryPlan:
-    """Plan the binary engine for ``model`` with ``reuse`` PEs (R) taking ``lanes``
-    nonzeros per cycle each (K, :func:`choose_lanes`'s unless given); the
-    run-field width is :func:`lane_field_width`'s unless given (a narrower one
-    is refused: lane streams have no skip words)."""
-    if model.activation != "binary":
-        raise PlanError(f"activation: the binary engine needs a 'binary' model, got {model.activation!r}")
-    if lanes is None:
-        lanes = choose_lanes(model.weights)
-    _check_range("lanes", lanes, "lanes")
-    given = field_width
-    field_width = _check_shape_and_width(model, reuse, field_width if field_width is not None else 1)
-    needed = lane_field_width(model.weights, lanes)
-    if given is None:
-        field_width = needed
-    elif field_width < needed:
-        raise PlanError(f"field_width: the lanes need a run field of at least {needed} bits (the longest "
-                        f"zero run in a lane is {longest_lane_run(model.weights, lanes)}), got {field_width}")
-    weighted = model.weighted
-    layers, lane_words, beats = [], [[] for _ in range(lanes)], []
-    starts, carries, out_consts, row_ks = [], [], None, []
-    acc_lo, acc_hi, rows_before, words_before = 0, 0, 0, 0
-    for l, w in enumerate(model.weights):
-        code = encode_lanes(w, lanes, field_width)
-        nnz = (w != 0).sum(axis=1)
-        kp = kn = None
-        if weighted:  # ordinary layers of a weighted plan: kp = kn = 1
-            k = model.row_weight(l) or (np.ones(len(w), np.int64), np.ones(len(w), np.int64))
-            kp, kn = (np.asarray(v, dtype=np.int64) for v in k)
-            row_ks.append((kp, kn))
-        start, carry, lo, hi, out_c = _binary_row_constants(model, l, kp, kn)
-        starts.append(start)
-        carries.append(carry)
-        acc_lo, acc_hi = min(acc_lo, int(lo.min())), max(acc_hi, int(hi.max()))
-        if l == model.n_layers - 1:
-            out_consts = out_c
-            shift = int(l > 0 or model.binary_input)
-            last_acc_width = signed_width(int(lo.min()), int(hi.max()))
-            score_lo, score_hi = int(((lo << shift) - out_c).min()), int(((hi << shift) - out_c).max())
-        lane_base = tuple(sum(len(x) for x in lane_words[k]) for k in range(lanes))
-        beats.append(code.row_beats)
-        for k in range(lanes):
-            lane_words[k].append(code.lanes[k])
-        layers.append(BinaryLayerPlan(
-            n_in=int(w.shape[1]), n_out=int(w.shape[0]), last=l == model.n_layers - 1,
-            word_base=words_before, word_count=code.words, const_base=rows_before,
-            nonzeros=int(nnz.sum()), skip_words=code.skip_words, empty_rows=int((nnz == 0).sum()),
-            bits_mode=l > 0, weighted=model.row_weight(l) is not None,
-            passes=PIXEL_PASSES if l == 0 and not model.binary_input else 1,
-            lane_word_base=lane_base, lane_word_count=tuple(len(c) for c in code.lanes),
-            beats=int(code.row_beats.sum())))
-        rows_before += int(w.shape[0])
-        words_before += code.words
-    lanes_arrays = tuple(np.concatenate(ws).astype(np.uint32) for ws in lane_words)
-    _check_range("weights: RLE words", max(len(x) for x in lanes_arrays), "weight_words")
-    score_width = signed_width(min(score_lo, 0), max(score_hi, 0))
-    _check_range("scores: bits", score_width, "score_bits")
-    all_starts = np.concatenate(starts).astype(np.int64)
-    row_k, k_width = None, 0
-    if weighted:
-        kp, kn = (np.concatenate([k[i] for k in row_ks]) for i in (0, 1))
-        k_width = max(1, int(max(kp.max(), kn.max())).bit_length())
-        row_k = (kp.astype(np.uint64) | (kn.astype(np.uint64) << np.uint64(k_width)))
-    out_consts = np.asarray(out_consts, dtype=np.int64)
-    return BinaryPlan(
-        reuse=reuse, field_width=field_width, layers=tuple(layers),
-        words=np.concatenate(lanes_arrays), row_consts=all_starts, lanes=lanes,
-        lane_words=lanes_arrays, row_beats=np.concatenate(beats).astype(np.int64), row_carries=np.concatenate(carries).astype(np.uint8),
-        out_consts=out_consts, out_shift=int(model.n_layers > 1 or model.binary_input),
-        acc_width=signed_width(acc_lo, acc_hi), last_acc_width=last_acc_width, score_width=score_width,
-        const_width=signed_width(int(all_starts.min()), int(all_starts.max())),
-        out_const_width=signed_width(int(out_consts.min()), int(out_consts.max())),
-        row_k=row_k, k_width=k_width)
 
 
 def float_bits(values) -> np.ndarray:

@@ -31,12 +31,25 @@ def json_block(relative: str):
     return render
 
 
+def _slot_use(d: dict) -> str:
+    """Dense MACs done per MAC slot and cycle: the dense network's MACs of a batch
+    (every weight, zero or not; a layer-0 pixel counts one MAC) over R x K slots
+    times the batch's cycles; - when the model file is gone."""
+    from sw.model_file import load_model
+    if not Path(d["model"]).exists():
+        return "-"
+    dense = sum(w.size for w in load_model(d["model"]).weights)
+    slots = d["reuse"] * d.get("lanes", 1) * (d["cycles"] / d["batches"])
+    return f"{dense * d['reuse'] / slots:.2f}"
+
+
 def _validate_row(d: dict, floats: bool) -> str:
     return (f"| `{Path(d['model']).name}` | {d['simulator']} | {d['reuse']} |"
             + (f" {d.get('add_latency', '-')} |" if floats else f" {d.get('lanes', 1)} |")
             + f" {d['images']} | {d['bit_exact']} / {d['images']} "
             f"| {d.get('hw_accuracy', float('nan')):.4f} | {d.get('sw_accuracy', float('nan')):.4f} "
             f"| {d['cycles'] // d['batches']:,} | {d['cycles_ratio']:.4f} "
+            f"| {_slot_use(d)} "
             f"| {d['compute_cycles_per_second']:,} | {d['sim_seconds']:.1f} |"
             + (f" {d['max_abs_diff_vs_float64']:.2g} |" if floats else ""))
 
@@ -53,8 +66,8 @@ def validate_table(relative: str):
         floats = any(d.get("activation") == "float" for d in runs)
         head = "| model | simulator | R |" + (" L |" if floats else " K |") + (
             " images | bit-exact | hw accuracy | sw accuracy | cycles / batch | cycles / ideal "
-            "| compute cycles/s | sim s |") + (" max diff vs float64 |" if floats else "")
-        rows = [head, "| --- | --- | ---: | ---: |" + " ---: |" * 8 + (" ---: |" if floats else "")]
+            "| dense MACs per MAC slot | compute cycles/s | sim s |") + (" max diff vs float64 |" if floats else "")
+        rows = [head, "| --- | --- | ---: | ---: |" + " ---: |" * 9 + (" ---: |" if floats else "")]
         for d in sorted(runs, key=lambda d: (d["simulator"], d["reuse"], d.get("lanes", 1),
                                              d.get("add_latency", 0))):
             rows.append(_validate_row(d, floats))

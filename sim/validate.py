@@ -42,7 +42,8 @@ from pathlib import Path
 import numpy as np
 
 from hw.engine import build_engine, cycle_budget
-from hw.plan import engine_inputs, plan_engine
+from hw.binary_plan import engine_inputs
+from hw.plan import plan_engine
 from hw.verilog import write_verilog
 from sw import golden
 from sw.errors import ArgumentParser, InputError, run_cli

@@ -9,7 +9,8 @@ from amaranth.sim import Simulator
 from engine_sim import load_batch, run_engine_raw
 from hw.binary_engine import BinaryEngine
 from hw.engine import build_engine, cycle_budget
-from hw.plan import PlanError, engine_inputs, plan_binary
+from hw.binary_plan import engine_inputs, plan_binary
+from hw.plan import PlanError
 from sw import golden
 from sw.synthetic import random_binary_model
 

@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 
 from hw.lane_walker import LaneWalker, pack_words
 from hw.lanes import encode_lanes
-from hw.plan import lane_field_width
+from hw.binary_plan import lane_field_width
 
 
 def expected_beats(w, lanes, passes):

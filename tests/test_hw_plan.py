@@ -11,9 +11,9 @@ import pytest
 
 from hw.binary_engine import BinaryEngine
 from hw.float_datapath import FloatDatapath
+from hw.binary_plan import choose_lanes, engine_inputs, plan_binary
 from hw.plan import (MAX_SKIP_FRACTION, BinaryLayerPlan, BinaryPlan, EnginePlan, FloatLayerPlan, FloatPlan,
-                     PlanError, choose_field_width, choose_lanes, engine_inputs, plan_binary,
-                     plan_engine, plan_float)
+                     PlanError, choose_field_width, plan_engine, plan_float)
 from sw import rle
 from sw.errors import InputError
 from sw.model_file import accumulator_range

@@ -74,3 +74,22 @@ def test_bad_argument_is_refused(capsys):
         readme.main(["--no-such"])
     assert exc.value.code == 2
     assert capsys.readouterr().err == "error: unrecognized arguments: --no-such\n"
+
+
+def test_validate_table_reports_lanes_and_dense_macs_per_mac_slot(tmp_path):
+    """A binary run at R = 2, K = 4 of the shipped model: 100 cycles per batch."""
+    import json as json_
+    from report.readme import validate_table
+    from sw.model_file import load_model
+    model = "sw/pretrained/fmnist-mlp-binary-small.npz"
+    run = tmp_path / "validate-binary" / "r2"
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text(json_.dumps({
+        "model": model, "activation": "binary", "simulator": "verilator", "reuse": 2, "lanes": 4,
+        "images": 4, "bit_exact": 4, "hw_accuracy": 0.5, "sw_accuracy": 0.5, "cycles": 200,
+        "batches": 2, "cycles_ratio": 1.01, "compute_cycles_per_second": 1000, "sim_seconds": 1.0}))
+    table = validate_table("validate-binary")(tmp_path)
+    dense = sum(w.size for w in load_model(model).weights)
+    assert table.splitlines()[0].startswith("| model | simulator | R | K |")
+    assert table.splitlines()[2] == (f"| `fmnist-mlp-binary-small.npz` | verilator | 2 | 4 | 4 | 4 / 4 "
+                                     f"| 0.5000 | 0.5000 | 100 | 1.0100 | {dense / 400:.2f} | 1,000 | 1.0 |")
