@@ -7,7 +7,7 @@ word with the bit-true golden model of ``sw``.
 
 Generates the engine for the model (``hw``; binary or float by the model's
 activation), simulates the inputs (the engine of a model with binary inputs
-gets their bits, :func:`hw.plan.engine_inputs`; the golden model the pixels)
+gets their bits, :func:`hw.binary_plan.engine_inputs`; the golden model the pixels)
 in batches of R on a Dask cluster
 (:mod:`sim.cluster`: ``--cluster``, else ``$TNN_DASK_CLUSTER``, else a
 LocalCluster of J worker processes), writes the RTL's outputs to OUT.npy
