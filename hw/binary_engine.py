@@ -77,6 +77,7 @@ from .lane_walker import LaneWalker, pack_words
 from .pe import LanePE, pe_control_layout
 from .binary_plan import PIXEL_PASSES
 from .plan import BinaryPlan
+from .sequencer import sequence_layers
 
 __all__ = ["BinaryEngine", "binary_engine_signature", "LAYER_OVERHEAD", "LOAD_CYCLES",
            "HIDDEN_REGION"]
@@ -362,39 +363,20 @@ class BinaryEngine(wiring.Component):
 
     # ------------------------------------------------------------------ sequencer
     def _sequencer(self, m, walker, strobe, d, t, layer):
-        """IDLE -> (ISSUE -> RUN) per layer -> IDLE, as :func:`hw.engine._sequencer`."""
-        n_layers = len(self.plan.layers)
-        drained = ~walker.busy & ~d.busy
-        stop_after = Signal(range(n_layers))
-        ends_run = t.is_last
-        if self.hidden_buffers:
-            ends_run = t.is_last | ((stop_after != 0) & (layer == stop_after - 1))
-        with m.If(self.busy):
-            m.d.sync += self.cycles.eq(self.cycles + 1)
-        with m.FSM():
-            with m.State("IDLE"):
-                with m.If(self.start):
-                    m.d.sync += [layer.eq(0), self.cycles.eq(0), self.busy.eq(1), self.done.eq(0)]
-                    if self.hidden_buffers:
-                        m.d.sync += stop_after.eq(self.stop_after)
-                    m.next = "ISSUE"
-            with m.State("ISSUE"):
-                m.d.comb += [
-                    walker.cmd.valid.eq(1),
-                    walker.cmd.payload.base.eq(t.word_base),
-                    walker.cmd.payload.count.eq(t.word_count),
-                    walker.cmd.payload.passes.eq(t.passes),
-                    walker.cmd.payload.row.eq(t.const_base),
-                    walker.cmd.payload.len0.eq(t.len0),
-                    walker.cmd.payload.len1.eq(t.len1),
-                ]
-                m.d.comb += strobe.eq(1)
-                m.next = "RUN"
-            with m.State("RUN"):
-                with m.If(drained):
-                    with m.If(ends_run):
-                        m.d.sync += [self.busy.eq(0), self.done.eq(1)]
-                        m.next = "IDLE"
-                    with m.Else():
-                        m.d.sync += layer.eq(layer + 1)
-                        m.next = "ISSUE"
+        """:func:`hw.sequencer.sequence_layers` with the walker's command per layer
+        (``strobe`` resets stage A's counters as a walk starts)."""
+        def issue(m):
+            m.d.comb += [
+                walker.cmd.valid.eq(1),
+                walker.cmd.payload.base.eq(t.word_base),
+                walker.cmd.payload.count.eq(t.word_count),
+                walker.cmd.payload.passes.eq(t.passes),
+                walker.cmd.payload.row.eq(t.const_base),
+                walker.cmd.payload.len0.eq(t.len0),
+                walker.cmd.payload.len1.eq(t.len1),
+            ]
+            m.d.comb += strobe.eq(1)
+            return None  # the walker is idle once the previous layer has drained
+
+        sequence_layers(self, m, layer, t.is_last, ~walker.busy & ~d.busy, issue,
+                        bool(self.hidden_buffers))

@@ -61,6 +61,7 @@ from .datapath import PIXEL_BITS, bits_for, select
 from .decompressor import Decompressor
 from .float_datapath import FloatDatapath
 from .plan import EnginePlan
+from .sequencer import sequence_layers
 
 __all__ = ["Engine", "build_engine", "engine_signature", "layer_overhead", "cycle_budget",
            "load_cycles", "result_signature", "pack_input_words", "PIXEL_BITS", "DATAPATHS"]
@@ -240,43 +241,21 @@ def _connect_datapath(engine, m, dec, dp, bufs, t, layer):
 
 
 def _sequencer(engine, m, dec, dp, act_bufs, t, layer):
-    """IDLE -> (ISSUE -> RUN) per layer -> IDLE: start each layer's walk, wait
-    for the decompressor and the datapath to drain, end after the last layer
-    (or after ``stop_after``'s); counts the run's cycles."""
-    n_layers = len(engine.plan.layers)
-    drained = ~dec.busy & dp.idle
-    stop_after = Signal(range(n_layers))  # 0: run all layers
-    ends_run = t.is_last
+    """:func:`hw.sequencer.sequence_layers` with the decompressor's walk per layer;
+    the host's debug port reads the buffer the last layer run wrote."""
     if act_bufs:
-        ends_run = t.is_last | ((stop_after != 0) & (layer == stop_after - 1))
         m.d.comb += engine.hidden.data.eq(select([rd.data for _, rd in act_bufs], t.write_buf))
-    with m.If(engine.busy):
-        m.d.sync += engine.cycles.eq(engine.cycles + 1)
-    with m.FSM():
-        with m.State("IDLE"):
-            with m.If(engine.start):
-                m.d.sync += [layer.eq(0), engine.cycles.eq(0), engine.busy.eq(1),
-                             engine.done.eq(0)]
-                if act_bufs:
-                    m.d.sync += stop_after.eq(engine.stop_after)
-                m.next = "ISSUE"
-        with m.State("ISSUE"):
-            m.d.comb += [
-                dec.cmd.valid.eq(1),
-                dec.cmd.payload.base.eq(t.word_base),
-                dec.cmd.payload.count.eq(t.word_count),
-                dp.start.eq(dec.cmd.ready),
-            ]
-            with m.If(dec.cmd.ready):
-                m.next = "RUN"
-        with m.State("RUN"):
-            with m.If(drained):
-                with m.If(ends_run):
-                    m.d.sync += [engine.busy.eq(0), engine.done.eq(1)]
-                    m.next = "IDLE"
-                with m.Else():
-                    m.d.sync += layer.eq(layer + 1)
-                    m.next = "ISSUE"
+
+    def issue(m):
+        m.d.comb += [
+            dec.cmd.valid.eq(1),
+            dec.cmd.payload.base.eq(t.word_base),
+            dec.cmd.payload.count.eq(t.word_count),
+            dp.start.eq(dec.cmd.ready),
+        ]
+        return dec.cmd.ready
+
+    sequence_layers(engine, m, layer, t.is_last, ~dec.busy & dp.idle, issue, bool(act_bufs))
 
 
 def _result_port(engine, m, out_rd):

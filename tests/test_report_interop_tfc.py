@@ -19,7 +19,7 @@ def test_interop_tfc_on_a_few_images(tmp_path, capsys):
     except DataError:
         pytest.skip("Fashion-MNIST is not installed")
     assert interop_tfc.main(["--onnx", str(tfc("TFC_1W1A")), "--images", "8", "--jobs", "1",
-                             "--out", str(tmp_path)]) == 0
+                             "--reuse", "2", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == report
     assert report["agree"] and report["images"] == 8 and report["input_threshold"] == 128
