@@ -1,9 +1,9 @@
-"""The binary engine: K lane decompressors feeding R PEs that take K nonzeros per cycle each.
+"""The binary engine: K lanes of RLE weights feeding R PEs that take K nonzeros per cycle each.
 
 Paper 002, Fig. 6, widened: a layer's weight rows are split over K lanes
-(nonzero ``n`` of a row in lane ``n mod K``, :mod:`hw.lanes`); K RLE
-decompressors (:mod:`hw.decompressor`) walk the lanes side by side and
-broadcast K (input address, sign) pairs per cycle to R processing elements
+(nonzero ``n`` of a row in lane ``n mod K``, :mod:`hw.lanes`); one walker
+(:mod:`hw.lane_walker`) decodes the K lanes side by side and broadcasts K
+(input address, sign) pairs per cycle to R processing elements
 (:class:`hw.pe.LanePE`); PE ``r`` works on image ``r`` of the batch, so R is
 the data reuse factor (R = B for fully connected layers). Every lane has its
 own copy of the activation memory, so the K inputs of a cycle are read at K
@@ -18,13 +18,15 @@ by the loader), regions 8 and 9 the ping-pong buffers of hidden activations,
 and the last region is never written: null beats (a lane without a weight)
 read a 0 there, and their sign is 0, so no PE masks them.
 
-Arithmetic (constants folded by :func:`hw.plan.plan_binary`)
------------------------------------------------------------
+Arithmetic (constants folded by :func:`hw.binary_plan.plan_binary`)
+-------------------------------------------------------------------
 Layers >= 1 (XNOR-popcount): the PE counts ``p``, the nonzero weights whose
 sign agrees with the input bit, K per cycle; the model's sum is ``2p - nnz``.
 Layer 0 takes 8-bit pixels bit-serially: each row is walked 8 times, over
 pixel bit planes 7..0, and the accumulator doubles between passes, so it ends
 at ``S = sum_b 2^b p_b = dot + 255 * n_minus``. No PE carries an 8-bit adder.
+A first layer with binary inputs (``input_threshold``) is walked once, over
+bit plane 0 of the bits the host writes as pixels, like layers >= 1.
 
 * hidden rows: the accumulator starts at ``A`` and the carry bits ``E`` are
   added one per pass, chosen so that ``acc >= 0`` exactly when the model's
@@ -40,25 +42,25 @@ with ``c = +kp`` or ``-kn`` (the row's integer weights) and ``x`` the input
 bit, so ``acc = sum c`` over the inputs at 1 (or over a pixel bit plane); the
 model's sum is ``2 acc - sum c`` (bits) or ``acc`` (pixels).
 
-Pipeline (no stalls after stage A)::
+Pipeline (no stalls: every lane has a beat in every cycle of a walk)::
 
-    A: the lanes' beats, taken when every lane has one; activation memories
-       and row constants read at the beats' addresses
-    B: the PEs' terms and adder trees
-    C: the PEs accumulate
-    D: (row end) bits written to the hidden buffer, or accumulators to the output buffer
+    A:  the lanes' beats from the walker; pass and row counters
+    A1: registered: the activation memories' and row constants' read addresses
+    B:  the memories' data
+    B2: registered inputs; the PEs' terms and adder trees
+    C:  the PEs accumulate
+    D:  (row end) bits written to the hidden buffer, or accumulators to the output buffer
 
-A skip word stalls stage A for a cycle in the lane that has it (the other
-lanes wait). A batch takes :meth:`hw.plan.BinaryPlan.cycle_budget` cycles
-exactly, ``LAYER_OVERHEAD`` per layer beyond the beats and stalls.
+A batch takes :meth:`hw.plan.BinaryPlan.cycle_budget` cycles exactly,
+``LAYER_OVERHEAD`` per layer beyond the beats.
 
 Host interface
 --------------
 ``load`` (write port, ``data`` R x 8 bits): pixel ``addr`` of all R images, image
     ``r`` in bits ``[8r+7:8r]``. Accepted while ``load_ready``; the loader
     writes the word's 8 bit planes in that cycle and the next 7, with
-    ``load_ready`` low for those 7: one word per ``LOAD_CYCLES`` cycles. Write only while not
-    ``busy``; ``start`` only while ``load_ready``.
+    ``load_ready`` low for those 7: one word per ``LOAD_CYCLES`` cycles.
+    Write only while not ``busy``; ``start`` only while ``load_ready``.
 ``start``, ``busy``, ``done``, ``cycles``, ``result``, ``stop_after``, ``hidden``:
     as :mod:`hw.engine` (``result.data``: the int32 score).
 """

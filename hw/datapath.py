@@ -1,11 +1,11 @@
-"""The contract between the shared engine (:mod:`hw.engine`) and a PE kind's datapath.
+"""The contract between :class:`hw.engine.Engine` and a PE kind's datapath.
 
 A datapath takes the decompressor's beat stream for one layer at a time and
 writes that layer's outputs (hidden activations or final outputs) into the
 engine's buffers. The engine owns everything else: the decompressor, the
-sequencer, the input and ping-pong buffers, the host interface. Two kinds
-exist: :class:`hw.binary_datapath.BinaryDatapath` (XNOR-popcount PEs) and
-:class:`hw.float_datapath.FloatDatapath` (float-accumulate PEs).
+sequencer, the input and ping-pong buffers, the host interface. One kind
+exists: :class:`hw.float_datapath.FloatDatapath` (float-accumulate PEs); the
+binary engine (:mod:`hw.binary_engine`) has its own lanes and memories.
 
 Ports of every datapath (:func:`datapath_signature`)
 ----------------------------------------------------

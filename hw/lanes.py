@@ -3,16 +3,16 @@
 Pure Python, no RTL. Nonzero ``n`` of a row (in column order) goes to lane
 ``n mod K``; every lane's part of the row is run-length encoded on its own
 (word format: :mod:`sw.rle`, runs counted between the lane's own nonzeros),
-so K decompressors (:class:`hw.decompressor.Decompressor`, one word per cycle
-each) walk a row side by side and give K nonzeros per cycle.
+so the binary engine's walker (:mod:`hw.lane_walker`) decodes the K lanes of
+a row side by side and gives K nonzeros per cycle.
 
 All lanes give the same number of beats per row, ``M = max(1, ceil(nnz / K))``,
 so their row ends line up: a lane with ``M - 1`` nonzeros ends its part of the
 row with an empty-row word (a ``null`` beat with ``last``), and so does every
 lane of an empty row. Runs longer than the run field take skip words as in
 :mod:`sw.rle`; the binary engine's plan picks a field that spans every run
-(:func:`hw.plan.lane_field_width`), so its lanes have none and give a beat
-every cycle.
+(:func:`hw.binary_plan.lane_field_width`), so its lanes have none and give a
+beat every cycle.
 """
 
 from __future__ import annotations

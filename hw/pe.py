@@ -16,7 +16,7 @@ first): at the first beat of each later pass the accumulator doubles first
 (Horner's rule). The row's start value replaces the accumulator at the row's
 first beat, and a carry bit may be added with the first beat of each pass, so
 a hidden row's output bit is simply ``acc >= 0`` (the plan folds thresholds
-into the start value and carries: :func:`hw.plan.plan_binary`).
+into the start value and carries: :func:`hw.binary_plan.plan_binary`).
 """
 
 from __future__ import annotations
