@@ -36,10 +36,9 @@ Ports of every datapath (:func:`datapath_signature`)
 ``idle``: Out(1)
     Nothing is in flight: once the decompressor is idle too, the layer is done.
 
-A datapath class also says ``WRITES_ONE_IMAGE_AT_A_TIME``: if True the engine's
-buffers get one write enable per image (``write.lanes``), else one for the
-whole row (``write.lanes`` is then ignored), and provides ``layer_overhead(plan)``
-and ``row_overhead(plan)`` for :func:`hw.engine.cycle_budget`.
+The engine's buffers get one write enable per image (``write.lanes``). A
+datapath class provides ``layer_overhead(plan)`` and ``row_overhead(plan)``
+for :func:`hw.engine.cycle_budget`.
 """
 
 from __future__ import annotations

@@ -168,10 +168,8 @@ class Engine(wiring.Component):
 
 def _buffers(engine, m, dp) -> SimpleNamespace:
     """The input (pixel) buffer with the host's ``load`` port, up to two
-    ping-pong activation buffers and the output buffer. Per-image write
-    enables only where the datapath writes one image at a time (float); a
-    binary row writes all R images at once (one enable, so the buffers map to
-    plain block RAM)."""
+    ping-pong activation buffers and the output buffer, with one write enable
+    per image (the float datapath writes one image at a time)."""
     plan = engine.plan
     R, act_w, out_w = plan.reuse, plan.act_width, plan.out_width
     m.submodules.pixels = pixels = memory.Memory(
@@ -179,9 +177,8 @@ def _buffers(engine, m, dp) -> SimpleNamespace:
     pix_wr, pix_rd = pixels.write_port(), pixels.read_port()
     m.d.comb += [pix_wr.addr.eq(engine.load.addr), pix_wr.data.eq(engine.load.data),
                  pix_wr.en.eq(engine.load.en)]
-    per_lane = engine.datapath_class.WRITES_ONE_IMAGE_AT_A_TIME
-    write_port = lambda mem, w: mem.write_port(granularity=w) if per_lane else mem.write_port()  # noqa: E731
-    enables = lambda cond: Mux(cond, dp.write.lanes, 0) if per_lane else cond  # noqa: E731
+    write_port = lambda mem, w: mem.write_port(granularity=w)  # noqa: E731
+    enables = lambda cond: Mux(cond, dp.write.lanes, 0)  # noqa: E731
     act_bufs = []
     for i in range(min(2, len(plan.layers) - 1)):
         buf = memory.Memory(shape=unsigned(R * act_w), depth=plan.hidden_width, init=[])

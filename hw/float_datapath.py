@@ -67,9 +67,6 @@ class FloatDatapath(wiring.Component):
     (:func:`_stage_b`), the tail (:func:`_tail`), the PEs (:func:`_pes`) and the
     output unit (:func:`_output_unit`), all sharing :func:`_control_state`."""
 
-    #: The output unit writes one image per cycle (``write.lanes`` one-hot).
-    WRITES_ONE_IMAGE_AT_A_TIME = True
-
     @staticmethod
     def acc_ready(plan, asymmetric: bool = False) -> int:
         """Cycles from a row's end in stage B to the capture of its (last) sum."""
