@@ -77,6 +77,7 @@ from .datapath import PIXEL_BITS, bits_for, select
 from .errors import refuse
 from .lane_walker import LaneWalker, pack_words
 from .pe import LanePE, pe_control_layout
+from .binary_conv import conv_lane_address, conv_stage_a, conv_tables, conv_write, plane_offset
 from .binary_plan import PIXEL_PASSES
 from .plan import BinaryPlan
 from .sequencer import sequence_layers
@@ -113,6 +114,8 @@ class BinaryEngine(wiring.Component):
             refuse(self, f"plan: the binary engine needs a BinaryPlan, got {type(plan).__name__}", TypeError)
         self.plan = plan
         self.col_bits = bits_for(max(max(lp.n_in for lp in plan.layers), plan.hidden_width))
+        # Conv plans: one flat address space (hw.conv_plan); else 2^col_bits columns per region.
+        self.addr_width = bits_for(plan.layout.depth) if plan.conv else None
         self.hidden_buffers = min(2, len(plan.layers) - 1)
         super().__init__(binary_engine_signature(plan))
 
@@ -123,7 +126,11 @@ class BinaryEngine(wiring.Component):
         t = self._tables(layer)
         walker, advance = self._lanes(m)
         strobe = Signal()  # a layer's walk starts: stage A's counters reset
-        a1 = self._stage_a(m, walker, advance, strobe, t)
+        if plan.conv:
+            a1 = conv_stage_a(self, m, walker, advance, strobe, t)
+        else:
+            a1 = self._stage_a(m, walker, advance, strobe, t)
+        self._row_constants(m, a1)
         mems = self._activations(m, walker, a1, t)
         d = self._pes(m, a1, mems)
         self._outputs(m, d, t)
@@ -149,16 +156,18 @@ class BinaryEngine(wiring.Component):
             layer=layer,
             word_base=tab([lp.lane_word_base[0] for lp in plan.layers], unsigned(word_bits)),
             word_count=tab([lp.lane_word_count[0] for lp in plan.layers], unsigned(word_bits + 1)),
-            len0=tab([int(plan.row_beats[lp.const_base]) for lp in plan.layers],
+            len0=tab([int(plan.row_beats[lp.row_base]) for lp in plan.layers],
                      unsigned(int(plan.row_beats.max()).bit_length())),
-            len1=tab([int(plan.row_beats[lp.const_base + min(1, lp.n_out - 1)]) for lp in plan.layers],
+            len1=tab([int(plan.row_beats[lp.row_base + min(1, lp.n_out - 1)]) for lp in plan.layers],
                      unsigned(int(plan.row_beats.max()).bit_length())),
-            const_base=tab([lp.const_base for lp in plan.layers], range(plan.rows + 1)),
-            passes=tab([lp.passes for lp in plan.layers], range(PIXEL_PASSES + 1)),
+            row_base=tab([lp.row_base for lp in plan.layers], range(plan.rows + 1)),
+            const_base=tab([lp.const_base for lp in plan.layers], range(len(plan.row_consts) + 1)),
+            passes=tab([lp.passes for lp in plan.layers], range(max([PIXEL_PASSES] + [lp.passes for lp in plan.layers]) + 1)),
             is_first=tab([int(l == 0) for l in range(n)], 1),
             is_last=tab([int(lp.last) for lp in plan.layers], 1),
             read_buf=tab([max(0, l - 1) % 2 for l in range(n)], 1),
-            write_buf=tab([l % 2 for l in range(n)], 1))
+            write_buf=tab([l % 2 for l in range(n)], 1),
+            conv=conv_tables(plan, layer) if plan.conv else None)
 
     # ------------------------------------------------------------------ stage A
     def _lanes(self, m) -> tuple[LaneWalker, Signal]:
@@ -168,9 +177,9 @@ class BinaryEngine(wiring.Component):
         plan = self.plan
         m.submodules.walker = walker = LaneWalker(
             field_width=plan.field_width, lanes=plan.lanes,
-            n_cols=max(lp.n_in for lp in plan.layers),
+            n_cols=max(lp.conv.columns if lp.conv else lp.n_in for lp in plan.layers),
             words=pack_words(plan.lane_words, plan.field_width), row_lengths=plan.row_beats,
-            max_passes=PIXEL_PASSES)
+            max_passes=max([PIXEL_PASSES] + [lp.passes for lp in plan.layers]))
         return walker, walker.valid
 
     def _stage_a(self, m, walker, advance, strobe, t) -> SimpleNamespace:
@@ -205,6 +214,13 @@ class BinaryEngine(wiring.Component):
             a1.sign.eq(walker.o.sign),  # 0 in null beats
             a1.const_addr.eq(t.const_base + row),
         ]
+        a1.plane_a = plane
+        return a1
+
+    def _row_constants(self, m, a1):
+        """The row constants (start values, carries; weighted: ``kp``, ``kn``), read
+        at the address registered in stage A1."""
+        plan = self.plan
         m.submodules.consts = consts = memory.Memory(
             shape=unsigned(plan.const_width + PIXEL_PASSES), depth=len(plan.row_consts),
             init=[(int(a) & ((1 << plan.const_width) - 1)) | (int(e) << plan.const_width)
@@ -216,8 +232,6 @@ class BinaryEngine(wiring.Component):
                 shape=2 * plan.k_width, depth=len(plan.row_k), init=[int(k) for k in plan.row_k])
             a1.k_rd = row_k.read_port()
             m.d.comb += a1.k_rd.addr.eq(a1.const_addr)
-        a1.plane_a = plane
-        return a1
 
     # ------------------------------------------------------------------ memories
     def _activations(self, m, walker, a1, t) -> list:
@@ -229,25 +243,29 @@ class BinaryEngine(wiring.Component):
         c = self.col_bits
         regions = PIXEL_PASSES + self.hidden_buffers + 1  # the last is never written: zeros
         zero = regions - 1
+        depth = plan.layout.depth if plan.conv else regions << c
         region = Signal(range(regions))
         m.d.comb += region.eq(Mux(t.is_first, a1.plane_a, HIDDEN_REGION + t.read_buf))
-        self._write = SimpleNamespace(addr=Signal(range(regions << c)), data=Signal(plan.reuse),
-                                      en=Signal())
+        self._write = SimpleNamespace(addr=Signal(range(depth)), data=Signal(plan.reuse), en=Signal())
         mems = []
         for k in range(plan.lanes):
-            lane_addr = Signal(range(regions << c), name=f"lane{k}_addr")  # stage A1
+            lane_addr = Signal(range(depth), name=f"lane{k}_addr")  # stage A1
             # A null beat (no weight) reads the zero region: its term is 0 ^ sign 0 = 0.
-            m.d.sync += lane_addr.eq(Mux(walker.o.null[k], zero << c,
-                                         self._address(m, region, walker.o.addr[k], f"lane{k}")))
+            if plan.conv:
+                m.d.sync += lane_addr.eq(conv_lane_address(self, m, walker, a1, k))
+            else:
+                m.d.sync += lane_addr.eq(Mux(walker.o.null[k], zero << c,
+                                             self._address(m, region, walker.o.addr[k], f"lane{k}")))
             addr = Signal.like(lane_addr, name=f"lane{k}_read")
             m.d.comb += addr.eq(lane_addr)
             if k == 0 and self.hidden_buffers:  # the host's debug port reads lane 0 while idle
                 with m.If(~self.busy):
                     m.d.comb += addr.eq(
+                        t.conv.out_base + self.hidden.addr if plan.conv else
                         self._address(m, HIDDEN_REGION + t.write_buf, self.hidden.addr, "debug"))
             bits = []
             for r in range(plan.reuse):  # one 1-bit memory per image: block RAM, no read multiplexers
-                mem = memory.Memory(shape=1, depth=regions << c, init=[])
+                mem = memory.Memory(shape=1, depth=depth, init=[])
                 m.submodules[f"acts{k}_{r}"] = mem
                 wr, rd = mem.write_port(), mem.read_port()
                 m.d.comb += [wr.addr.eq(self._write.addr), wr.data.eq(self._write.data[r]),
@@ -274,10 +292,14 @@ class BinaryEngine(wiring.Component):
             m.d.sync += [held.eq(self.load.data), addr.eq(self.load.addr), plane.eq(1)]
         with m.Elif(~self.load_ready):
             m.d.sync += plane.eq(plane + 1)
+        if self.plan.conv:  # plane b's area starts at b * plane_size
+            first, later = self.load.addr, addr + plane_offset(self.plan, plane[:3])
+        else:
+            first = self._address(m, 0, self.load.addr, "load_first")
+            later = self._address(m, plane[:3], addr, "load")
         return SimpleNamespace(
             en=take | ~self.load_ready,
-            addr=Mux(take, self._address(m, 0, self.load.addr, "load_first"),
-                     self._address(m, plane[:3], addr, "load")),
+            addr=Mux(take, first, later),
             data=Mux(take, plane_of(self.load.data, 0), plane_of(held, plane[:3])))
 
     # ------------------------------------------------------------------ stages B..D
@@ -295,11 +317,14 @@ class BinaryEngine(wiring.Component):
 
         ctl_a1 = SimpleNamespace(valid=a1.valid, final=a1.final, row_start=a1.row_start,
                                  pass_start=a1.pass_start, row=a1.row, plane=a1.plane, sign=a1.sign)
+        window = ("window_first", "window_last", "out_addr") if plan.conv else ()
+        for f in window:  # conv plans: the pixel's pool window and output address, to stage D
+            setattr(ctl_a1, f, getattr(a1, f))
         b = stage(ctl_a1, "b")
         b2 = stage(SimpleNamespace(  # the row constants straight from memory into registers
             valid=b.valid, final=b.final, row_start=b.row_start, pass_start=b.pass_start, row=b.row,
             sign=b.sign, plane=b.plane, carries=a1.const_rd.data[plan.const_width:],
-            start=a1.const_rd.data[:plan.const_width]), "b2")
+            start=a1.const_rd.data[:plan.const_width], **{f: getattr(b, f) for f in window}), "b2")
         ctl = Signal(pe_control_layout)
         start_c = Signal(signed(plan.const_width))
         c_final, c_row = Signal(), Signal.like(a1.row)
@@ -326,14 +351,26 @@ class BinaryEngine(wiring.Component):
                 m.d.comb += [pe.kp.eq(k_b2[:kw]), pe.kn.eq(k_b2[kw:])]
         d_valid, d_row = Signal(), Signal.like(a1.row)
         m.d.sync += [d_valid.eq(c_final), d_row.eq(c_row)]
-        return SimpleNamespace(pes=pes, valid=d_valid, row=d_row,
-                               busy=a1.valid | b.valid | b2.valid | ctl.valid | d_valid)
+        d = SimpleNamespace(pes=pes, valid=d_valid, row=d_row,
+                            busy=a1.valid | b.valid | b2.valid | ctl.valid | d_valid)
+        for f in window:  # stage C then D
+            c_f, d_f = Signal.like(getattr(b2, f), name=f"c_{f}"), Signal.like(getattr(b2, f), name=f"d_{f}")
+            m.d.sync += [c_f.eq(getattr(b2, f)), d_f.eq(c_f)]
+            setattr(d, f, d_f)
+        return d
 
     def _write_rows(self, m, d, t):
         """Stage D of a hidden layer: the row's R bits into the write buffer of
         every lane's memory; the loader writes while the engine is idle."""
         w = self._write
         load = self._loader(m)
+        if self.plan.conv:
+            rows = conv_write(self, m, d, t)
+            with m.If(self.busy):
+                m.d.comb += [w.addr.eq(rows.addr), w.data.eq(rows.data), w.en.eq(rows.en)]
+            with m.Else():
+                m.d.comb += [w.addr.eq(load.addr), w.data.eq(load.data), w.en.eq(load.en)]
+            return
         with m.If(self.busy):
             m.d.comb += [
                 w.addr.eq(self._address(m, HIDDEN_REGION + t.write_buf, d.row, "row")),
@@ -373,7 +410,7 @@ class BinaryEngine(wiring.Component):
                 walker.cmd.payload.base.eq(t.word_base),
                 walker.cmd.payload.count.eq(t.word_count),
                 walker.cmd.payload.passes.eq(t.passes),
-                walker.cmd.payload.row.eq(t.const_base),
+                walker.cmd.payload.row.eq(t.row_base),
                 walker.cmd.payload.len0.eq(t.len0),
                 walker.cmd.payload.len1.eq(t.len1),
             ]

@@ -11,6 +11,8 @@ import numpy as np
 
 from sw.model_file import PIXEL_MAX, TnnModel
 
+from .conv_plan import (ConvGeometry, activation_layout, conv_geometry, has_conv,
+                        tap_columns)
 from .lanes import encode_lanes
 from .plan import (BinaryLayerPlan, BinaryPlan, PlanError, _check_range, _check_shape_and_width,
                    signed_width)
@@ -53,11 +55,11 @@ def lane_field_width(weights, lanes: int) -> int:
     return max(1, longest_lane_run(weights, lanes).bit_length())
 
 
-def _binary_row_constants(model: TnnModel, l: int, kp, kn):
-    """Layer ``l``'s per-row accumulator start values, carry bits, and the
-    accumulator's range (``lo``, ``hi`` over every value it takes in a row):
-    the arithmetic of :mod:`hw.binary_engine`."""
-    w = model.weights[l].astype(np.int64)
+def _binary_row_constants(model: TnnModel, l: int, w, kp, kn):
+    """Layer ``l``'s (weights ``w``, int8 ``[rows, fan_in]``) per-row accumulator
+    start values, carry bits, and the accumulator's range (``lo``, ``hi`` over
+    every value it takes in a row): the arithmetic of :mod:`hw.binary_engine`."""
+    w = w.astype(np.int64)
     plus, minus = (w > 0).sum(axis=1), (w < 0).sum(axis=1)
     last = l == model.n_layers - 1
     if kp is None:   # XNOR-popcount: terms in {0, 1}
@@ -101,13 +103,50 @@ LANE_CHOICES = (1, 2, 4, 8, 16)
 MIN_LANE_USE = 0.75
 
 
-def choose_lanes(weights) -> int:
+def choose_lanes(weights, walks=None) -> int:
     """K when not given: the most lanes (of :data:`LANE_CHOICES`) whose slots
     carry a nonzero at least :data:`MIN_LANE_USE` of the time, rows padded to
-    whole beats (``nnz / (K * sum max(1, ceil(nnz_row / K)))``)."""
+    whole beats (``nnz / (K * sum max(1, ceil(nnz_row / K)))``), each layer's
+    rows counted ``walks[l]`` times (default once)."""
     nnz = np.concatenate([(w != 0).sum(axis=1) for w in weights])
-    use = lambda k: nnz.sum() / (k * np.maximum(1, -(-nnz // k)).sum())  # noqa: E731
+    reps = np.concatenate([np.full(len(w), 1 if walks is None else walks[l])
+                           for l, w in enumerate(weights)])
+    use = lambda k: (reps * nnz).sum() / (k * (reps * np.maximum(1, -(-nnz // k))).sum())  # noqa: E731
     return max(k for k in LANE_CHOICES if k == 1 or use(k) >= MIN_LANE_USE)
+
+
+def _conv_bits_constants(model: TnnModel, l: int, w4: np.ndarray, g: ConvGeometry):
+    """A bits conv layer's start values per border class (``[classes * rows]``,
+    class-major) and its accumulator range: a padded tap reads 0, so the
+    popcount ``p`` gains ``m_pad`` (its -1 weights in the padding) and the bit
+    is ``p >= ceil((t + nnz_valid) / 2) + m_pad`` (:mod:`hw.conv_plan`)."""
+    t = model.thresholds[l].astype(np.int64)
+    nnz = (w4 != 0).reshape(len(w4), -1).sum(axis=1)
+    starts = []
+    for cls in range(g.classes):
+        inside = g.valid_taps(cls)[None, None]
+        nnz_v = ((w4 != 0) & inside).reshape(len(w4), -1).sum(axis=1)
+        m_pad = ((w4 < 0) & ~inside).reshape(len(w4), -1).sum(axis=1)
+        bound = -((-(t + nnz_v)) // 2) + m_pad
+        starts.append(-np.clip(bound, 0, nnz + 1))
+    starts = np.stack(starts)   # [classes, rows]
+    return starts, starts.min(axis=0), starts.max(axis=0) + nnz
+
+
+def _walked_matrices(model: TnnModel, geometry):
+    """Per layer the matrix the lanes walk: a dense layer's weights, a conv
+    layer's at their tap columns (:func:`hw.conv_plan.tap_columns`)."""
+    return [model.weights[l] if g is None else tap_columns(model.weights[l], g)
+            for l, g in enumerate(geometry)]
+
+
+def _class_rows(g: ConvGeometry | None, classes: int, rows: int):
+    """Per computed output row and column its class's offset into the layer's
+    row constants (``class * rows``; empty for one class)."""
+    if classes == 1:
+        return (), ()
+    nx = len(g.x_valid)
+    return (tuple(int(c) * nx * rows for c in g.y_class), tuple(int(c) * rows for c in g.x_class))
 
 
 def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
@@ -115,25 +154,35 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
     """Plan the binary engine for ``model`` with ``reuse`` PEs (R) taking ``lanes``
     nonzeros per cycle each (K, :func:`choose_lanes`'s unless given); the
     run-field width is :func:`lane_field_width`'s unless given (a narrower one
-    is refused: lane streams have no skip words)."""
+    is refused: lane streams have no skip words). Convolution layers follow
+    :mod:`hw.conv_plan`."""
     if model.activation != "binary":
         raise PlanError(f"activation: the binary engine needs a 'binary' model, got {model.activation!r}")
+    conv = has_conv(model)
+    geometry = conv_geometry(model) if conv else [None] * model.n_layers
+    if conv and model.weighted:
+        l = next(l for l in range(model.n_layers) if model.row_weight(l) is not None)
+        raise PlanError(f"kp{l}: the binary engine runs weighted layers in dense networks only")
+    planes = [PIXEL_PASSES if l == 0 and not model.binary_input else 1 for l in range(model.n_layers)]
+    walks = [p * (1 if g is None else g.pixels) for p, g in zip(planes, geometry)]
+    walked = _walked_matrices(model, geometry)
     if lanes is None:
-        lanes = choose_lanes(model.weights)
+        lanes = choose_lanes(walked, walks if conv else None)
     _check_range("lanes", lanes, "lanes")
     given = field_width
-    field_width = _check_shape_and_width(model, reuse, field_width if field_width is not None else 1)
-    needed = lane_field_width(model.weights, lanes)
+    field_width = _check_shape_and_width(model, reuse, field_width if field_width is not None else 1,
+                                         walked if conv else None)
+    needed = lane_field_width(walked, lanes)
     if given is None:
         field_width = needed
     elif field_width < needed:
         raise PlanError(f"field_width: the lanes need a run field of at least {needed} bits (the longest "
-                        f"zero run in a lane is {longest_lane_run(model.weights, lanes)}), got {field_width}")
+                        f"zero run in a lane is {longest_lane_run(walked, lanes)}), got {field_width}")
     weighted = model.weighted
     layers, lane_words, beats = [], [[] for _ in range(lanes)], []
     starts, carries, out_consts, row_ks = [], [], None, []
-    acc_lo, acc_hi, rows_before, words_before = 0, 0, 0, 0
-    for l, w in enumerate(model.weights):
+    acc_lo, acc_hi, rows_before, consts_before, words_before = 0, 0, 0, 0, 0
+    for l, (w, g) in enumerate(zip(walked, geometry)):
         code = encode_lanes(w, lanes, field_width)
         nnz = (w != 0).sum(axis=1)
         kp = kn = None
@@ -141,7 +190,16 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
             k = model.row_weight(l) or (np.ones(len(w), np.int64), np.ones(len(w), np.int64))
             kp, kn = (np.asarray(v, dtype=np.int64) for v in k)
             row_ks.append((kp, kn))
-        start, carry, lo, hi, out_c = _binary_row_constants(model, l, kp, kn)
+        classes = 1
+        if g is not None and planes[l] == 1:  # a bits conv layer: one start value per border class
+            by_class, lo, hi = _conv_bits_constants(model, l, model.weights[l], g)
+            if (by_class == by_class[:1]).all():
+                by_class = by_class[:1]
+            classes = len(by_class)
+            start, carry = by_class.reshape(-1), np.zeros(by_class.size, np.int64)
+        else:
+            rows = w if g is None else model.weights[l].reshape(len(w), -1)
+            start, carry, lo, hi, out_c = _binary_row_constants(model, l, rows, kp, kn)
         starts.append(start)
         carries.append(carry)
         acc_lo, acc_hi = min(acc_lo, int(lo.min())), max(acc_hi, int(hi.max()))
@@ -154,15 +212,18 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
         beats.append(code.row_beats)
         for k in range(lanes):
             lane_words[k].append(code.lanes[k])
+        cy, cx = _class_rows(g, classes, len(w))
         layers.append(BinaryLayerPlan(
-            n_in=int(w.shape[1]), n_out=int(w.shape[0]), last=l == model.n_layers - 1,
-            word_base=words_before, word_count=code.words, const_base=rows_before,
+            n_in=int(w.shape[1]) if g is None else g.c * g.h * g.w,
+            n_out=int(w.shape[0]), last=l == model.n_layers - 1,
+            word_base=words_before, word_count=code.words, const_base=consts_before,
             nonzeros=int(nnz.sum()), skip_words=code.skip_words, empty_rows=int((nnz == 0).sum()),
             bits_mode=l > 0, weighted=model.row_weight(l) is not None,
-            passes=PIXEL_PASSES if l == 0 and not model.binary_input else 1,
-            lane_word_base=lane_base, lane_word_count=tuple(len(c) for c in code.lanes),
-            beats=int(code.row_beats.sum())))
+            passes=walks[l], lane_word_base=lane_base, lane_word_count=tuple(len(c) for c in code.lanes),
+            beats=int(code.row_beats.sum()), row_base=rows_before, planes=planes[l], conv=g,
+            classes=classes, class_rows_y=cy, class_rows_x=cx))
         rows_before += int(w.shape[0])
+        consts_before += int(w.shape[0]) * classes
         words_before += code.words
     lanes_arrays = tuple(np.concatenate(ws).astype(np.uint32) for ws in lane_words)
     _check_range("weights: RLE words", max(len(x) for x in lanes_arrays), "weight_words")
@@ -183,4 +244,4 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
         acc_width=signed_width(acc_lo, acc_hi), last_acc_width=last_acc_width, score_width=score_width,
         const_width=signed_width(int(all_starts.min()), int(all_starts.max())),
         out_const_width=signed_width(int(out_consts.min()), int(out_consts.max())),
-        row_k=row_k, k_width=k_width)
+        row_k=row_k, k_width=k_width, layout=activation_layout(model, geometry) if conv else None)

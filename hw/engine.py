@@ -124,13 +124,13 @@ def engine_signature(plan: EnginePlan) -> dict:
         "done": Out(1),
         "cycles": Out(32),
         "load": Out(memory.WritePort.Signature(
-            addr_width=bits_for(plan.n_inputs), shape=unsigned(r * PIXEL_BITS))),
+            addr_width=bits_for(plan.load_span), shape=unsigned(r * PIXEL_BITS))),
         "result": Out(result_signature(bits_for(plan.n_outputs), bits_for(r))),
     }
     if len(plan.layers) > 1:
         members["stop_after"] = In(range(len(plan.layers)))
         members["hidden"] = Out(wiring.Signature({
-            "addr": In(bits_for(plan.hidden_width)), "data": Out(r * plan.act_width)}))
+            "addr": In(bits_for(plan.hidden_span)), "data": Out(r * plan.act_width)}))
     return members
 
 

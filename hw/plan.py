@@ -36,6 +36,8 @@ from sw.errors import InputError
 from sw.golden import preprocess  # layer 0's input function, shared with the golden model
 from sw.model_file import PIXEL_MAX, TnnModel
 
+from .conv_plan import ActivationLayout, ConvGeometry
+
 __all__ = ["LIMITS", "LayerPlan", "BinaryLayerPlan", "FloatLayerPlan", "EnginePlan", "BinaryPlan",
            "FloatPlan", "PlanError", "plan_engine", "plan_float", "choose_field_width",
            "signed_width", "MAX_SKIP_FRACTION", "FLOAT_ADD_LATENCY", "FLOAT_MUL_LATENCY"]
@@ -83,6 +85,11 @@ class LayerPlan:
     skip_words: int
     empty_rows: int
 
+    @property
+    def outputs(self) -> int:
+        """Values the layer writes (its rows, for a dense layer)."""
+        return self.n_out
+
 
 @dataclass(frozen=True)
 class BinaryLayerPlan(LayerPlan):
@@ -90,7 +97,17 @@ class BinaryLayerPlan(LayerPlan):
     ``passes`` times (8 for layer 0's pixel bits, else 1). ``word_base`` and
     ``word_count`` are the layer's words over all lanes (storage);
     ``lane_word_base``/``lane_word_count`` the walk of each lane's memory;
-    ``beats`` the cycles of one walk of every row."""
+    ``beats`` the cycles of one walk of every row.
+
+    A convolution layer (``conv``: its geometry, :mod:`hw.conv_plan`) walks each
+    row once per computed output pixel and bit plane (``passes = planes *
+    conv.pixels``); ``n_out`` counts its rows (output channels), ``outputs``
+    the values it writes. ``row_base`` is the layer's first row in
+    :attr:`BinaryPlan.row_beats`; its row constants are ``classes`` per row
+    (border classes, :mod:`hw.conv_plan`), entry ``class * n_out + row`` from
+    ``const_base``, the class offset of output pixel ``(oy, ox)`` being
+    ``class_rows_y[oy] + class_rows_x[ox]`` (empty tuples: one class).
+    """
 
     bits_mode: bool      # XNOR-popcount over input bits (layers >= 1); layer 0 walks pixel bit planes
     weighted: bool       # integer weights kp, kn per row (kp{l}/kn{l} in the model file)
@@ -98,6 +115,18 @@ class BinaryLayerPlan(LayerPlan):
     lane_word_base: tuple[int, ...]
     lane_word_count: tuple[int, ...]
     beats: int
+    row_base: int = 0
+    planes: int = 1
+    conv: ConvGeometry | None = None
+    classes: int = 1
+    class_rows_y: tuple[int, ...] = ()
+    class_rows_x: tuple[int, ...] = ()
+
+    @property
+    def outputs(self) -> int:
+        if self.conv is None:
+            return self.n_out
+        return self.n_out * self.conv.hq * self.conv.wq
 
 
 @dataclass(frozen=True)
@@ -142,6 +171,26 @@ class EnginePlan:
     def hidden_width(self) -> int:
         """Deepest activation buffer needed (0 for a one-layer network)."""
         return max((lp.n_out for lp in self.layers[:-1]), default=0)
+
+    @property
+    def input_addresses(self) -> np.ndarray:
+        """The host's ``load`` address of each input pixel."""
+        return np.arange(self.n_inputs)
+
+    def hidden_addresses(self, layer: int) -> np.ndarray:
+        """The host's debug ``hidden`` address of each output of hidden layer ``layer``."""
+        return np.arange(self.layers[layer].outputs)
+
+    @property
+    def load_span(self) -> int:
+        """Addresses of the ``load`` port."""
+        return int(self.input_addresses.max()) + 1
+
+    @property
+    def hidden_span(self) -> int:
+        """Addresses of the debug ``hidden`` port (0: no hidden layer)."""
+        return max((int(self.hidden_addresses(l).max()) + 1 for l in range(len(self.layers) - 1)),
+                   default=0)
 
     @property
     def ideal_cycles(self) -> int:
@@ -210,6 +259,20 @@ class BinaryPlan(EnginePlan):
     out_const_width: int
     row_k: np.ndarray | None = None
     k_width: int = 0
+    layout: ActivationLayout | None = None
+
+    @property
+    def conv(self) -> bool:
+        """The network has convolution layers: the activation memory has the flat
+        layout of :mod:`hw.conv_plan` (``layout``), else regions of ``2^C`` columns."""
+        return self.layout is not None
+
+    @property
+    def input_addresses(self) -> np.ndarray:
+        return self.layout.input_addresses if self.conv else np.arange(self.n_inputs)
+
+    def hidden_addresses(self, layer: int) -> np.ndarray:
+        return self.layout.hidden_addresses[layer] if self.conv else np.arange(self.layers[layer].n_out)
 
     @property
     def weighted(self) -> bool:
@@ -325,14 +388,16 @@ def plan_engine(model: TnnModel, reuse: int, field_width: int | None = None, lan
     return plan_float(model, reuse, field_width, **float_options)
 
 
-def _check_shape_and_width(model: TnnModel, reuse: int, field_width: int | None) -> int:
-    """The checks both kinds share; returns the run-field width to use."""
+def _check_shape_and_width(model: TnnModel, reuse: int, field_width: int | None, walked=None) -> int:
+    """The checks both kinds share; returns the run-field width to use.
+    ``walked``: the matrices a convolution network's rows are walked over
+    (their layer-to-layer shapes are the model file's to check)."""
     _check_range("reuse", reuse, "reuse")
     _check_range("layers", model.n_layers, "layers")
-    for l, w in enumerate(model.weights):
+    for l, w in enumerate(model.weights if walked is None else walked):
         _check_range(f"w{l}: inputs", int(w.shape[1]), "width")
         _check_range(f"w{l}: outputs", int(w.shape[0]), "width")
-    for l in range(1, model.n_layers):
+    for l in range(1, model.n_layers if walked is None else 0):
         n_in, n_prev = int(model.weights[l].shape[1]), int(model.weights[l - 1].shape[0])
         if n_in != n_prev:
             raise PlanError(f"w{l}: {n_in} inputs, but layer {l - 1} has {n_prev} outputs")

@@ -214,7 +214,7 @@ class SliceRun:
     waits for them. ``batch_seconds`` (an estimate) sizes the slices."""
 
     def __init__(self, client, design: Design, pixels: np.ndarray, *, reuse: int, n_out: int,
-                 act_width: int, gaps: float = 0.0, batch_seconds: float = 0.0):
+                 act_width: int, gaps: float = 0.0, batch_seconds: float = 0.0, load_addresses=None):
         self.client, self.n_images, self.n_out = client, len(pixels), n_out
         threads = max(1, sum(client.nthreads().values()))
         batches = -(-len(pixels) // reuse)
@@ -225,7 +225,8 @@ class SliceRun:
         self.counts: dict[int, int] = {}
         self.results: dict[int, dict] = {}
         client.subscribe_topic(self.topic, self._on_progress)
-        self.jobs = [Slice(s.start, pixels[s], reuse, n_out, act_width, gaps, 0, self.topic, k)
+        self.jobs = [Slice(s.start, pixels[s], reuse, n_out, act_width, gaps, 0, self.topic, k,
+                           load_addresses)
                      for k, s in enumerate(slices)]
         self.futures = [
             client.submit(work_slice, design, job, retries=0,  # a failed testbench fails again

@@ -76,6 +76,8 @@ class Slice:
     stop_after: int = 0
     topic: str | None = None
     index: int = 0
+    load_addresses: np.ndarray | None = None   # the host's load address per pixel (None: its index)
+    read_addresses: np.ndarray | None = None   # stop_after: the hidden port's address per output
 
 
 class SliceFailed(RuntimeError):
@@ -159,6 +161,11 @@ def run_slice(design: Design, job: Slice, build_dir: Path, test_dir: Path) -> di
     for path in files.values():
         path.unlink(missing_ok=True)
     np.save(files["in"], job.pixels)
+    addresses = {}
+    for key, values in (("TB_LOAD_ADDRS", job.load_addresses), ("TB_READ_ADDRS", job.read_addresses)):
+        if values is not None:
+            addresses[key] = (test_dir / f"{key.lower()}.npy").resolve()
+            np.save(addresses[key], np.asarray(values, dtype=np.int64))
     stop, reporter = threading.Event(), None
     if job.topic is not None:
         from distributed import get_worker
@@ -173,7 +180,7 @@ def run_slice(design: Design, job: Slice, build_dir: Path, test_dir: Path) -> di
             env={"TB_INPUTS": files["in"], "TB_FIRST": job.first, "TB_REUSE": job.reuse,
                  "TB_N_OUT": job.n_out, "TB_STOP_AFTER": job.stop_after,
                  "TB_ACT_WIDTH": job.act_width, "TB_GAPS": job.gaps, "TB_OUT": files["out"],
-                 "TB_REPORT": files["report"], "TB_PROGRESS": files["progress"]})
+                 "TB_REPORT": files["report"], "TB_PROGRESS": files["progress"], **addresses})
         if (tests, failures) != (1, 0) or not files["out"].exists():
             status = f"{failures} of {tests} tests"
     except SystemExit as exc:  # cocotb's runner exits when the simulator fails

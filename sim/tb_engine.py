@@ -58,6 +58,9 @@ class EngineDriver:
         self.rng = random.Random(seed)
         # The binary engine's loader takes LOAD_CYCLES cycles per word (it has load_ready).
         self.load_cycles = LOAD_CYCLES if hasattr(dut, "load_ready") else 1
+        load, read = os.environ.get("TB_LOAD_ADDRS"), os.environ.get("TB_READ_ADDRS")
+        self.load_addresses = np.load(load) if load else None
+        self.read_addresses = np.load(read) if read else None
         self.compute_seconds = 0.0
 
     async def gap(self):
@@ -78,7 +81,8 @@ class EngineDriver:
         dut, clk = self.dut, self.dut.clk
         for i, word in enumerate(pack_input_words(pixels, self.reuse)):
             await self.gap()
-            self.load.en.value, self.load.addr.value, self.load.data.value = 1, i, word
+            addr = i if self.load_addresses is None else int(self.load_addresses[i])
+            self.load.en.value, self.load.addr.value, self.load.data.value = 1, addr, word
             await RisingEdge(clk)
             self.load.en.value = 0
             if self.load_cycles > 1:
@@ -115,7 +119,7 @@ class EngineDriver:
         w = self.act_width
         acts = np.zeros((n_images, self.n_out), dtype=np.uint32)
         for j in range(self.n_out):
-            hidden.addr.value = j
+            hidden.addr.value = j if self.read_addresses is None else int(self.read_addresses[j])
             await RisingEdge(clk)
             await ReadOnly()
             word = int(hidden.data.value)

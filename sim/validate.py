@@ -154,8 +154,10 @@ def simulate_local(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=Fa
     holds the run's files and waves. Raises :class:`~sim.slices.SliceFailed`."""
     design = Design.from_files(sources, sim, f"{TOP}_tb", waves=waves)
     build_dir = ensure_built(design, work)
-    n_out = plan.layers[stop_after - 1].n_out if stop_after else plan.n_outputs
-    job = Slice(0, pixels, plan.reuse, n_out, plan.act_width, gaps, stop_after)
+    n_out = plan.layers[stop_after - 1].outputs if stop_after else plan.n_outputs
+    job = Slice(0, pixels, plan.reuse, n_out, plan.act_width, gaps, stop_after,
+                load_addresses=plan.input_addresses,
+                read_addresses=plan.hidden_addresses(stop_after - 1) if stop_after else None)
     result = run_slice(design, job, build_dir, build_dir)
     return result.pop("words"), result, build_dir
 
@@ -313,7 +315,7 @@ def run(args) -> dict:
         hw_pixels = engine_inputs(model, pixels)  # binary inputs: the host writes their bits
         slices = SliceRun(session.client, design, hw_pixels, reuse=plan.reuse,
                           n_out=plan.n_outputs, act_width=plan.act_width, gaps=args.gaps,
-                          batch_seconds=batch_seconds(plan))
+                          batch_seconds=batch_seconds(plan), load_addresses=plan.input_addresses)
         want, want_hidden = golden.forward(model, pixels, lanes=plan.golden_lanes)
         result = slices.collect(progress=args.progress, desc=f"{args.sim} x{slices.processes}")
     for failure in result.failures:

@@ -7,9 +7,10 @@ from hw.engine import build_engine, load_cycles, pack_input_words
 
 
 async def load_batch(ctx, dut, pixels, plan):
+    addresses = plan.input_addresses
     for i, word in enumerate(pack_input_words(pixels, plan.reuse)):
         ctx.set(dut.load.en, 1)
-        ctx.set(dut.load.addr, i)
+        ctx.set(dut.load.addr, int(addresses[i]))
         ctx.set(dut.load.data, word)
         await ctx.tick()
         ctx.set(dut.load.en, 0)
@@ -24,7 +25,8 @@ def run_engine_raw(plan, pixels, *, stop_after=0):
     cycles of each batch."""
     reuse = plan.reuse
     dut = build_engine(plan)
-    n_out = plan.layers[stop_after - 1].n_out if stop_after else plan.n_outputs
+    n_out = plan.layers[stop_after - 1].outputs if stop_after else plan.n_outputs
+    read = plan.hidden_addresses(stop_after - 1) if stop_after else None
     w = plan.act_width
     outputs, cycles = [], []
 
@@ -43,7 +45,7 @@ def run_engine_raw(plan, pixels, *, stop_after=0):
             for j in range(n_out):
                 for r in range(len(batch)):
                     if stop_after:
-                        ctx.set(dut.hidden.addr, j)
+                        ctx.set(dut.hidden.addr, int(read[j]))
                         await ctx.tick()
                         out[r, j] = (ctx.get(dut.hidden.data) >> (w * r)) & ((1 << w) - 1)
                     else:

@@ -1,0 +1,127 @@
+"""The binary engine's output-pixel scan for convolution layers (:mod:`hw.conv_plan`).
+
+Visits a layer's computed output pixels, pool window by pool window (``dx``
+fastest, then ``dy`` inside a ``ph x pw`` window, then the window's ``qx``,
+``qy``), once per row, and gives for the current pixel the address offset of
+its taps (``pix_base = oy*sy*Wp + ox*sx``), its border class's offset into the
+row constants, whether it opens or closes its pool window, and the address
+its window's output is written to. A dense layer is one pixel per row.
+
+Ports
+-----
+geometry : In(:data:`scan_layout`)
+    The layer's constants (stable while it runs); ``ycls_base``/``xcls_base``
+    index the class tables given at construction.
+start : In(1)
+    The first pixel of the layer's first row comes next (takes priority).
+advance : In(1)
+    The current pixel is done: the next pixel, or the next row's first.
+pix_base, cls_off, out_addr : Out
+    Of the current pixel; registers (valid the cycle after ``start`` or ``advance``).
+window_first, window_last, last_pixel : Out(1)
+    The current pixel opens / closes its pool window / is the row's last.
+
+Refused: class tables whose offsets do not fit ``addr_width`` bits.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal, unsigned
+from amaranth.lib import data, memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from .errors import refuse
+
+__all__ = ["PixelScan", "scan_layout"]
+
+
+def scan_layout(addr_width: int, count_width: int, table_width: int) -> data.StructLayout:
+    a, c = unsigned(addr_width), unsigned(count_width)
+    return data.StructLayout({
+        "last_dx": c, "last_dy": c, "last_qx": c, "last_qy": c,   # pw-1, ph-1, wq-1, hq-1
+        "step_x": a, "back_x": a,          # sx, (pw-1)*sx
+        "step_y": a, "back_y": a,          # sy*Wp, (ph-1)*sy*Wp
+        "ycls_base": unsigned(table_width), "xcls_base": unsigned(table_width),
+        "out_first": a,                    # the first window's output address
+        "out_row_step": a,                 # 1 + 2*out_pad_x
+        "out_chan_step": a,                # 1 + 2*out_pad_x + 2*out_pad_y*out_wp
+    })
+
+
+class PixelScan(wiring.Component):
+    """See the module docstring. ``y_classes``/``x_classes``: the class-offset
+    tables (all layers' entries, each layer's from its ``*_base``); empty when
+    every layer has one class (``cls_off`` is then 0)."""
+
+    def __init__(self, *, addr_width: int, count_width: int, y_classes=(), x_classes=(),
+                 const_width: int = 1):
+        self.addr_width, self.count_width = addr_width, count_width
+        self.y_classes, self.x_classes = [int(v) for v in y_classes], [int(v) for v in x_classes]
+        if any(v >= 1 << const_width for v in self.y_classes + self.x_classes):
+            refuse(self, f"y_classes: offsets must fit {const_width} bits")
+        self.const_width = const_width
+        table_width = max(1, (max(len(self.y_classes), len(self.x_classes), 1) - 1).bit_length())
+        super().__init__({
+            "geometry": In(scan_layout(addr_width, count_width, table_width)),
+            "start": In(1),
+            "advance": In(1),
+            "pix_base": Out(addr_width),
+            "cls_off": Out(const_width),
+            "out_addr": Out(addr_width),
+            "window_first": Out(1),
+            "window_last": Out(1),
+            "last_pixel": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        g = self.geometry
+        dx, dy, qx, qy = (Signal(self.count_width, name=n) for n in ("dx", "dy", "qx", "qy"))
+        oy, ox = Signal(self.count_width * 2, name="oy"), Signal(self.count_width * 2, name="ox")
+        ybase, xbase = Signal(self.addr_width, name="ybase"), Signal(self.addr_width, name="xbase")
+        end_dx, end_dy = dx == g.last_dx, dy == g.last_dy
+        end_qx, end_qy = qx == g.last_qx, qy == g.last_qy
+        m.d.comb += [
+            self.window_first.eq((dx == 0) & (dy == 0)),
+            self.window_last.eq(end_dx & end_dy),
+            self.last_pixel.eq(end_dx & end_dy & end_qx & end_qy),
+            self.pix_base.eq(ybase + xbase),
+        ]
+        # The next pixel's position: (dx, dy, qx, qy) counts up in that order.
+        n = {s: Signal.like(s, name=f"{s.name}_next") for s in (dx, dy, qx, qy, oy, ox, ybase, xbase)}
+        m.d.comb += [n[s].eq(s) for s in n]
+        with m.If(self.start | self.last_pixel):
+            m.d.comb += [n[s].eq(0) for s in n]
+        with m.Elif(~end_dx):
+            m.d.comb += [n[dx].eq(dx + 1), n[ox].eq(ox + 1), n[xbase].eq(xbase + g.step_x)]
+        with m.Else():
+            m.d.comb += [n[dx].eq(0), n[ox].eq(ox - g.last_dx), n[xbase].eq(xbase - g.back_x)]
+            with m.If(~end_dy):
+                m.d.comb += [n[dy].eq(dy + 1), n[oy].eq(oy + 1), n[ybase].eq(ybase + g.step_y)]
+            with m.Else():
+                m.d.comb += [n[dy].eq(0), n[oy].eq(oy - g.last_dy), n[ybase].eq(ybase - g.back_y)]
+                with m.If(~end_qx):   # the next window in this row of windows
+                    m.d.comb += [n[qx].eq(qx + 1), n[ox].eq(ox + 1), n[xbase].eq(xbase + g.step_x)]
+                with m.Else():        # the first window of the next row of windows
+                    m.d.comb += [n[qx].eq(0), n[ox].eq(0), n[xbase].eq(0),
+                                 n[qy].eq(qy + 1), n[oy].eq(oy + 1), n[ybase].eq(ybase + g.step_y)]
+        step = self.start | self.advance
+        with m.If(step):
+            m.d.sync += [s.eq(n[s]) for s in n]
+
+        with m.If(self.start):
+            m.d.sync += self.out_addr.eq(g.out_first)
+        with m.Elif(self.advance & self.window_last):
+            m.d.sync += self.out_addr.eq(self.out_addr + Mux(
+                end_qx & end_qy, g.out_chan_step, Mux(end_qx, g.out_row_step, 1)))
+
+        if self.y_classes:
+            m.submodules.y_classes = ym = memory.Memory(
+                shape=unsigned(self.const_width), depth=len(self.y_classes), init=self.y_classes)
+            m.submodules.x_classes = xm = memory.Memory(
+                shape=unsigned(self.const_width), depth=len(self.x_classes), init=self.x_classes)
+            y_rd, x_rd = ym.read_port(domain="comb"), xm.read_port(domain="comb")
+            m.d.comb += [y_rd.addr.eq(g.ycls_base + n[oy]), x_rd.addr.eq(g.xcls_base + n[ox])]
+            with m.If(step):
+                m.d.sync += self.cls_off.eq(y_rd.data + x_rd.data)
+        return m
