@@ -120,7 +120,8 @@ def model_roofline(layers: list[LayerSparsity], activation: str, reuse: int,
         "measured_mac": asdict(measured_mac) if measured_mac else None,
         "measured_decoder": asdict(costs.decoder) if costs else None,
         "effective_tops": tops(g),
-        "layers": [{"name": layer.name, "gamma": layer.gamma,
+        "layers": [{"name": layer.name, "gamma": layer.gamma, "pixels": layer.pixels,
+                    "reuse": {"R": reuse, "B": reuse, "P": 1},
                     "effective_tops": tops(max(layer.nonzeros, 1) / layer.n_weights)}
                    for layer in layers],
     }

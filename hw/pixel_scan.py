@@ -26,6 +26,8 @@ Refused: class tables whose offsets do not fit ``addr_width`` bits.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
@@ -88,26 +90,27 @@ class PixelScan(wiring.Component):
             self.pix_base.eq(ybase + xbase),
         ]
         # The next pixel's position: (dx, dy, qx, qy) counts up in that order.
-        n = {s: Signal.like(s, name=f"{s.name}_next") for s in (dx, dy, qx, qy, oy, ox, ybase, xbase)}
-        m.d.comb += [n[s].eq(s) for s in n]
+        regs = dict(dx=dx, dy=dy, qx=qx, qy=qy, oy=oy, ox=ox, ybase=ybase, xbase=xbase)
+        n = SimpleNamespace(**{k: Signal.like(v, name=f"{k}_next") for k, v in regs.items()})
+        m.d.comb += [getattr(n, k).eq(v) for k, v in regs.items()]
         with m.If(self.start | self.last_pixel):
-            m.d.comb += [n[s].eq(0) for s in n]
+            m.d.comb += [getattr(n, k).eq(0) for k in regs]
         with m.Elif(~end_dx):
-            m.d.comb += [n[dx].eq(dx + 1), n[ox].eq(ox + 1), n[xbase].eq(xbase + g.step_x)]
+            m.d.comb += [n.dx.eq(dx + 1), n.ox.eq(ox + 1), n.xbase.eq(xbase + g.step_x)]
         with m.Else():
-            m.d.comb += [n[dx].eq(0), n[ox].eq(ox - g.last_dx), n[xbase].eq(xbase - g.back_x)]
+            m.d.comb += [n.dx.eq(0), n.ox.eq(ox - g.last_dx), n.xbase.eq(xbase - g.back_x)]
             with m.If(~end_dy):
-                m.d.comb += [n[dy].eq(dy + 1), n[oy].eq(oy + 1), n[ybase].eq(ybase + g.step_y)]
+                m.d.comb += [n.dy.eq(dy + 1), n.oy.eq(oy + 1), n.ybase.eq(ybase + g.step_y)]
             with m.Else():
-                m.d.comb += [n[dy].eq(0), n[oy].eq(oy - g.last_dy), n[ybase].eq(ybase - g.back_y)]
+                m.d.comb += [n.dy.eq(0), n.oy.eq(oy - g.last_dy), n.ybase.eq(ybase - g.back_y)]
                 with m.If(~end_qx):   # the next window in this row of windows
-                    m.d.comb += [n[qx].eq(qx + 1), n[ox].eq(ox + 1), n[xbase].eq(xbase + g.step_x)]
+                    m.d.comb += [n.qx.eq(qx + 1), n.ox.eq(ox + 1), n.xbase.eq(xbase + g.step_x)]
                 with m.Else():        # the first window of the next row of windows
-                    m.d.comb += [n[qx].eq(0), n[ox].eq(0), n[xbase].eq(0),
-                                 n[qy].eq(qy + 1), n[oy].eq(oy + 1), n[ybase].eq(ybase + g.step_y)]
+                    m.d.comb += [n.qx.eq(0), n.ox.eq(0), n.xbase.eq(0),
+                                 n.qy.eq(qy + 1), n.oy.eq(oy + 1), n.ybase.eq(ybase + g.step_y)]
         step = self.start | self.advance
         with m.If(step):
-            m.d.sync += [s.eq(n[s]) for s in n]
+            m.d.sync += [v.eq(getattr(n, k)) for k, v in regs.items()]
 
         with m.If(self.start):
             m.d.sync += self.out_addr.eq(g.out_first)
@@ -121,7 +124,7 @@ class PixelScan(wiring.Component):
             m.submodules.x_classes = xm = memory.Memory(
                 shape=unsigned(self.const_width), depth=len(self.x_classes), init=self.x_classes)
             y_rd, x_rd = ym.read_port(domain="comb"), xm.read_port(domain="comb")
-            m.d.comb += [y_rd.addr.eq(g.ycls_base + n[oy]), x_rd.addr.eq(g.xcls_base + n[ox])]
+            m.d.comb += [y_rd.addr.eq(g.ycls_base + n.oy), x_rd.addr.eq(g.xcls_base + n.ox)]
             with m.If(step):
                 m.d.sync += self.cls_off.eq(y_rd.data + x_rd.data)
         return m
