@@ -8,7 +8,7 @@ from hw.plan import plan_engine
 from sim.tools import icarus_available
 from sim.validate import as_words, generate, simulate_local
 from sw import golden
-from sw.synthetic import random_binary_model, random_float_model
+from sw.synthetic import conv_preset, random_binary_model, random_float_model
 
 ICARUS = pytest.mark.skipif(not icarus_available(), reason="iverilog not installed")
 
@@ -35,6 +35,8 @@ CASES = {
     "lanes-R3-K5-gaps": (lambda rng: random_binary_model(rng, [61, 13, 7], [0.3, 0.1]), 3, 7, 0.2, 5),
     "lanes-R1-K1": (lambda rng: random_binary_model(rng, [33, 9, 3], 0.3), 1, 3, 0.0, 1),
     "weighted-R3-gaps": (lambda rng: random_binary_model(rng, [50, 17, 9, 6], 0.4, weighted=(0, 2)), 3, 10, 0.2),
+    "conv-R3-K2-gaps": (lambda rng: conv_preset("odd", "binary", seed=3), 3, 7, 0.2, 2),
+    "conv-stride2-R2": (lambda rng: conv_preset("stride2", "binary", seed=4), 2, 5, 0.0),
     "float-three-layers-R3-gaps": (lambda rng: random_float_model(rng, [50, 17, 9, 6], [0.2, 0.4, 0.5]), 3, 13, 0.3),
     "float-sparse-R8": (lambda rng: random_float_model(rng, [300, 20, 10], 0.03), 8, 16, 0.0),
     "float-asymmetric-R4": (lambda rng: random_float_model(rng, [50, 17, 9, 6], 0.3, asymmetric=(0, 2)),
@@ -70,7 +72,7 @@ def test_engine_verilator(name, tmp_path):
 
 @ICARUS
 @pytest.mark.parametrize("name", ["three-layers-R3-gaps", "extremes-R5", "weighted-R3-gaps",
-                                  "lanes-R3-K5-gaps", "float-three-layers-R3-gaps"])
+                                  "lanes-R3-K5-gaps", "conv-R3-K2-gaps", "float-three-layers-R3-gaps"])
 def test_engine_icarus(name, tmp_path):
     run_case(name, "icarus", tmp_path)
 
