@@ -1,7 +1,7 @@
 """``make bench``: train (or reuse), validate every test image bit-exactly in RTL,
 synthesise, and report, for both accelerators.
 
-    python -m report.bench [--configs fmnist-mlp-binary,fmnist-mlp-float] [--images N]
+    python -m report.bench [--configs fmnist-mlp-binary,fmnist-mlp-float,fmnist-cnn-binary] [--images N]
         [--reuse 8] [--jobs 2 | --cluster tcp://HOST:PORT] [--sim verilator] [--out build/bench]
         [--models build] [--no-synth]
 
@@ -11,7 +11,8 @@ Phases, each timed:
    its report's config equals the registered config (fields added since then
    must hold their defaults), else trained with ``sw.train`` (:mod:`report.models`).
 2. **simulate**: ``sim.validate`` on the config's whole test split (or the first
-   ``--images``), slices of the images on one Dask cluster for all models
+   ``--images``; a config in :data:`DEFAULT_IMAGES` its number there unless
+   ``--images`` is given), slices of the images on one Dask cluster for all models
    (``--cluster``, else ``$TNN_DASK_CLUSTER``, else a LocalCluster of ``--jobs``
    worker processes; :mod:`sim.cluster`), one Verilator build per model and
    host, with a progress bar (:mod:`report.simulate`).
@@ -55,9 +56,11 @@ from .models import TrainedModel, check_config_names, ensure_model, stored_model
 from .provenance import git_commit, versions
 from .simulate import load_data, simulate_model
 
-__all__ = ["DEFAULT_CONFIGS", "FORMAT", "model_entry", "run", "main"]
+__all__ = ["DEFAULT_CONFIGS", "DEFAULT_IMAGES", "FORMAT", "model_entry", "run", "main"]
 
-DEFAULT_CONFIGS = ("fmnist-mlp-binary", "fmnist-mlp-float")
+DEFAULT_CONFIGS = ("fmnist-mlp-binary", "fmnist-mlp-float", "fmnist-cnn-binary")
+#: Test images simulated per config when ``--images`` is not given (others: the whole test split).
+DEFAULT_IMAGES: dict[str, int] = {"fmnist-cnn-float": 1000}
 FORMAT = "sparse-tnn-bench-v1"
 
 
@@ -163,7 +166,8 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     with Session(args.cluster, args.jobs) as session:
         for cfg in cfgs:
             sims[cfg.name] = simulate_model(cfg.name, trained[cfg.name].npz, data[cfg.dataset],
-                                            images=args.images, reuse=args.reuse, sim=args.sim,
+                                            images=args.images or DEFAULT_IMAGES.get(cfg.name),
+                                            reuse=args.reuse, sim=args.sim,
                                             cluster=session.address, out=out, log=log)
     phases["simulate"] = time.perf_counter() - t
 

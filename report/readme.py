@@ -33,12 +33,15 @@ def json_block(relative: str):
 
 def _slot_use(d: dict) -> str:
     """Dense MACs done per MAC slot and cycle: the dense network's MACs of a batch
-    (every weight, zero or not; a layer-0 pixel counts one MAC) over R x K slots
-    times the batch's cycles; - when the model file is gone."""
+    (every weight, zero or not, times the output pixels it serves; a layer-0
+    pixel counts one MAC) over R x K slots times the batch's cycles; - when the
+    model file is gone."""
+    from sw.conv_shapes import layer_shapes
     from sw.model_file import load_model
     if not Path(d["model"]).exists():
         return "-"
-    dense = sum(w.size for w in load_model(d["model"]).weights)
+    model = load_model(d["model"])
+    dense = sum(w.size * s.out_pixels for w, s in zip(model.weights, layer_shapes(model)))
     slots = d["reuse"] * d.get("lanes", 1) * (d["cycles"] / d["batches"])
     return f"{dense * d['reuse'] / slots:.2f}"
 
