@@ -177,7 +177,8 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
 
     t = time.perf_counter()
     models = {cfg.name: model_entry(cfg, trained[cfg.name], sims[cfg.name], model_roofline(
-        gamma.of_report(trained[cfg.name].report), cfg.activation, args.reuse, synth_summary))
+        gamma.of_model_file(trained[cfg.name].npz, "models"), cfg.activation, args.reuse,
+        synth_summary))
         for cfg in cfgs}
     from cost.plots import plot_all
     from cost.throughput import DEVICES

@@ -121,6 +121,13 @@ _add(Config(
     eta_conv=0.5, eta=0.6, lam=1e-4, epochs=2, retrain_epochs=1, baselines=("dense_binary",),
     lr=1e-2, batch_size=100, val_size=200, sweep_etas=(0.0, 0.6), sweep_epochs=1,
 ))
+_add(Config(
+    name="tiny-cnn-binary",
+    description="8x8 digits, VGG-style CNN (8-M-16-M, FC 32), binary activations: for tests (seconds)",
+    dataset="digits", arch="cnn", activation="binary", features=(8, "M", 16, "M"), fc=32,
+    eta_conv=0.5, eta=0.6, lam=1e-4, epochs=10, retrain_epochs=2, baselines=(),
+    lr=3e-2, batch_size=100, val_size=200, sweep_etas=(0.0, 0.6), sweep_epochs=1,
+))
 
 #: fmnist-cnn-binary / -float (issue 16); see _CNN_NOTES.
 CNN_FEATURES = (32, "M", 64, "M")

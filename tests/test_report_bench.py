@@ -11,12 +11,12 @@ from report import bench
 
 def test_bench_on_tiny_configs(tmp_path):
     out = tmp_path / "bench"
-    code = bench.main(["--configs", "tiny,tiny-float", "--images", "20", "--reuse", "4",
+    code = bench.main(["--configs", "tiny,tiny-float,tiny-cnn-binary", "--images", "20", "--reuse", "4",
                        "--jobs", "2", "--out", str(out), "--models", str(tmp_path / "models"),
                        "--no-synth"])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
-    assert report["ok"] and set(report["models"]) == {"tiny", "tiny-float"}
+    assert report["ok"] and set(report["models"]) == {"tiny", "tiny-float", "tiny-cnn-binary"}
     for m in report["models"].values():
         assert m["bit_exact"] == m["images"] == 20
         assert m["hw_accuracy"] == m["sw_accuracy"] > 0.5
@@ -24,6 +24,8 @@ def test_bench_on_tiny_configs(tmp_path):
         assert m["cycles_per_batch"]["measured"] >= m["cycles_per_batch"]["ideal"] > 0
         assert m["roofline"]["effective_tops"]["paper"] > 0
         assert m["trained_now"]
+    cnn = report["models"]["tiny-cnn-binary"]["roofline"]
+    assert [layer["pixels"] for layer in cnn["layers"]] == [64, 16, 1, 1]  # 8x8, then 4x4 after a pool
     assert report["versions"]["amaranth"] and report["git"]["commit"]
     assert report["synthesis"] is None
     md = (out / "REPORT.md").read_text()
