@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from amaranth import Cat, Const, Module, Mux, Signal, unsigned
-from amaranth.lib import memory
+from amaranth import Cat, Const, Mux, Signal, unsigned
 
 from .datapath import bits_for, select
 from .pixel_scan import PixelScan

@@ -51,6 +51,11 @@ Pipeline (no stalls: every lane has a beat in every cycle of a walk)::
     C:  the PEs accumulate
     D:  (row end) bits written to the hidden buffer, or accumulators to the output buffer
 
+Convolution layers (a plan with ``conv``): stage A also counts output pixels
+and the memory has one flat layout instead of regions; :mod:`hw.binary_conv`
+(layout and arithmetic: :mod:`hw.conv_plan`). Dense plans get exactly the
+engine described here.
+
 A batch takes :meth:`hw.plan.BinaryPlan.cycle_budget` cycles exactly,
 ``LAYER_OVERHEAD`` per layer beyond the beats.
 
@@ -77,7 +82,8 @@ from .datapath import PIXEL_BITS, bits_for, select
 from .errors import refuse
 from .lane_walker import LaneWalker, pack_words
 from .pe import LanePE, pe_control_layout
-from .binary_conv import conv_lane_address, conv_stage_a, conv_tables, conv_write, plane_offset
+from .binary_host import bit_plane_loader, output_buffer
+from .binary_conv import conv_lane_address, conv_stage_a, conv_tables, conv_write
 from .binary_plan import PIXEL_PASSES
 from .plan import BinaryPlan
 from .sequencer import sequence_layers
@@ -133,12 +139,12 @@ class BinaryEngine(wiring.Component):
         self._row_constants(m, a1)
         mems = self._activations(m, walker, a1, t)
         d = self._pes(m, a1, mems)
-        self._outputs(m, d, t)
+        output_buffer(self, m, d, t)
         self._write_rows(m, d, t)
         self._sequencer(m, walker, strobe, d, t, layer)
         return m
 
-    def _address(self, m, region, column, name: str):
+    def region_address(self, m, region, column, name: str):
         """An activation-memory address: ``column`` (zero-extended or cut to the
         column bits) in ``region``."""
         col = Signal(self.col_bits, name=f"{name}_col")
@@ -255,14 +261,14 @@ class BinaryEngine(wiring.Component):
                 m.d.sync += lane_addr.eq(conv_lane_address(self, m, walker, a1, k))
             else:
                 m.d.sync += lane_addr.eq(Mux(walker.o.null[k], zero << c,
-                                             self._address(m, region, walker.o.addr[k], f"lane{k}")))
+                                             self.region_address(m, region, walker.o.addr[k], f"lane{k}")))
             addr = Signal.like(lane_addr, name=f"lane{k}_read")
             m.d.comb += addr.eq(lane_addr)
             if k == 0 and self.hidden_buffers:  # the host's debug port reads lane 0 while idle
                 with m.If(~self.busy):
                     m.d.comb += addr.eq(
                         t.conv.out_base + self.hidden.addr if plan.conv else
-                        self._address(m, HIDDEN_REGION + t.write_buf, self.hidden.addr, "debug"))
+                        self.region_address(m, HIDDEN_REGION + t.write_buf, self.hidden.addr, "debug"))
             bits = []
             for r in range(plan.reuse):  # one 1-bit memory per image: block RAM, no read multiplexers
                 mem = memory.Memory(shape=1, depth=depth, init=[])
@@ -275,32 +281,6 @@ class BinaryEngine(wiring.Component):
         if self.hidden_buffers:
             m.d.comb += self.hidden.data.eq(mems[0].data)
         return mems
-
-    def _loader(self, m) -> SimpleNamespace:
-        """``load`` words into bit planes: plane 0 (bit 0 of every pixel byte) is
-        written in the cycle the word is taken, planes 1..7 in the next 7 cycles
-        from the held word (bit ``b`` of each byte chosen by the plane counter)."""
-        R = self.plan.reuse
-        plane_of = lambda word, b: Cat(word.word_select(i, PIXEL_BITS).bit_select(b, 1)  # noqa: E731
-                                       for i in range(R))
-        held = Signal(R * PIXEL_BITS)
-        addr = Signal.like(self.load.addr)
-        plane = Signal(range(PIXEL_BITS + 1), init=PIXEL_BITS)  # PIXEL_BITS: idle
-        m.d.comb += self.load_ready.eq(plane == PIXEL_BITS)
-        take = self.load.en & self.load_ready
-        with m.If(take):
-            m.d.sync += [held.eq(self.load.data), addr.eq(self.load.addr), plane.eq(1)]
-        with m.Elif(~self.load_ready):
-            m.d.sync += plane.eq(plane + 1)
-        if self.plan.conv:  # plane b's area starts at b * plane_size
-            first, later = self.load.addr, addr + plane_offset(self.plan, plane[:3])
-        else:
-            first = self._address(m, 0, self.load.addr, "load_first")
-            later = self._address(m, plane[:3], addr, "load")
-        return SimpleNamespace(
-            en=take | ~self.load_ready,
-            addr=Mux(take, first, later),
-            data=Mux(take, plane_of(self.load.data, 0), plane_of(held, plane[:3])))
 
     # ------------------------------------------------------------------ stages B..D
     def _pes(self, m, a1, mems) -> SimpleNamespace:
@@ -363,7 +343,7 @@ class BinaryEngine(wiring.Component):
         """Stage D of a hidden layer: the row's R bits into the write buffer of
         every lane's memory; the loader writes while the engine is idle."""
         w = self._write
-        load = self._loader(m)
+        load = bit_plane_loader(self, m)
         if self.plan.conv:
             rows = conv_write(self, m, d, t)
             with m.If(self.busy):
@@ -373,32 +353,12 @@ class BinaryEngine(wiring.Component):
             return
         with m.If(self.busy):
             m.d.comb += [
-                w.addr.eq(self._address(m, HIDDEN_REGION + t.write_buf, d.row, "row")),
+                w.addr.eq(self.region_address(m, HIDDEN_REGION + t.write_buf, d.row, "row")),
                 w.data.eq(Cat(pe.bit for pe in d.pes)),
                 w.en.eq(d.valid & ~t.is_last),
             ]
         with m.Else():
             m.d.comb += [w.addr.eq(load.addr), w.data.eq(load.data), w.en.eq(load.en)]
-
-    def _outputs(self, m, d, t):
-        """The output buffer (the last layer's accumulators, R per row) and the host
-        result port, which turns an accumulator into the model's score."""
-        plan = self.plan
-        R, w = plan.reuse, plan.out_width
-        m.submodules.outputs = outputs = memory.Memory(  # block RAM: LUTRAM would grow with R
-            shape=unsigned(R * w), depth=plan.n_outputs, init=[], attrs={"ram_style": "block"})
-        wr, rd = outputs.write_port(), outputs.read_port()
-        m.d.comb += [wr.addr.eq(d.row), wr.data.eq(Cat(pe.acc[:w] for pe in d.pes)),
-                     wr.en.eq(d.valid & t.is_last)]
-        m.submodules.out_consts = out_consts = memory.Memory(
-            shape=signed(plan.out_const_width), depth=plan.n_outputs,
-            init=[int(v) for v in plan.out_consts])
-        k_rd = out_consts.read_port()
-        image_q = Signal.like(self.result.image)
-        m.d.sync += image_q.eq(self.result.image)
-        m.d.comb += [rd.addr.eq(self.result.addr), k_rd.addr.eq(self.result.addr)]
-        accs = [rd.data[i * w:(i + 1) * w].as_signed() for i in range(R)]
-        m.d.comb += self.result.data.eq((select(accs, image_q) << plan.out_shift) - k_rd.data)
 
     # ------------------------------------------------------------------ sequencer
     def _sequencer(self, m, walker, strobe, d, t, layer):
