@@ -79,11 +79,13 @@ validate-float: setup
 # The benchmark (issue 7): both Fashion-MNIST MLPs (trained here unless build/models
 # holds them with an unchanged config), all 10,000 test images bit-exact in RTL on
 # Verilator on a Dask LocalCluster of two worker processes, synthesis, roofline:
-# build/bench/REPORT.md. With TNN_DASK_CLUSTER=tcp://HOST:PORT in the environment, `make bench`,
+# build/bench/REPORT.md; then both CNNs (issue 16) the same way, the float CNN on its
+# first 1,000 test images (report.bench.DEFAULT_IMAGES): build/bench-cnn/REPORT.md. With TNN_DASK_CLUSTER=tcp://HOST:PORT in the environment, `make bench`,
 # `make methods` and `make sim` simulate on that running Dask cluster instead (README).
 # Not part of `make test` (tests/test_report_bench.py runs the same path on the tiny configs).
 bench: setup
 	$(PY) -m report.bench --out build/bench
+	$(PY) -m report.bench --configs fmnist-cnn-binary,fmnist-cnn-float --out build/bench-cnn
 	$(PY) -m report.readme
 
 # The seed papers' ternarisation methods compared (issue 8): each method's Fashion-MNIST

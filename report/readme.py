@@ -87,19 +87,24 @@ def training_tables(build: Path) -> str | None:
     return render(read_reports(paths, "build")).strip()
 
 
-def bench_table(build: Path) -> str | None:
-    """The at-a-glance table of the last ``make bench`` (build/bench/report.json)."""
-    from .bench_markdown import glance_table
-    path = build / "bench" / "report.json"
-    if not path.exists():
-        return None
-    report = read_json(path, "build")
-    commit = (report["git"]["commit"] or "unknown")[:12]
-    dirty = " + uncommitted changes" if report["git"]["dirty"] else ""
-    return (glance_table(report) + f"\n\nMeasured by `make bench` on commit `{commit}`{dirty}, "
-            f"{report['date']}; phases (s): "
-            + ", ".join(f"{k} {v:.0f}" for k, v in report["phases"].items())
-            + ". Full report: `build/bench/REPORT.md`.")
+def bench_table(relative: str):
+    """The at-a-glance table of a bench run (``build/<relative>/report.json``)."""
+    def render(build: Path) -> str | None:
+        from .bench_markdown import glance_table
+        path = build / relative / "report.json"
+        if not path.exists():
+            return None
+        report = read_json(path, "build")
+        commit = (report["git"]["commit"] or "unknown")[:12]
+        dirty = " + uncommitted changes" if report["git"]["dirty"] else ""
+        images = report["settings"]["images"]
+        return (glance_table(report) + f"\n\nMeasured by `make bench` on commit `{commit}`{dirty}, "
+                f"{report['date']}; "
+                + (f"the first {images:,} test images; " if images else "")
+                + "phases (s): "
+                + ", ".join(f"{k} {v:.0f}" for k, v in report["phases"].items())
+                + f". Full report: `build/{relative}/REPORT.md`.")
+    return render
 
 
 def methods_table(build: Path) -> str | None:
@@ -129,7 +134,8 @@ BLOCKS = {
     "decompressor-summary": json_block("sim-decompressor/summary.json"),
     "validate-binary": validate_table("validate-binary"),
     "validate-float": validate_table("validate-float"),
-    "bench": bench_table,
+    "bench": bench_table("bench"),
+    "bench-cnn": bench_table("bench-cnn"),
     "methods": methods_table,
     "training": training_tables,
     "roofline": roofline_table,
