@@ -26,13 +26,15 @@ Refused: class tables whose offsets do not fit ``addr_width`` bits.
 
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal, unsigned
+from types import SimpleNamespace
+
+from amaranth import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .errors import refuse
 
-__all__ = ["PixelScan", "scan_layout"]
+__all__ = ["PixelScan", "scan_layout", "scan_fields", "scan_constants", "count_width"]
 
 
 def scan_layout(addr_width: int, count_width: int, table_width: int) -> data.StructLayout:
@@ -46,6 +48,36 @@ def scan_layout(addr_width: int, count_width: int, table_width: int) -> data.Str
         "out_row_step": a,                 # 1 + 2*out_pad_x
         "out_chan_step": a,                # 1 + 2*out_pad_x + 2*out_pad_y*out_wp
     })
+
+
+def scan_fields(g, out_base: int) -> dict:
+    """One layer's :func:`scan_layout` fields but the class-table bases: a conv
+    layer of geometry ``g`` (:class:`hw.conv_plan.ConvGeometry`) or a dense layer
+    (``g`` None: one pixel per row), writing its outputs into the area at
+    ``out_base`` (a conv layer's in the consumer's padded layout)."""
+    if g is None:
+        return dict(last_dx=0, last_dy=0, last_qx=0, last_qy=0, step_x=0, back_x=0, step_y=0, back_y=0,
+                    out_first=out_base, out_row_step=1, out_chan_step=1)
+    return dict(last_dx=g.pw - 1, last_dy=g.ph - 1, last_qx=g.wq - 1, last_qy=g.hq - 1,
+                step_x=g.sx, back_x=(g.pw - 1) * g.sx, step_y=g.sy * g.wp,
+                back_y=(g.ph - 1) * g.sy * g.wp,
+                out_first=out_base + g.out_pad_y * g.out_wp + g.out_pad_x,
+                out_row_step=1 + 2 * g.out_pad_x,
+                out_chan_step=1 + 2 * g.out_pad_x + 2 * g.out_pad_y * g.out_wp)
+
+
+def count_width(values) -> int:
+    """The ``count_width`` for every layer's fields ``values``."""
+    return max(1, max(max(v[k] for v in values) for k in ("last_dx", "last_dy", "last_qx", "last_qy"))
+               .bit_length())
+
+
+def scan_constants(values, layer) -> dict:
+    """Per field of ``values`` (one dict per layer), the current ``layer``'s value."""
+    from .datapath import select  # the datapath module imports this one's users
+    tab = lambda vals, shape: select([Const(v, shape) for v in vals], layer)  # noqa: E731
+    return {k: tab([v[k] for v in values], unsigned(max(1, max(v[k] for v in values).bit_length())))
+            for k in values[0]}
 
 
 class PixelScan(wiring.Component):
@@ -88,26 +120,27 @@ class PixelScan(wiring.Component):
             self.pix_base.eq(ybase + xbase),
         ]
         # The next pixel's position: (dx, dy, qx, qy) counts up in that order.
-        n = {s: Signal.like(s, name=f"{s.name}_next") for s in (dx, dy, qx, qy, oy, ox, ybase, xbase)}
-        m.d.comb += [n[s].eq(s) for s in n]
+        regs = dict(dx=dx, dy=dy, qx=qx, qy=qy, oy=oy, ox=ox, ybase=ybase, xbase=xbase)
+        n = SimpleNamespace(**{k: Signal.like(s, name=f"{k}_next") for k, s in regs.items()})
+        m.d.comb += [getattr(n, k).eq(s) for k, s in regs.items()]
         with m.If(self.start | self.last_pixel):
-            m.d.comb += [n[s].eq(0) for s in n]
+            m.d.comb += [getattr(n, k).eq(0) for k in regs]
         with m.Elif(~end_dx):
-            m.d.comb += [n[dx].eq(dx + 1), n[ox].eq(ox + 1), n[xbase].eq(xbase + g.step_x)]
+            m.d.comb += [n.dx.eq(dx + 1), n.ox.eq(ox + 1), n.xbase.eq(xbase + g.step_x)]
         with m.Else():
-            m.d.comb += [n[dx].eq(0), n[ox].eq(ox - g.last_dx), n[xbase].eq(xbase - g.back_x)]
+            m.d.comb += [n.dx.eq(0), n.ox.eq(ox - g.last_dx), n.xbase.eq(xbase - g.back_x)]
             with m.If(~end_dy):
-                m.d.comb += [n[dy].eq(dy + 1), n[oy].eq(oy + 1), n[ybase].eq(ybase + g.step_y)]
+                m.d.comb += [n.dy.eq(dy + 1), n.oy.eq(oy + 1), n.ybase.eq(ybase + g.step_y)]
             with m.Else():
-                m.d.comb += [n[dy].eq(0), n[oy].eq(oy - g.last_dy), n[ybase].eq(ybase - g.back_y)]
+                m.d.comb += [n.dy.eq(0), n.oy.eq(oy - g.last_dy), n.ybase.eq(ybase - g.back_y)]
                 with m.If(~end_qx):   # the next window in this row of windows
-                    m.d.comb += [n[qx].eq(qx + 1), n[ox].eq(ox + 1), n[xbase].eq(xbase + g.step_x)]
+                    m.d.comb += [n.qx.eq(qx + 1), n.ox.eq(ox + 1), n.xbase.eq(xbase + g.step_x)]
                 with m.Else():        # the first window of the next row of windows
-                    m.d.comb += [n[qx].eq(0), n[ox].eq(0), n[xbase].eq(0),
-                                 n[qy].eq(qy + 1), n[oy].eq(oy + 1), n[ybase].eq(ybase + g.step_y)]
+                    m.d.comb += [n.qx.eq(0), n.ox.eq(0), n.xbase.eq(0),
+                                 n.qy.eq(qy + 1), n.oy.eq(oy + 1), n.ybase.eq(ybase + g.step_y)]
         step = self.start | self.advance
         with m.If(step):
-            m.d.sync += [s.eq(n[s]) for s in n]
+            m.d.sync += [s.eq(getattr(n, k)) for k, s in regs.items()]
 
         with m.If(self.start):
             m.d.sync += self.out_addr.eq(g.out_first)
@@ -121,7 +154,7 @@ class PixelScan(wiring.Component):
             m.submodules.x_classes = xm = memory.Memory(
                 shape=unsigned(self.const_width), depth=len(self.x_classes), init=self.x_classes)
             y_rd, x_rd = ym.read_port(domain="comb"), xm.read_port(domain="comb")
-            m.d.comb += [y_rd.addr.eq(g.ycls_base + n[oy]), x_rd.addr.eq(g.xcls_base + n[ox])]
+            m.d.comb += [y_rd.addr.eq(g.ycls_base + n.oy), x_rd.addr.eq(g.xcls_base + n.ox)]
             with m.If(step):
                 m.d.sync += self.cls_off.eq(y_rd.data + x_rd.data)
         return m
