@@ -82,6 +82,17 @@ class FloatPlan(EnginePlan):
         return self.layout.zero - self.layout.plane_size
 
     @property
+    def address_span(self) -> int:
+        """Conv plans: addresses of the pixel memory, the activation memory and the
+        output buffer, whichever has most (one address width for all)."""
+        return max(self.layout.plane_size, self.act_depth, self.n_outputs)
+
+    @property
+    def input_padded(self) -> bool:
+        """Conv plans: layer 0 reads padding cells (the pad flag memory exists)."""
+        return bool(self.input_padding.any())
+
+    @property
     def input_padding(self) -> np.ndarray:
         """Conv plans: bool ``[plane_size]``, the pixel memory's padding cells
         (never written; a tap there must add nothing, :mod:`hw.float_conv`)."""
