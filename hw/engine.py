@@ -65,6 +65,7 @@ from .datapath import PIXEL_BITS, bits_for, select
 from .decompressor import Decompressor
 from .float_conv import conv_engine, decompressor_args
 from .float_datapath import FloatDatapath
+from .float_schedule import float_batch_cycles
 from .plan import EnginePlan
 from .sequencer import sequence_layers
 
@@ -116,11 +117,18 @@ def cycle_budget(plan: EnginePlan) -> dict:
     when every row walk (a conv layer's rows once per output pixel) has at least
     ``L*L - L + 3`` words and no skip word falls on a reduction slot, and ``R <=
     L*L + 1``; otherwise an estimate (short walks stall for the previous walk's
-    reduction: more cycles; skip words on reduction slots hide: fewer)."""
+    reduction: more cycles; skip words on reduction slots hide: fewer).
+    Float plans with convolution layers add ``stalls``, the difference to
+    :func:`hw.float_schedule.float_batch_cycles` (short walks' stalls, less
+    hidden skip words and each layer's last reduction slots; may be negative),
+    so their budget sums to the batch's cycles exactly."""
     if plan.kind == "binary":
         return plan.cycle_budget(LAYER_OVERHEAD)
     dp = DATAPATHS[plan.kind]
-    return plan.cycle_budget(dp.layer_overhead(plan), dp.row_overhead(plan))
+    budget = plan.cycle_budget(dp.layer_overhead(plan), dp.row_overhead(plan))
+    if plan.conv:  # conv walks are often short: the exact schedule's difference (hw.float_schedule)
+        budget["stalls"] = float_batch_cycles(plan) - sum(budget.values())
+    return budget
 
 
 def engine_signature(plan: EnginePlan) -> dict:

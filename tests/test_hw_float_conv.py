@@ -31,7 +31,7 @@ def check(model, reuse, add_latency, hidden=True, seed=0):
     want, want_hidden = golden.forward(model, pixels, lanes=plan.golden_lanes)
     words, cycles = run_engine_raw(plan, pixels)
     np.testing.assert_array_equal(words, want.view(np.uint32))
-    assert cycles == cycles[:1] * len(cycles)  # the schedule depends on the weights only
+    assert cycles == [sum(cycle_budget(plan).values())] * len(cycles)  # exact, data-independent
     for k in range(1, model.n_layers) if hidden else ():
         got, _ = run_engine_raw(plan, pixels[:reuse], stop_after=k)
         np.testing.assert_array_equal(got, want_hidden[k - 1][:reuse].view(np.uint32),
@@ -91,8 +91,16 @@ def test_long_walks_take_the_predicted_cycles():
     walks = sum(lp.word_count * lp.passes for lp in plan.layers)
     slots = sum((L - 1) * (lp.n_out * lp.passes - 1) for lp in plan.layers)
     assert cycles[0] == walks + slots + layer_overhead(plan) * len(plan.layers)
-    assert cycles[0] == sum(cycle_budget(plan).values()) - (L - 1) * len(plan.layers)
+    assert cycle_budget(plan)["stalls"] == -(L - 1) * len(plan.layers)  # each layer's last walk's slots
     assert plan.ideal_cycles == sum(lp.nonzeros * lp.passes for lp in plan.layers)
+
+
+def test_two_scale_dense_layer_after_convolutions():
+    """``sn{l}`` on a dense layer of a conv network: its second partial-sum set."""
+    model = conv_preset("stride2", "float", seed=2)
+    model.neg_scales = [None, None, np.random.default_rng(1).uniform(0.1, 1, 7).astype(np.float32), None]
+    plan, _ = check(model, 3, 2, hidden=False)
+    assert plan.asymmetric_layers == 1
 
 
 def test_conv_plan():
