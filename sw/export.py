@@ -73,6 +73,16 @@ layer too.
 Refused (:class:`ExportError`, naming the layer and the reason): layers that
 are not all ternary yet (prox before its first step, incremental before its
 last round) and negative scales in a weighted binary layer.
+
+Convolution networks (:class:`~sw.models.VGGSmall`) export the same way, layer
+by layer: each convolution becomes ``conv{l}`` (its kernel, stride, padding)
+with ``w{l}`` the 4-D kernel codes and ``pool{l}`` its max pool; batch norm is
+per channel, so binary thresholds (the same bisection, on probes of the
+layer's own output shape) and float ``(s, b)`` are per output channel. The max
+pool follows the activation in the network, as the model file defines it: the
+max of +-1 values is the OR of the bits, and after ReLU the float maximum. Two
+scales per row (``W_p != W_n``) on a convolution are refused (the model file
+has no two-scale convolutions).
 """
 
 from __future__ import annotations
@@ -87,8 +97,9 @@ from torch import nn
 
 from .golden import forward as golden_forward
 from .golden import predict
+from .conv_shapes import ConvSpec, conv_output_hw, pool_output_hw
 from .model_file import K_MAX, PIXEL_MAX, TnnModel, accumulator_range
-from .models import BinaryMLP, FloatMLP
+from .models import BinaryMLP, FloatMLP, VGGSmall
 from .quant import TernaryLayer
 
 __all__ = ["ExportError", "export", "export_binary", "export_float", "compare", "torch_forward"]
@@ -126,20 +137,29 @@ def _row_scales(model: nn.Module) -> list:
 
 @torch.no_grad()
 def _fires(norm: nn.Module, act: nn.Module, acc: np.ndarray, alpha: np.ndarray | None = None,
-           scale64: np.ndarray | None = None) -> np.ndarray:
+           scale64: np.ndarray | None = None, spatial: tuple[int, int] | None = None) -> np.ndarray:
     """The eval network's hidden bit for integer accumulations ``acc`` [K, C] (scaled by
-    the float32 ``alpha``, or by ``scale64`` in float64 and rounded once to float32)."""
+    the float32 ``alpha``, or by ``scale64`` in float64 and rounded once to float32).
+
+    ``spatial = (H, W)``: a convolution's batch norm; each probe is broadcast over a map
+    of the layer's own output size (so batch norm runs the kernel it runs in the
+    network) and read back at pixel (0, 0)."""
     if scale64 is not None:
         return (act(norm(torch.from_numpy((acc * scale64).astype(np.float32)))) >= 0).numpy()
     z = torch.from_numpy(acc.astype(np.float32))
+    if spatial is not None:
+        z = z[:, :, None, None].expand(-1, -1, *spatial).contiguous()
     if alpha is not None:
-        z = z * torch.from_numpy(alpha)  # the layer's eval-mode float32 product, bit for bit
-    return (act(norm(z)) >= 0).numpy()
+        a = torch.from_numpy(alpha)
+        z = z * (a if spatial is None else a[:, None, None])  # the layer's eval-mode float32 product
+    fired = act(norm(z)) >= 0
+    return (fired if spatial is None else fired[:, :, 0, 0]).numpy()
 
 
 def _smallest_firing(norm: nn.Module, act: nn.Module, lo: np.ndarray, hi: np.ndarray,
                      sign: np.ndarray, alpha: np.ndarray | None = None,
-                     scale64: np.ndarray | None = None) -> np.ndarray:
+                     scale64: np.ndarray | None = None,
+                     spatial: tuple[int, int] | None = None) -> np.ndarray:
     """Per neuron, the smallest integer a in [lo, hi + 1] with fire(sign * a) (hi + 1: none).
 
     ``fire(sign * a)`` is non-decreasing in ``a``, so bisection is exact.
@@ -148,7 +168,7 @@ def _smallest_firing(norm: nn.Module, act: nn.Module, lo: np.ndarray, hi: np.nda
     while np.any(left < right):
         mid = (left + right) // 2
         probe = np.where(left < right, mid, left)
-        fired = _fires(norm, act, (sign * probe)[None, :], alpha, scale64)[0]
+        fired = _fires(norm, act, (sign * probe)[None, :], alpha, scale64, spatial)[0]
         active = left < right
         right = np.where(active & fired, mid, right)
         left = np.where(active & ~fired, mid + 1, left)
@@ -216,14 +236,47 @@ def _common_scale(w: np.ndarray, layer: int, wp: np.ndarray, wn: np.ndarray, met
     return tuple(np.rint(v * 2.0**e).astype(np.int32) for v in (wp, wn))
 
 
+def _conv_geometry(model: nn.Module, weights: list[np.ndarray], alphas: list) -> dict:
+    """``TnnModel`` keyword arguments of a CNN's convolutions (``input_shape``, ``convs``,
+    ``pools``) and ``spatial``, each layer's output map size (None for dense layers);
+    ``{"spatial": [None] * L}`` for an MLP."""
+    if not isinstance(model, VGGSmall):
+        return {"spatial": [None] * len(weights)}
+    convs, pools, spatial = [], [], []
+    shape = (1, *model.image_shape)
+    for l, (conv, pool) in enumerate(zip(model.convs, model.pools)):
+        if conv.dilation != (1, 1) or conv.groups != 1 or isinstance(conv.padding, str):
+            raise ExportError(f"layer {l}: only plain convolutions (no dilation, groups or padding "
+                              f"modes) have a model-file form")
+        if isinstance(alphas[l], tuple):
+            raise ExportError(f"layer {l} ({conv.method}): two-scale conv layers are not supported "
+                              f"(W_p != W_n)")
+        spec = ConvSpec(*conv.kernel_size, *conv.stride, *conv.padding)
+        ho, wo = conv_output_hw(shape[1], shape[2], spec)
+        convs.append(spec)
+        pools.append(pool)
+        spatial.append((ho, wo))
+        shape = (conv.out_channels, *pool_output_hw(ho, wo, pool))
+    n_dense = len(weights) - len(convs)
+    return {"input_shape": (1, *model.image_shape), "convs": convs + [None] * n_dense,
+            "pools": pools + [None] * n_dense, "spatial": spatial + [None] * n_dense}
+
+
+def _rows(sign: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``sign`` (one per output row / channel) shaped to multiply ``w``."""
+    return sign.reshape(-1, *([1] * (w.ndim - 1)))
+
+
 @torch.no_grad()
-def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
-    """Export of a binary-activation MLP; see the module docstring (exact unless a
+def export_binary(model: BinaryMLP | VGGSmall, meta: dict | None = None) -> TnnModel:
+    """Export of a binary-activation MLP or CNN; see the module docstring (exact unless a
     layer has two scales, ``W_p != W_n``: a weighted layer)."""
     model.eval()
     weights = _ternary_weights(model)
     alphas = _row_scales(model)
-    if PIXEL_MAX * weights[0].shape[1] >= 2**24:
+    geometry = _conv_geometry(model, weights, alphas)
+    spatial = geometry.pop("spatial")
+    if PIXEL_MAX * weights[0].reshape(len(weights[0]), -1).shape[1] >= 2**24:
         raise ExportError("layer 0: pixel sums would not be exact in float32 training")
     thresholds, row_weights = [], [None] * len(weights)
     for l, norm in enumerate(model.norms):
@@ -232,7 +285,7 @@ def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
         if alphas[l] is not None and not weighted:
             negate = negate != (alphas[l] < 0)
         sign = np.where(negate, -1, 1).astype(np.int64)
-        w = weights[l] * sign[:, None].astype(np.int8)  # negate rows with a negative BN scale
+        w = weights[l] * _rows(sign, weights[l]).astype(np.int8)  # negate rows with a negative BN scale
         if weighted:
             wp, wn = alphas[l]  # w -> -w swaps the roles of W_p and W_n
             wp, wn = np.where(negate, wn, wp), np.where(negate, wp, wn)
@@ -242,7 +295,7 @@ def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
             t = _smallest_firing(norm, model.act, lo, hi, sign, scale64=g)
         else:
             lo, hi = accumulator_range(w, l)
-            t = _smallest_firing(norm, model.act, lo, hi, sign, alphas[l])
+            t = _smallest_firing(norm, model.act, lo, hi, sign, alphas[l], spatial=spatial[l])
         weights[l] = w
         thresholds.append(t.astype(np.int32))
     last = len(weights) - 1
@@ -260,16 +313,17 @@ def export_binary(model: BinaryMLP, meta: dict | None = None) -> TnnModel:
         if len(used) > 1:  # distinct scales per output: integer weights keep the argmax
             kp, kn = _common_scale(weights[last], last, alpha, alpha, method)
             row_weights[last] = (kp, kn)
-    scale = float(model.out_scale.log_scale.exp())
+    out_scale = model.out_post if isinstance(model, VGGSmall) else model.out_scale
+    scale = float(out_scale.log_scale.exp())
     if not scale > 0:
         raise ExportError(f"output scale {scale} is not positive: argmax would not be preserved")
     weighted = any(k is not None for k in row_weights)
     return TnnModel("binary", weights, thresholds=thresholds, meta=json.dumps(meta or {}),
-                    row_weights=row_weights if weighted else [])
+                    row_weights=row_weights if weighted else [], **geometry)
 
 
 @torch.no_grad()
-def export_float(model: FloatMLP, meta: dict | None = None) -> TnnModel:
+def export_float(model: FloatMLP | VGGSmall, meta: dict | None = None) -> TnnModel:
     """Float-activation MLP: fold each batch norm (and weight scale) into ``(s, b)``.
 
     A layer with two scales (``W_p != W_n``: TTQ, prox-dual, incremental)
@@ -280,8 +334,11 @@ def export_float(model: FloatMLP, meta: dict | None = None) -> TnnModel:
     model.eval()
     weights = _ternary_weights(model)
     alphas = _row_scales(model)
+    geometry = _conv_geometry(model, weights, alphas)
+    geometry.pop("spatial")
+    out_norm = model.out_post if isinstance(model, VGGSmall) else model.out_norm
     scales, biases, neg_scales = [], [], []
-    for norm, alpha in zip([*model.norms, model.out_norm], alphas):
+    for norm, alpha in zip([*model.norms, out_norm], alphas):
         var = norm.running_var.double()
         s = norm.weight.double() / torch.sqrt(var + norm.eps)
         b = norm.bias.double() - norm.running_mean.double() * s
@@ -298,7 +355,8 @@ def export_float(model: FloatMLP, meta: dict | None = None) -> TnnModel:
                     x_scale=np.float32(model.pre.x_scale.item()),
                     x_offset=np.float32(model.pre.x_offset.item()),
                     meta=json.dumps(meta or {}),
-                    neg_scales=neg_scales if any(sn is not None for sn in neg_scales) else [])
+                    neg_scales=neg_scales if any(sn is not None for sn in neg_scales) else [],
+                    **geometry)
 
 
 def export(model: nn.Module, meta: dict | None = None) -> TnnModel:
@@ -307,7 +365,10 @@ def export(model: nn.Module, meta: dict | None = None) -> TnnModel:
         return export_binary(model, meta)
     if isinstance(model, FloatMLP):
         return export_float(model, meta)
-    raise ExportError(f"{type(model).__name__}: tnn-model-v1 holds MLPs only (no convolutions yet)")
+    if isinstance(model, VGGSmall):
+        return (export_binary if model.activation == "binary" else export_float)(model, meta)
+    raise ExportError(f"{type(model).__name__}: tnn-model-v1 holds BinaryMLP, FloatMLP and VGGSmall "
+                      f"networks only")
 
 
 @torch.no_grad()
@@ -330,7 +391,9 @@ def compare(model: nn.Module, tnn: TnnModel, pixels: np.ndarray, labels: np.ndar
 
     Returns ``prediction_agreement`` (fraction of equal predictions) and, for
     binary networks, ``hidden_bits_equal`` (every hidden bit of every image) and
-    ``hidden_bit_mismatches``; with ``labels``, both accuracies.
+    ``hidden_bit_mismatches`` (per hidden layer; convolutions after pooling), for
+    float ones ``output_max_rel_diff`` (the largest output difference over the largest
+    output magnitude); with ``labels``, both accuracies.
     """
     logits, t_hidden = torch_forward(model, pixels)
     outputs, g_hidden = golden_forward(tnn, pixels, lanes)
@@ -340,6 +403,9 @@ def compare(model: nn.Module, tnn: TnnModel, pixels: np.ndarray, labels: np.ndar
         mism = [int(np.sum((th >= 0).astype(np.uint8) != gh)) for th, gh in zip(t_hidden, g_hidden)]
         r["hidden_bit_mismatches"] = mism
         r["hidden_bits_equal"] = sum(mism) == 0
+    else:  # largest difference of the outputs, relative to the largest output magnitude
+        diff = np.abs(outputs.astype(np.float64) - logits.astype(np.float64))
+        r["output_max_rel_diff"] = float(diff.max(initial=0.0) / max(np.abs(logits).max(initial=0.0), 1e-30))
     if labels is not None:
         r["torch_accuracy"] = float(np.mean(t_pred == labels))
         r["golden_accuracy"] = float(np.mean(g_pred == labels))

@@ -22,7 +22,25 @@ key             dtype        meaning
 ``input_threshold`` int32    binary only, optional, scalar in ``0..256``: binary
                              inputs, input bit ``a_i = 1`` iff ``pixel_i >= T``
 ``meta``        str          optional: free-form provenance (JSON by convention)
+``input_shape`` int32        optional, ``[3]`` = (C, H, W) of the image, ``C*H*W = in_0``;
+                             required when a layer is a convolution
+``conv{l}``     int32        optional, ``[6]`` = (kh, kw, stride_y, stride_x, pad_y, pad_x):
+                             layer l is a convolution, ``w{l}`` is ``[out_c, in_c, kh, kw]``
+``pool{l}``     int32        optional, ``[2]`` = (ph, pw): max pool after hidden
+                             convolution layer l's activation (window = stride, floor)
 ==============  ===========  ==============================================
+
+Convolution layers (extension, backward compatible: files without
+``input_shape``/``conv{l}``/``pool{l}`` read and compute exactly as before).
+Convolutions come before all dense layers and the last layer is dense; the
+first dense layer reads the last convolution's pooled output flattened in
+``(C, H, W)`` row-major order, as the image's pixels are. Thresholds, scales
+and offsets are per output channel. A tap in the padding contributes nothing.
+Geometry: :mod:`sw.conv_shapes` (:func:`~sw.conv_shapes.layer_shapes`);
+arithmetic: :mod:`sw.golden`. Two-scale layers (``sn``, ``kp``/``kn``) cannot be
+convolutions. :meth:`TnnModel.weight_matrix` gives every layer as a 2-D
+``[out, fan_in]`` matrix (a kernel flattened in ``(c, ky, kx)`` order), the
+form the weight encoders and the accumulator ranges use.
 
 Asymmetric float layers (extension, backward compatible: files without
 ``sn{l}`` read and compute exactly as before). Ternarisers with two scales per neuron
@@ -71,6 +89,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .conv_shapes import ConvSpec, conv_output_hw, pool_output_hw
 from .errors import InputError
 from .files import atomic_write_bytes
 
@@ -86,6 +105,7 @@ __all__ = [
     "K_MAX",
     "from_arrays",
     "INPUT_THRESHOLD_MAX",
+    "ConvSpec",
 ]
 
 FORMAT = "tnn-model-v1"
@@ -116,6 +136,13 @@ class TnnModel:
     ordinary layer) or the pair ``(kp{l}, kn{l})`` of a weighted layer.
     ``input_threshold`` (binary only) is ``None`` (layer 0 adds pixels) or the
     ``T`` of binary inputs (``a_i = 1`` iff ``pixel_i >= T``).
+
+    Convolution networks: ``input_shape`` is ``(C, H, W)`` (``None``: not
+    given; dense networks may give it too); ``convs`` is empty or has L
+    entries, each ``None`` (a dense layer) or a :class:`ConvSpec` (any
+    6-sequence is accepted and read through :meth:`conv`); ``pools`` likewise
+    ``None`` or ``(ph, pw)``. ``weights[l]`` of a convolution is the file's
+    4-D kernel ``[out_c, in_c, kh, kw]``; :meth:`weight_matrix` is its 2-D form.
     """
 
     activation: str
@@ -129,6 +156,32 @@ class TnnModel:
     neg_scales: list = field(default_factory=list)
     row_weights: list = field(default_factory=list)
     input_threshold: int | None = None
+    input_shape: tuple | None = None
+    convs: list = field(default_factory=list)
+    pools: list = field(default_factory=list)
+
+    def conv(self, layer: int) -> ConvSpec | None:
+        """``conv{layer}`` as a :class:`ConvSpec`, or None for a dense layer."""
+        c = self.convs[layer] if layer < len(self.convs) else None
+        if c is None or isinstance(c, ConvSpec):
+            return c
+        return ConvSpec(*(int(v) for v in c))
+
+    def pool(self, layer: int) -> tuple[int, int] | None:
+        """``pool{layer}`` as ``(ph, pw)``, or None (no pooling)."""
+        p = self.pools[layer] if layer < len(self.pools) else None
+        return None if p is None else (int(p[0]), int(p[1]))
+
+    @property
+    def has_conv(self) -> bool:
+        """Some layer is a convolution."""
+        return any(c is not None for c in self.convs)
+
+    def weight_matrix(self, layer: int) -> np.ndarray:
+        """int8 ``[out, fan_in]``: a convolution's kernel ``w.reshape(out_c, in_c * kh * kw)``
+        (taps in ``(c, ky, kx)`` row-major order), a dense layer's ``w{layer}`` itself."""
+        w = self.weights[layer]
+        return w.reshape(w.shape[0], -1) if self.conv(layer) is not None else w
 
     @property
     def binary_input(self) -> bool:
@@ -161,6 +214,10 @@ class TnnModel:
 
     @property
     def n_inputs(self) -> int:
+        """Pixels per image: ``C * H * W`` of ``input_shape`` if given, else ``in_0``."""
+        if self.input_shape is not None:
+            c, h, w = (int(v) for v in self.input_shape)
+            return c * h * w
         return int(self.weights[0].shape[1])
 
     @property
@@ -188,6 +245,14 @@ class TnnModel:
                 a[f"kp{l}"], a[f"kn{l}"] = k
         if self.input_threshold is not None:
             a["input_threshold"] = np.asarray(self.input_threshold, dtype=np.int32)
+        if self.input_shape is not None:
+            a["input_shape"] = np.asarray(tuple(self.input_shape), dtype=np.int32)
+        for l in range(len(self.convs)):
+            if self.conv(l) is not None:
+                a[f"conv{l}"] = np.asarray(tuple(self.conv(l)), dtype=np.int32)
+        for l in range(len(self.pools)):
+            if self.pool(l) is not None:
+                a[f"pool{l}"] = np.asarray(self.pool(l), dtype=np.int32)
         if self.activation == "float":
             a["x_scale"], a["x_offset"] = np.asarray(self.x_scale), np.asarray(self.x_offset)
         if self.meta:
@@ -199,6 +264,10 @@ def accumulator_range(model_weights: np.ndarray, layer: int, row_weights=None, *
                       binary_input: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Per-row ``(lo, hi)`` of a binary network's integer accumulation.
 
+    ``model_weights`` is a layer's ``w{l}``: a 2-D matrix, or a convolution's
+    4-D kernel, whose rows are its output channels (ranges over the full kernel,
+    :meth:`TnnModel.weight_matrix`; taps in the padding only narrow the range).
+
     Layer 0 (pixels 0..255): ``[-255 * n_minus, 255 * n_plus]``; layers >= 1
     and layer 0 of a network with binary inputs (``binary_input``; inputs +-1):
     ``[-nnz, nnz]``. A threshold ``t <= lo`` gives a bit that is always 1, one
@@ -208,7 +277,7 @@ def accumulator_range(model_weights: np.ndarray, layer: int, row_weights=None, *
     ``[-255 * kn * n_minus, 255 * kp * n_plus]`` and ``[-kp * n_plus - kn * n_minus,
     kp * n_plus + kn * n_minus]``.
     """
-    w = model_weights.astype(np.int64)
+    w = model_weights.reshape(model_weights.shape[0], -1).astype(np.int64)
     plus, minus = (w > 0).sum(axis=1), (w < 0).sum(axis=1)
     kp, kn = (1, 1) if row_weights is None else (np.asarray(k, dtype=np.int64) for k in row_weights)
     plus, minus = kp * plus, kn * minus
@@ -256,7 +325,12 @@ def validate(arrays) -> None:
     Checks: required and unexpected keys, dtypes, shapes (each layer's input
     width equals the previous layer's output count), ternary weights, binary
     thresholds as int32 (any value: out of the accumulator range means a
-    constant bit), ``input_threshold`` in ``0..256``, finite float parameters. Raises :class:`ModelFileError` naming the first bad field.
+    constant bit), ``input_threshold`` in ``0..256``, finite float parameters;
+    convolutions: ``input_shape``, ``conv{l}`` (kernel, strides >= 1, padding below the
+    kernel size), ``pool{l}``, the layer order (convolutions first, the last layer
+    dense, pools on convolutions only), kernels against their input's channels,
+    non-empty outputs, the first dense layer against the flattened map, no
+    two-scale keys on convolutions. Raises :class:`ModelFileError` naming the first bad field.
     """
     keys = set(arrays)
     for key in ("format", "activation", "layers"):
@@ -287,6 +361,7 @@ def validate(arrays) -> None:
     else:
         optional = ({"meta", "input_threshold"} | {f"kp{l}" for l in range(n)}
                     | {f"kn{l}" for l in range(n)})
+    optional |= {"input_shape"} | {f"conv{l}" for l in range(n)} | {f"pool{l}" for l in range(n)}
     extra = keys - expected - optional
     if extra:
         key = sorted(extra, key=_key_order)[0]
@@ -298,6 +373,7 @@ def validate(arrays) -> None:
         t_in = int(_check_array(arrays, "input_threshold", np.int32, ()))
         if not 0 <= t_in <= INPUT_THRESHOLD_MAX:
             _fail("input_threshold", f"expected 0..{INPUT_THRESHOLD_MAX} (input bit = pixel >= T), got {t_in}")
+    convs, pools, shape = _conv_structure(arrays, n)
 
     n_in = None
     for l in range(n):
@@ -305,20 +381,29 @@ def validate(arrays) -> None:
         w = arrays[key]
         if not isinstance(w, np.ndarray) or w.dtype != np.int8:
             _fail(key, f"expected int8, got {getattr(w, 'dtype', type(w).__name__)}")
-        if w.ndim != 2:
-            _fail(key, f"expected a 2-D [out, in] matrix, got shape {list(w.shape)}")
-        if w.shape[0] < 1 or w.shape[1] < 1:
-            _fail(key, f"expected a non-empty matrix, got shape {list(w.shape)}")
-        if n_in is not None and w.shape[1] != n_in:
-            _fail(key, f"expected {n_in} inputs (w{l - 1} has {n_in} outputs), got shape {list(w.shape)}")
-        bad = (w != -1) & (w != 0) & (w != 1)
-        if bad.any():
-            r, c = np.argwhere(bad)[0]
-            _fail(key, f"values must be ternary (-1, 0, +1), found {int(w[r, c])} at [{r}, {c}]")
-        n_out, n_in = int(w.shape[0]), int(w.shape[1])
+        if l in convs:
+            n_out, fan_in, shape = _conv_layer(arrays, l, convs[l], pools.get(l), shape)
+            n_in = None
+        else:
+            if w.ndim != 2:
+                _fail(key, f"expected a 2-D [out, in] matrix, got shape {list(w.shape)}")
+            if w.shape[0] < 1 or w.shape[1] < 1:
+                _fail(key, f"expected a non-empty matrix, got shape {list(w.shape)}")
+            if shape is not None and w.shape[1] != int(np.prod(shape)):
+                c, h, wd = shape
+                if l == 0:
+                    _fail("input_shape", f"C*H*W = {c}*{h}*{wd} = {c * h * wd} differs from w0's "
+                                         f"{w.shape[1]} inputs")
+                _fail(key, f"expected {c * h * wd} inputs (layer {l - 1}'s output after pooling is "
+                           f"{c}x{h}x{wd}), got shape {list(w.shape)}")
+            if n_in is not None and w.shape[1] != n_in:
+                _fail(key, f"expected {n_in} inputs (w{l - 1} has {n_in} outputs), got shape {list(w.shape)}")
+            _check_ternary(key, w)
+            n_out, n_in = int(w.shape[0]), int(w.shape[1])
+            fan_in, shape = n_in, None
         if activation == "binary":
-            if l == 0 and not binary_input and PIXEL_MAX * n_in >= 2**31:
-                _fail(key, f"{n_in} inputs overflow an int32 accumulator")
+            if l == 0 and not binary_input and PIXEL_MAX * fan_in >= 2**31:
+                _fail(key, f"{fan_in} inputs overflow an int32 accumulator")
             k = _row_weights(arrays, l, n_out)
             lo, hi = accumulator_range(w, l, k, binary_input=binary_input)
             if k is not None and (lo.min(initial=0) < -2**31 or hi.max(initial=0) >= 2**31):
@@ -330,10 +415,92 @@ def validate(arrays) -> None:
         else:
             for p in ("s", "b") + (("sn",) if f"sn{l}" in keys else ()):
                 _check_finite(f"{p}{l}", _check_array(arrays, f"{p}{l}", np.float32, (n_out,)))
-        n_in = n_out
+        n_in = None if l in convs else n_out
     if activation == "float":
         for key in ("x_scale", "x_offset"):
             _check_finite(key, _check_array(arrays, key, np.float32, ()))
+
+
+def _check_ternary(key: str, w: np.ndarray) -> None:
+    bad = (w != -1) & (w != 0) & (w != 1)
+    if bad.any():
+        where = np.argwhere(bad)[0]
+        _fail(key, f"values must be ternary (-1, 0, +1), found {int(w[tuple(where)])} at "
+                   f"[{', '.join(str(int(i)) for i in where)}]")
+
+
+def _int_vector(arrays, key: str, n: int) -> tuple[int, ...]:
+    return tuple(int(v) for v in _check_array(arrays, key, np.int32, (n,)))
+
+
+def _conv_structure(arrays, n: int):
+    """Check ``input_shape``, ``conv{l}``, ``pool{l}`` on their own and the layer order.
+
+    Returns ``({l: ConvSpec}, {l: (ph, pw)}, input_shape or None)``.
+    """
+    convs, pools = {}, {}
+    for l in range(n):
+        if f"conv{l}" in arrays:
+            kh, kw, sy, sx, py, px = _int_vector(arrays, f"conv{l}", 6)
+            if kh < 1 or kw < 1:
+                _fail(f"conv{l}", f"kernel sizes must be >= 1, got {kh}x{kw}")
+            if sy < 1 or sx < 1:
+                _fail(f"conv{l}", f"strides must be >= 1, got ({sy}, {sx})")
+            if not (0 <= py < kh and 0 <= px < kw):
+                _fail(f"conv{l}", f"padding must be 0..kernel size - 1 per axis, got ({py}, {px}) "
+                                  f"for a {kh}x{kw} kernel")
+            convs[l] = ConvSpec(kh, kw, sy, sx, py, px)
+    for l in range(n):
+        if f"pool{l}" in arrays:
+            ph, pw = _int_vector(arrays, f"pool{l}", 2)
+            if ph < 1 or pw < 1:
+                _fail(f"pool{l}", f"window sizes must be >= 1, got {ph}x{pw}")
+            pools[l] = (ph, pw)
+    shape = None
+    if "input_shape" in arrays:
+        shape = _int_vector(arrays, "input_shape", 3)
+        if min(shape) < 1:
+            _fail("input_shape", f"sizes must be >= 1, got (C, H, W) = {shape}")
+    elif convs:
+        _fail("input_shape", f"missing (required with convolution layers; conv{min(convs)} is given)")
+    if n - 1 in convs:
+        _fail(f"conv{n - 1}", "the last layer must be dense")
+    dense = [l for l in range(n) if l not in convs]
+    late = [l for l in sorted(convs) if l > dense[0]]
+    if late:
+        _fail(f"conv{late[0]}", f"convolutions must come before all dense layers (layer {dense[0]} is dense)")
+    for l in sorted(pools):
+        if l not in convs:
+            _fail(f"pool{l}", f"pooling follows hidden convolution layers only (layer {l} is dense)")
+    for l in sorted(convs):
+        for p in ("sn", "kp", "kn"):
+            if f"{p}{l}" in arrays:
+                _fail(f"{p}{l}", f"two-scale conv layers are not supported (conv{l} is given)")
+    return convs, pools, shape
+
+
+def _conv_layer(arrays, l: int, spec: ConvSpec, pool, shape):
+    """Check convolution layer ``l`` on its ``(C, H, W)`` input; returns
+    ``(out_c, fan_in, pooled output shape)``."""
+    key, w = f"w{l}", arrays[f"w{l}"]
+    c, h, wd = shape
+    if w.ndim != 4:
+        _fail(key, f"expected a 4-D [out_c, in_c, kh, kw] kernel (conv{l} is given), got shape {list(w.shape)}")
+    src = "input_shape has" if l == 0 else f"layer {l - 1} outputs"
+    if w.shape[1:] != (c, spec.kh, spec.kw) or w.shape[0] < 1:
+        _fail(key, f"expected shape [out_c >= 1, {c}, {spec.kh}, {spec.kw}] ({src} {c} channel(s); "
+                   f"conv{l} has a {spec.kh}x{spec.kw} kernel), got shape {list(w.shape)}")
+    _check_ternary(key, w)
+    ho, wo = conv_output_hw(h, wd, spec)
+    if ho < 1 or wo < 1:
+        _fail(f"conv{l}", f"a {spec.kh}x{spec.kw} kernel with stride ({spec.stride_y}, {spec.stride_x}) "
+                          f"and padding ({spec.pad_y}, {spec.pad_x}) gives an empty output on the "
+                          f"{h}x{wd} input")
+    hp, wp = pool_output_hw(ho, wo, pool)
+    if hp < 1 or wp < 1:
+        _fail(f"pool{l}", f"a {pool[0]}x{pool[1]} window gives an empty output on the {ho}x{wo} map")
+    out_c = int(w.shape[0])
+    return out_c, c * spec.kh * spec.kw, (out_c, hp, wp)
 
 
 def _row_weights(arrays, l: int, n_out: int):
@@ -406,6 +573,14 @@ def from_arrays(arrays) -> TnnModel:
     act = str(arrays["activation"][()])
     m = TnnModel(act, [arrays[f"w{l}"] for l in range(n)],
                  meta=str(arrays["meta"][()]) if "meta" in arrays else "")
+    if "input_shape" in arrays:
+        m.input_shape = tuple(int(v) for v in arrays["input_shape"])
+    if any(f"conv{l}" in arrays for l in range(n)):
+        m.convs = [ConvSpec(*(int(v) for v in arrays[f"conv{l}"])) if f"conv{l}" in arrays else None
+                   for l in range(n)]
+    if any(f"pool{l}" in arrays for l in range(n)):
+        m.pools = [tuple(int(v) for v in arrays[f"pool{l}"]) if f"pool{l}" in arrays else None
+                   for l in range(n)]
     if act == "binary":
         m.thresholds = [arrays[f"t{l}"] for l in range(n - 1)]
         if "input_threshold" in arrays:

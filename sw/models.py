@@ -12,8 +12,9 @@ interface: ``model(x, return_hidden=False)`` returns the logits, or
   The scalar keeps ``argmax(logits) == argmax(integer accumulations)``.
 * :class:`FloatMLP` -- "MLP-x-32": ``x = pixel * x_scale + x_offset``, then
   ``[linear -> batch norm -> ReLU] * n``, then linear -> batch norm.
-* :class:`VGGSmall` -- a VGG-style CNN (3x3 convolutions, max pooling, one hidden
-  fully connected layer); software results only for now.
+* :class:`VGGSmall` -- a VGG-style CNN (3x3 convolutions, max pooling after the
+  activation, one hidden fully connected layer); exported like the MLPs
+  (:mod:`sw.export`), with the convolutions as ``conv{l}``/``pool{l}`` layers.
 
 ``weights="ternary"`` builds :class:`~sw.quant.TernaryLinear` /
 :class:`~sw.quant.TernaryConv2d` layers with per-layer ``etas`` and ``lams``;
@@ -196,13 +197,51 @@ class VGGSmall(nn.Module):
         self.act = _activation(activation)
         self.out = _linear(fc, n_classes, weights, etas[k + 1], lams[k + 1])
         self.out_post = nn.BatchNorm1d(n_classes) if activation == "float" else OutputScale(fc ** -0.5)
+        # features[i:j] is convolution block k (conv, batch norm, activation[, pool])
+        starts = [i for i, m in enumerate(layers) if isinstance(m, nn.Conv2d)]
+        self._blocks = list(zip(starts, starts[1:] + [len(layers)]))
+
+    @property
+    def convs(self) -> list[nn.Module]:
+        """The convolution layers, in order."""
+        return [self.features[i] for i, _ in self._blocks]
+
+    @property
+    def linears(self) -> list[nn.Module]:
+        """Every weight layer in forward order: the convolutions, ``fc``, ``out`` (as
+        :class:`BinaryMLP`'s ``linears``, for the exporter)."""
+        return [*self.convs, self.fc, self.out]
+
+    @property
+    def norms(self) -> list[nn.Module]:
+        """The hidden layers' batch norms: the convolutions', then ``fc_norm``."""
+        return [self.features[i + 1] for i, _ in self._blocks] + [self.fc_norm]
+
+    @property
+    def pools(self) -> list[tuple[int, int] | None]:
+        """Per convolution, the max pool's window after its activation, or None."""
+        out = []
+        for _, j in self._blocks:
+            pool = self.features[j - 1]
+            k = pool.kernel_size if isinstance(pool, nn.MaxPool2d) else None
+            out.append(None if k is None else ((k, k) if isinstance(k, int) else tuple(k)))
+        return out
 
     def forward(self, x: Tensor, return_hidden: bool = False):
-        x = self.pre(x).reshape(-1, 1, *self.image_shape)
-        h = self.features(x).flatten(1)
-        h = self.act(self.fc_norm(self.fc(h)))
+        """Logits, or ``(logits, hidden)`` with ``hidden`` every hidden layer's output
+        after activation (and pooling), flattened: one entry per convolution block in
+        ``(C, H, W)`` order, then the fully connected layer's."""
+        h = self.pre(x).reshape(-1, 1, *self.image_shape)
+        hidden = []
+        if return_hidden:
+            for i, j in self._blocks:
+                h = self.features[i:j](h)
+                hidden.append(h.flatten(1))
+        else:
+            h = self.features(h)
+        h = self.act(self.fc_norm(self.fc(h.flatten(1))))
         out = self.out_post(self.out(h))
-        return (out, [h]) if return_hidden else out
+        return (out, hidden + [h]) if return_hidden else out
 
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

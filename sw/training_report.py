@@ -30,11 +30,9 @@ __all__ = ["export_entry", "checks", "build_report", "write_plots"]
 def export_entry(r: Run, model: nn.Module, stage: str, test_acc: float) -> dict:
     """Write ``models/NAME.npz`` and check it against PyTorch on the test set.
 
-    A network the format cannot hold (convolutions; layers not all ternary)
-    gets ``{"path": None, "reason": ...}`` instead.
+    A network the format cannot hold (layers not all ternary, two-scale
+    convolutions) gets ``{"path": None, "reason": ...}`` instead.
     """
-    if r.cfg.arch != "mlp":
-        return {"path": None, "reason": "tnn-model-v1 holds MLPs only"}
     try:
         tnn = export(model, meta={"config": r.cfg.name, "stage": stage, "test_acc": test_acc})
     except ExportError as e:
@@ -45,12 +43,16 @@ def export_entry(r: Run, model: nn.Module, stage: str, test_acc: float) -> dict:
 
 
 def checks(report: dict, train_seconds: float) -> dict:
-    """The acceptance criteria of the sparse training, evaluated on this run."""
+    """The acceptance criteria of the sparse training, evaluated on this run: MLPs
+    >= 90 % zeros within 20 minutes; CNNs (``config.arch == "cnn"``, issue 16) >= 80 %
+    zeros within 30 minutes."""
     f, c = report["final"], {}
-    c["zeros_at_least_90_percent"] = f["zero_fraction"] >= 0.9
+    cnn = report.get("config", {}).get("arch") == "cnn"
+    zeros, minutes = (80, 30) if cnn else (90, 20)
+    c[f"zeros_at_least_{zeros}_percent"] = f["zero_fraction"] >= zeros / 100
     if "minus_dense_binary" in f:
         c["not_below_dense_binary"] = f["minus_dense_binary"] >= 0
-    c["trained_within_20_minutes"] = train_seconds <= 20 * 60
+    c[f"trained_within_{minutes}_minutes"] = train_seconds <= minutes * 60
     e = report["export"]
     if "hidden_bits_equal" in e:
         c["golden_bit_exact"] = e["hidden_bits_equal"] and e["prediction_agreement"] == 1.0

@@ -32,7 +32,23 @@ def test_unknown_names_are_one_clean_line_naming_the_field():
 
 
 def test_required_configs_exist_and_round_trip():
-    for name in ("tiny", "tiny-float", "tiny-cnn", "fmnist-mlp-binary", "fmnist-mlp-float", "fmnist-cnn"):
+    for name in ("tiny", "tiny-float", "tiny-cnn", "fmnist-mlp-binary", "fmnist-mlp-float", "fmnist-cnn",
+                 "fmnist-cnn-binary", "fmnist-cnn-float"):
         cfg = get_config(name)
         assert cfg.name == name and cfg.with_(seed=3).seed == 3 and cfg.to_dict()["name"] == name
     assert get_config("tiny-sq").quantizer_kwargs == {"per_filter": True}
+
+
+def test_cnn_configs_fit_the_rtl_budget():
+    """Issue 16: both CNN configs have a dense-binary baseline and a network whose conv work
+    (dense MACs, an upper bound of nonzeros x output pixels) stays below 4 M per image."""
+    for name in ("fmnist-cnn-binary", "fmnist-cnn-float"):
+        cfg = get_config(name)
+        assert cfg.arch == "cnn" and "dense_binary" in cfg.baselines
+        c, hw, macs = 1, 28, 0
+        for f in cfg.features:
+            if f == "M":
+                hw //= 2
+            else:
+                macs, c = macs + f * c * 9 * hw * hw, f
+        assert macs < 4_000_000

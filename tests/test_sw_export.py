@@ -4,6 +4,7 @@ float ones; scale folding for the scaled quantisers, two-scale layers, refusals.
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from sw.export import ExportError, compare, export, torch_forward
 from sw.golden import forward, predict
@@ -92,8 +93,8 @@ def test_float_export_agrees_with_pytorch():
 
 def test_networks_without_a_model_file_form_are_refused():
     with pytest.raises(ExportError) as err:
-        export(VGGSmall((8, 8), 10, etas=0.5))
-    assert str(err.value) == "VGGSmall: tnn-model-v1 holds MLPs only (no convolutions yet)"
+        export(nn.Sequential(nn.Linear(4, 2)))
+    assert str(err.value) == "Sequential: tnn-model-v1 holds BinaryMLP, FloatMLP and VGGSmall networks only"
     with pytest.raises(ExportError) as err:
         export(BinaryMLP(64, (8,), 10, weights="float"))
     assert str(err.value) == "layer 0: Linear has float weights, not ternary"

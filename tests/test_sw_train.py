@@ -58,14 +58,16 @@ def test_float_network_trains_and_exports(tmp_path):
     assert m.activation == "float" and len(m.scales) == 2
 
 
-def test_cnn_trains_with_per_layer_eta_and_is_not_exported(tmp_path):
+def test_cnn_trains_with_per_layer_eta_and_is_exported(tmp_path):
     torch.set_num_threads(1)
     r = train.run(get_config("tiny-cnn"), tmp_path, progress=False)
     layers = r["stages"]["train"]["layers"]
     assert [x["eta"] for x in layers] == [0.5, 0.5, 0.6, 0.6]  # conv eta, then fully connected
     assert len(layers[0]["shape"]) == 4 and r["layers"][0]["shape"] == [8, 9]  # flattened for sizes
-    assert r["export"]["path"] is None and not (tmp_path / "models" / "tiny-cnn.npz").exists()
     assert r["baselines"]["dense_binary"]["zero_fraction"] < 0.01
+    m = load_model(r["export"]["path"])  # tiny-cnn: float activations, 8-M-16-M
+    assert m.input_shape == (1, 8, 8) and m.conv(0) is not None and m.pool(1) == (2, 2) and m.conv(2) is None
+    assert r["export"]["prediction_agreement"] >= 0.99 and r["export"]["output_max_rel_diff"] < 1e-4
 
 
 def test_cli_unknown_config_exits_2(capsys, tmp_path):

@@ -103,6 +103,8 @@ def to_qonnx(model: TnnModel, input_scale: float = DEFAULT_INPUT_SCALE):
     if not (np.isfinite(input_scale) and input_scale > 0):
         raise InteropError(f"input-scale: must be a positive number, got {input_scale}")
     for l in range(model.n_layers):
+        if model.conv(l) is not None:
+            raise InteropError(f"conv{l}: convolution layers have no QONNX form here (fully connected networks only)")
         if model.row_weight(l) is not None:
             raise InteropError(f"kp{l}: weighted binary layers have no QONNX form here (two scales per row)")
         if model.neg_scale(l) is not None:

@@ -17,7 +17,7 @@ class SignSTE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor) -> Tensor:
         ctx.save_for_backward(x)
-        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+        return (x >= 0).to(x.dtype).mul_(2).sub_(1)  # +1 / -1, as where(x >= 0, 1, -1) but faster
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
