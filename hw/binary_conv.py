@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from amaranth import Cat, Const, Mux, Signal, unsigned
 
 from .datapath import bits_for, select
-from .pixel_scan import PixelScan
+from .pixel_scan import PixelScan, count_width, scan_constants, scan_fields
 from .plan import BinaryPlan
 
 __all__ = ["conv_tables", "conv_stage_a", "conv_lane_address", "conv_write", "plane_offset"]
@@ -29,18 +29,10 @@ def _scan_values(plan: BinaryPlan):
     values, ys, xs = [], [], []
     for l, lp in enumerate(plan.layers):
         g = lp.conv
-        out_base = lay.out_base[l]
+        v = scan_fields(g, lay.out_base[l])
         if g is None:
-            v = dict(last_dx=0, last_dy=0, last_qx=0, last_qy=0, step_x=0, back_x=0, step_y=0, back_y=0,
-                     out_first=out_base, out_row_step=1, out_chan_step=1)
             y_rows, x_rows = [0], [0]
         else:
-            v = dict(last_dx=g.pw - 1, last_dy=g.ph - 1, last_qx=g.wq - 1, last_qy=g.hq - 1,
-                     step_x=g.sx, back_x=(g.pw - 1) * g.sx, step_y=g.sy * g.wp,
-                     back_y=(g.ph - 1) * g.sy * g.wp,
-                     out_first=out_base + g.out_pad_y * g.out_wp + g.out_pad_x,
-                     out_row_step=1 + 2 * g.out_pad_x,
-                     out_chan_step=1 + 2 * g.out_pad_x + 2 * g.out_pad_y * g.out_wp)
             y_rows = list(lp.class_rows_y) or [0] * (g.hq * g.ph)
             x_rows = list(lp.class_rows_x) or [0] * (g.wq * g.pw)
         v |= dict(ycls_base=len(ys), xcls_base=len(xs))
@@ -60,13 +52,10 @@ def plane_offset(plan: BinaryPlan, plane):
 def conv_tables(plan: BinaryPlan, layer) -> SimpleNamespace:
     addr = bits_for(plan.layout.depth)
     values, ys, xs = _scan_values(plan)
-    count_width = max(1, max(max(v[k] for v in values) for k in ("last_dx", "last_dy", "last_qx", "last_qy"))
-                      .bit_length())
     tab = lambda vals, shape: select([Const(v, shape) for v in vals], layer)  # noqa: E731
-    scan = {k: tab([v[k] for v in values], unsigned(max(1, max(v[k] for v in values).bit_length())))
-            for k in values[0]}
+    scan = scan_constants(values, layer)
     return SimpleNamespace(
-        scan=scan, scan_tables=(ys, xs), count_width=count_width, addr_width=addr,
+        scan=scan, scan_tables=(ys, xs), count_width=count_width(values), addr_width=addr,
         in_base=tab(plan.layout.in_base, unsigned(addr)),
         out_base=tab(plan.layout.out_base, unsigned(addr)),
         planes=tab([lp.planes for lp in plan.layers], range(9)))

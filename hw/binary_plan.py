@@ -11,8 +11,7 @@ import numpy as np
 
 from sw.model_file import PIXEL_MAX, TnnModel
 
-from .conv_plan import (ConvGeometry, activation_layout, conv_geometry, has_conv,
-                        tap_columns)
+from .conv_plan import ConvGeometry, activation_layout, conv_geometry, has_conv, walked_matrices
 from .lanes import encode_lanes
 from .plan import (BinaryLayerPlan, BinaryPlan, PlanError, _check_range, _check_shape_and_width,
                    signed_width)
@@ -133,13 +132,6 @@ def _conv_bits_constants(model: TnnModel, l: int, w4: np.ndarray, g: ConvGeometr
     return starts, starts.min(axis=0), starts.max(axis=0) + nnz
 
 
-def _walked_matrices(model: TnnModel, geometry):
-    """Per layer the matrix the lanes walk: a dense layer's weights, a conv
-    layer's at their tap columns (:func:`hw.conv_plan.tap_columns`)."""
-    return [model.weights[l] if g is None else tap_columns(model.weights[l], g)
-            for l, g in enumerate(geometry)]
-
-
 def _class_rows(g: ConvGeometry | None, classes: int, rows: int):
     """Per computed output row and column its class's offset into the layer's
     row constants (``class * rows``; empty for one class)."""
@@ -165,7 +157,7 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
         raise PlanError(f"kp{l}: the binary engine runs weighted layers in dense networks only")
     planes = [PIXEL_PASSES if l == 0 and not model.binary_input else 1 for l in range(model.n_layers)]
     walks = [p * (1 if g is None else g.pixels) for p, g in zip(planes, geometry)]
-    walked = _walked_matrices(model, geometry)
+    walked = walked_matrices(model, geometry)
     if lanes is None:
         lanes = choose_lanes(walked, walks if conv else None)
     _check_range("lanes", lanes, "lanes")

@@ -46,7 +46,7 @@ import numpy as np
 from sw.model_file import TnnModel
 
 __all__ = ["ConvGeometry", "ActivationLayout", "conv_geometry", "activation_layout", "tap_columns",
-           "has_conv", "PLANES"]
+           "walked_matrices", "has_conv", "PLANES"]
 
 #: Bit-plane areas of layer 0's input (one per pixel bit).
 PLANES = 8
@@ -180,6 +180,13 @@ def tap_columns(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
     return out.reshape(w.shape[0], -1)
 
 
+def walked_matrices(model: TnnModel, geometry) -> list[np.ndarray]:
+    """Per layer the matrix a row walk covers: a dense layer's weights, a conv
+    layer's at their tap columns (:func:`tap_columns`)."""
+    return [model.weights[l] if g is None else tap_columns(model.weights[l], g)
+            for l, g in enumerate(geometry)]
+
+
 @dataclass(frozen=True)
 class ActivationLayout:
     """Where every layer's input and output live in the activation memory
@@ -210,7 +217,10 @@ def _stored_addresses(shape, pad_y: int, pad_x: int) -> np.ndarray:
     return ((cc * (h + 2 * pad_y) + yy + pad_y) * (w + 2 * pad_x) + xx + pad_x).reshape(-1)
 
 
-def activation_layout(model: TnnModel, geometry: list[ConvGeometry | None]) -> ActivationLayout:
+def activation_layout(model: TnnModel, geometry: list[ConvGeometry | None],
+                      planes: int = PLANES) -> ActivationLayout:
+    """The layout of the module docstring; ``planes`` input areas (the binary
+    engine's 8 bit planes; the float engine stores its pixels once: 1)."""
     g0 = geometry[0]
     if g0 is not None:
         plane_size = g0.c * g0.hp * g0.wp
@@ -218,7 +228,7 @@ def activation_layout(model: TnnModel, geometry: list[ConvGeometry | None]) -> A
     else:
         plane_size = model.n_inputs
         inputs = np.arange(model.n_inputs)
-    base = PLANES * plane_size
+    base = planes * plane_size
     in_base, out_base, hidden = [0], [], []
     for l, g in enumerate(geometry[:-1]):
         if g is not None:

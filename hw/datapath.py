@@ -36,6 +36,16 @@ Ports of every datapath (:func:`datapath_signature`)
 ``idle``: Out(1)
     Nothing is in flight: once the decompressor is idle too, the layer is done.
 
+Plans with convolution layers (:mod:`hw.float_conv`) add:
+
+``pixel``: In(:func:`pixel_layout`)
+    The output pixel of the beat presented now (stage A): where its pool
+    window's output goes (``out_addr``), whether it opens or closes its pool
+    window, whether it is the row's last pixel. ``write.addr`` is then the
+    ``out_addr`` of the window's pixels; rows advance at a row's last pixel.
+``pad``: In(1), if layer 0 reads padding cells
+    With ``pixels``: the cell read is padding (the PEs take +0.0 for it).
+
 The engine's buffers get one write enable per image (``write.lanes``). A
 datapath class provides ``layer_overhead(plan)`` and ``row_overhead(plan)``
 for :func:`hw.engine.cycle_budget`.
@@ -43,14 +53,14 @@ for :func:`hw.engine.cycle_budget`.
 
 from __future__ import annotations
 
-from amaranth import Array, Signal
-from amaranth.lib import stream, wiring
+from amaranth import Array, Signal, unsigned
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .decompressor import beat_layout
 
 __all__ = ["PIXEL_BITS", "bits_for", "select", "delay_line", "split", "datapath_signature",
-           "write_signature"]
+           "write_signature", "pixel_layout"]
 
 PIXEL_BITS = 8
 
@@ -87,12 +97,19 @@ def split(value, *widths):
     return fields
 
 
+def pixel_layout(addr_width: int) -> data.StructLayout:
+    """A conv plan's output pixel (the ``pixel`` port, module docstring)."""
+    return data.StructLayout({"out_addr": unsigned(addr_width), "window_first": 1, "window_last": 1,
+                              "last_pixel": 1})
+
+
 def write_signature(plan) -> wiring.Signature:
     """The ``write`` port of a datapath for ``plan`` (see the module docstring)."""
     r = plan.reuse
+    rows = plan.address_span if plan.conv else max(lp.n_out for lp in plan.layers)
     return wiring.Signature({
         "valid": Out(1),
-        "addr": Out(bits_for(max(lp.n_out for lp in plan.layers))),
+        "addr": Out(bits_for(rows)),
         "lanes": Out(r),
         "act": Out(r * plan.act_width),
         "out": Out(r * plan.out_width),
@@ -101,7 +118,7 @@ def write_signature(plan) -> wiring.Signature:
 
 def datapath_signature(plan, col_addr_width: int) -> dict:
     """Members of a datapath component for ``plan`` (see the module docstring)."""
-    return {
+    members = {
         "beat": In(stream.Signature(beat_layout(col_addr_width))),
         "start": In(1),
         "layer": In(range(len(plan.layers))),
@@ -113,3 +130,8 @@ def datapath_signature(plan, col_addr_width: int) -> dict:
         "write": Out(write_signature(plan)),
         "idle": Out(1),
     }
+    if plan.conv:
+        members["pixel"] = In(pixel_layout(bits_for(plan.address_span)))
+        if plan.input_padded:
+            members["pad"] = In(1)
+    return members

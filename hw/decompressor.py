@@ -17,12 +17,17 @@ init : sequence of int
     Initial memory contents (the encoder's words), zero-padded to ``depth``.
 writable : bool
     Adds the ``load`` write port so a host can (re)load weights at run time.
+max_passes : int
+    Most walks of each row one command may ask for (default 1: every row
+    once, and the command has no ``passes`` field). Conv layers walk each row
+    once per output pixel (:mod:`hw.float_conv`).
 
 Ports
 -----
 cmd : In(stream of :func:`command_layout`)
-    Start a walk over words ``[base, base + count)``. Accepted only while
-    idle (``cmd.ready == ~busy``).
+    Start a walk over words ``[base, base + count)``, each row ``passes``
+    times in a row (``max_passes > 1`` only; 1 to ``max_passes``). Accepted
+    only while idle (``cmd.ready == ~busy``).
 o : Out(stream of :func:`beat_layout`)
     Decoded weights in memory order. Skip words are consumed internally
     (one cycle each, no beat); an empty-row word yields a ``null`` beat.
@@ -38,7 +43,9 @@ Timing
 first word has been read from memory. From then on, with ``o.ready`` held
 high, one word is consumed every cycle: a nonzero or empty-row word gives a
 beat, a skip word a bubble. A walk of ``n`` words with no back-pressure
-therefore ends ``STARTUP_CYCLES + n`` cycles after the command cycle.
+therefore ends ``STARTUP_CYCLES + n`` cycles after the command cycle (rows
+counted once per pass: a row's last word is followed by the row's first again,
+without a bubble, the fetch address chosen from the word's ``last`` bit).
 Back-pressure stalls the walk with the beat held stable (valid does not depend
 on ready).
 
@@ -47,7 +54,7 @@ Stream contents are trusted: a malformed word stream (see
 
 Refused (:class:`hw.errors.ParameterError`, the message starting with the
 parameter): ``field_width < 1``, ``n_cols < 1``, a ``depth`` smaller than the
-initial words.
+initial words, ``max_passes < 1``.
 """
 
 from __future__ import annotations
@@ -61,12 +68,16 @@ from .errors import refuse
 __all__ = ["Decompressor", "command_layout", "beat_layout"]
 
 
-def command_layout(word_addr_width: int) -> data.StructLayout:
-    """A walk over ``count`` words starting at word address ``base``."""
-    return data.StructLayout({
+def command_layout(word_addr_width: int, max_passes: int = 1) -> data.StructLayout:
+    """A walk over ``count`` words starting at word address ``base`` (each row
+    ``passes`` times if ``max_passes > 1``)."""
+    fields = {
         "base": unsigned(word_addr_width),
         "count": unsigned(word_addr_width + 1),
-    })
+    }
+    if max_passes > 1:
+        fields["passes"] = range(1, max_passes + 1)
+    return data.StructLayout(fields)
 
 
 def beat_layout(col_addr_width: int) -> data.StructLayout:
@@ -92,7 +103,8 @@ class Decompressor(wiring.Component):
     #: Cycles between the command transfer and the first word being decoded.
     STARTUP_CYCLES = 1
 
-    def __init__(self, *, field_width: int, n_cols: int, depth: int, init=(), writable=False):
+    def __init__(self, *, field_width: int, n_cols: int, depth: int, init=(), writable=False,
+                 max_passes: int = 1):
         if field_width < 1:
             refuse(self, f"field_width: must be >= 1, got {field_width}")
         if n_cols < 1:
@@ -100,6 +112,9 @@ class Decompressor(wiring.Component):
         init = [int(word) for word in init]
         if depth < max(1, len(init)):
             refuse(self, f"depth: {depth} words cannot hold the {len(init)} initial words")
+        if max_passes < 1:
+            refuse(self, f"max_passes: must be >= 1, got {max_passes}")
+        self.max_passes = max_passes
         self.field_width = field_width
         self.word_width = field_width + 3
         self.n_cols = n_cols
@@ -109,7 +124,7 @@ class Decompressor(wiring.Component):
         self._init = init
         self._writable = writable
         members = {
-            "cmd": In(stream.Signature(command_layout(self.word_addr_width))),
+            "cmd": In(stream.Signature(command_layout(self.word_addr_width, max_passes))),
             "o": Out(stream.Signature(beat_layout(self.col_addr_width))),
             "busy": Out(1),
         }
@@ -155,9 +170,14 @@ class Decompressor(wiring.Component):
 
         consume = Signal()
         fetch = Signal()
+        more = remaining != 0                         # a word is left to fetch
+        walk_ends = busy & (remaining == 0) & (~word_valid | consume)
+        if self.max_passes > 1:
+            rewind = self._passes(m, consume, last, ptr, remaining)
+            more, walk_ends = more | rewind, walk_ends & ~rewind
         m.d.comb += [
             consume.eq(word_valid & (is_skip | self.o.ready)),
-            fetch.eq(busy & (remaining != 0) & (~word_valid | consume)),
+            fetch.eq(busy & more & (~word_valid | consume)),
             rd.addr.eq(ptr),
             rd.en.eq(fetch),
         ]
@@ -176,11 +196,15 @@ class Decompressor(wiring.Component):
                 remaining.eq(remaining - 1),
                 word_valid.eq(1),
             ]
+            if self.max_passes > 1:
+                with m.If(rewind):  # the row again: its first word is fetched now, no bubble
+                    m.d.comb += rd.addr.eq(self._row_ptr)
+                    m.d.sync += [ptr.eq(self._row_ptr + 1), remaining.eq(self._row_remaining - 1)]
         with m.Elif(consume):
             m.d.sync += word_valid.eq(0)
 
         # The walk ends once every word is fetched and the last one consumed.
-        with m.If(busy & (remaining == 0) & (~word_valid | consume)):
+        with m.If(walk_ends):
             m.d.sync += busy.eq(0)
 
         m.d.comb += self.cmd.ready.eq(~busy)
@@ -191,5 +215,25 @@ class Decompressor(wiring.Component):
                 pos.eq(0),
                 busy.eq(1),
             ]
+            if self.max_passes > 1:
+                p = self.cmd.payload
+                m.d.sync += [self._row_ptr.eq(p.base), self._row_remaining.eq(p.count),
+                             self._passes_cmd.eq(p.passes), self._passes_left.eq(p.passes - 1)]
 
         return m
+
+    def _passes(self, m, consume, last, ptr, remaining):
+        """Repeated walks: the current row's first word and the words left from
+        there, the passes still to make; returns ``rewind`` (the word consumed
+        now ends a pass that is not the row's last)."""
+        self._row_ptr = row_ptr = Signal.like(ptr, name="row_ptr")
+        self._row_remaining = row_remaining = Signal.like(remaining, name="row_remaining")
+        self._passes_cmd = passes = Signal(range(self.max_passes + 1), name="passes")
+        self._passes_left = passes_left = Signal(range(self.max_passes), name="passes_left")
+        rewind = Signal()
+        m.d.comb += rewind.eq(consume & last & (passes_left != 0))
+        with m.If(rewind):
+            m.d.sync += passes_left.eq(passes_left - 1)
+        with m.Elif(consume & last):  # the next row starts at the next word fetched
+            m.d.sync += [row_ptr.eq(ptr), row_remaining.eq(remaining), passes_left.eq(passes - 1)]
+        return rewind

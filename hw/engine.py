@@ -20,6 +20,10 @@ plan's kind:
   float-accumulate PEs, binary32 hidden activations and outputs. A run takes
   the RLE words, ``add_latency - 1`` reduction slots per row, a per-layer
   drain, and stalls where rows are shorter than the lane reduction (see there).
+  Networks with convolution layers: :mod:`hw.float_conv` (each row walked once
+  per output pixel, one flat activation memory, padding and pooling); the
+  ``load`` and ``hidden`` addresses are then the plan's
+  (:attr:`hw.plan.EnginePlan.input_addresses`, :meth:`~hw.plan.EnginePlan.hidden_addresses`).
 
 :func:`cycle_budget` breaks a batch's cycles down for either kind.
 
@@ -59,7 +63,9 @@ from amaranth.lib.wiring import In, Out
 from .binary_engine import LAYER_OVERHEAD, LOAD_CYCLES, BinaryEngine
 from .datapath import PIXEL_BITS, bits_for, select
 from .decompressor import Decompressor
+from .float_conv import conv_engine, decompressor_args
 from .float_datapath import FloatDatapath
+from .float_schedule import float_batch_cycles
 from .plan import EnginePlan
 from .sequencer import sequence_layers
 
@@ -106,13 +112,23 @@ def layer_overhead(plan: EnginePlan) -> int:
 
 def cycle_budget(plan: EnginePlan) -> dict:
     """A batch's predicted cycles by cause (:meth:`EnginePlan.cycle_budget`).
-    Exact for binary networks. For float networks exact when every row is long
-    enough for its lane reduction and no skip word falls on a reduction slot;
-    otherwise an estimate (short rows stall more, skips hide reduction slots)."""
+    Exact for binary networks. For float networks exact, less ``add_latency - 1``
+    per layer (each layer's last row has no reduction slot before the drain),
+    when every row walk (a conv layer's rows once per output pixel) has at least
+    ``L*L - L + 3`` words and no skip word falls on a reduction slot, and ``R <=
+    L*L + 1``; otherwise an estimate (short walks stall for the previous walk's
+    reduction: more cycles; skip words on reduction slots hide: fewer).
+    Float plans with convolution layers add ``stalls``, the difference to
+    :func:`hw.float_schedule.float_batch_cycles` (short walks' stalls, less
+    hidden skip words and each layer's last reduction slots; may be negative),
+    so their budget sums to the batch's cycles exactly."""
     if plan.kind == "binary":
         return plan.cycle_budget(LAYER_OVERHEAD)
     dp = DATAPATHS[plan.kind]
-    return plan.cycle_budget(dp.layer_overhead(plan), dp.row_overhead(plan))
+    budget = plan.cycle_budget(dp.layer_overhead(plan), dp.row_overhead(plan))
+    if plan.conv:  # conv walks are often short: the exact schedule's difference (hw.float_schedule)
+        budget["stalls"] = float_batch_cycles(plan) - sum(budget.values())
+    return budget
 
 
 def engine_signature(plan: EnginePlan) -> dict:
@@ -154,9 +170,15 @@ class Engine(wiring.Component):
         m = Module()
         plan = self.plan
         m.submodules.dec = dec = Decompressor(
-            field_width=plan.field_width, n_cols=max(lp.n_in for lp in plan.layers),
-            depth=len(plan.words), init=plan.words)
+            field_width=plan.field_width, depth=len(plan.words), init=plan.words, **decompressor_args(plan))
         m.submodules.datapath = dp = self.datapath_class(plan, dec.col_addr_width)
+        if plan.conv:  # hw.float_conv: one activation memory, a pixel scan, pooled writes
+            layer = Signal(range(len(plan.layers)))
+            tables = _layer_tables(self, dec, layer)
+            conv = conv_engine(self, m, dec, dp, tables, layer)
+            _sequencer(self, m, dec, dp, [], tables, layer, passes=conv.passes)
+            _result_port(self, m, conv.out_rd)
+            return m
         bufs = _buffers(self, m, dp)
         layer = Signal(range(len(plan.layers)))
         tables = _layer_tables(self, dec, layer)
@@ -237,9 +259,10 @@ def _connect_datapath(engine, m, dec, dp, bufs, t, layer):
     ]
 
 
-def _sequencer(engine, m, dec, dp, act_bufs, t, layer):
-    """:func:`hw.sequencer.sequence_layers` with the decompressor's walk per layer;
-    the host's debug port reads the buffer the last layer run wrote."""
+def _sequencer(engine, m, dec, dp, act_bufs, t, layer, passes=None):
+    """:func:`hw.sequencer.sequence_layers` with the decompressor's walk per layer
+    (``passes``: conv plans' walks per row); the host's debug port reads the
+    buffer the last layer run wrote (conv plans: :mod:`hw.float_conv`)."""
     if act_bufs:
         m.d.comb += engine.hidden.data.eq(select([rd.data for _, rd in act_bufs], t.write_buf))
 
@@ -250,9 +273,12 @@ def _sequencer(engine, m, dec, dp, act_bufs, t, layer):
             dec.cmd.payload.count.eq(t.word_count),
             dp.start.eq(dec.cmd.ready),
         ]
+        if passes is not None:
+            m.d.comb += dec.cmd.payload.passes.eq(passes)
         return dec.cmd.ready
 
-    sequence_layers(engine, m, layer, t.is_last, ~dec.busy & dp.idle, issue, bool(act_bufs))
+    debug = bool(act_bufs) or (passes is not None and len(engine.plan.layers) > 1)
+    sequence_layers(engine, m, layer, t.is_last, ~dec.busy & dp.idle, issue, debug)
 
 
 def _result_port(engine, m, out_rd):

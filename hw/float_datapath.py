@@ -34,6 +34,14 @@ Stalls (``beat.ready`` low):
 So a batch takes the RLE words, about ``L - 1`` cycles per row, the stalls of
 short rows, and :meth:`FloatDatapath.layer_overhead` per layer.
 
+Convolution layers (:mod:`hw.float_conv`; built only for plans with them): each
+walk of a row is one output pixel, a row as above to the pipeline; the
+``pixel`` port's tag (output address, pool-window flags) rides with the walk
+through the tail and the output unit, the row counter steps at a row's last
+pixel, and the output unit's write is pooled (:func:`hw.float_conv.pooled_write`):
+one write per pool window, at the window's output address. Layer 0's padding
+cells read +0.0 (the ``pad`` port).
+
 Asymmetric layers (``sn{l}`` in the model file; the hardware for them is built
 only when the model has such a layer): the -1 weights' terms go unnegated to a
 second partial-sum set (its own lane counter), whose combining steps run one
@@ -53,6 +61,7 @@ from amaranth.lib import memory, wiring
 
 from .datapath import PIXEL_BITS, datapath_signature, delay_line, select, split
 from .errors import refuse
+from .float_conv import conv_state, pooled_write
 from .float_pe import POSITIVE_ZERO, FloatAccumulatePE
 from .fp32 import FP32Add, FP32Mul
 from .plan import FloatPlan
@@ -146,6 +155,7 @@ def _control_state(dp, m) -> SimpleNamespace:
     tail_terms = [Signal(range(L + 1), name=f"tail_terms{t}") for t in range(c.SETS)]
     tail_row = Signal.like(row)
     out_left = Signal(range(c.R + 1))     # output-unit issues still to make
+    conv_state(c, plan)                   # conv plans: the pixel tags (hw.float_conv)
     vars(c).update(
         b_valid=b_valid, b_sign=b_sign, b_last=b_last, b_null=b_null, row=row, bank=bank,
         lanes=lanes, counts=counts, tail_active=tail_active, tail_t=tail_t, tail_bank=tail_bank,
@@ -178,6 +188,10 @@ def _stage_a(dp, m, c):
     accept = dp.beat.valid & dp.beat.ready
     m.d.sync += [c.b_valid.eq(accept), c.b_sign.eq(beat.sign), c.b_last.eq(beat.last),
                  c.b_null.eq(beat.null)]
+    if c.CONV:  # the beat's output pixel, beside it
+        px = dp.pixel
+        m.d.sync += [c.b_tag.eq(Cat(px.out_addr, px.window_first, px.window_last)),
+                     c.b_last_pixel.eq(px.last_pixel)]
 
 
 def _stage_b(dp, m, c):
@@ -194,7 +208,9 @@ def _stage_b(dp, m, c):
         m.d.sync += [c.row.eq(0)] + [x.eq(0) for x in lanes + counts]
     with m.Elif(c.b_valid):
         with m.If(c.b_last):
-            m.d.sync += [c.row.eq(c.row + 1), c.bank.eq(~c.bank)] + [x.eq(0) for x in lanes + counts]
+            # conv plans: a row (channel) ends with its last pixel's walk
+            m.d.sync += [c.row.eq(c.row + (c.b_last_pixel if c.CONV else 1)),
+                         c.bank.eq(~c.bank)] + [x.eq(0) for x in lanes + counts]
         with m.Elif(issue):
             for t in range(c.SETS):
                 with m.If(term_set == t):
@@ -214,6 +230,8 @@ def _tail(dp, m, c):
     with m.If(c.b_valid & c.b_last):
         m.d.sync += [c.tail_active.eq(1), tail_t.eq(1), c.tail_bank.eq(c.bank), c.tail_row.eq(c.row),
                      c.tail_asym.eq(c.asym)]
+        if c.CONV:
+            m.d.sync += c.tail_tag.eq(c.b_tag)
         for t in range(c.SETS):
             adds_one = c.issue & (c.term_set == t) & (c.counts[t] != L)
             m.d.sync += tail_terms[t].eq(Mux(adds_one, c.counts[t] + 1, c.counts[t]))
@@ -246,9 +264,10 @@ def _pes(dp, m, c, x_table) -> list:
         pes.append(pe)
         pixel = dp.pixels[i * PIXEL_BITS:(i + 1) * PIXEL_BITS]
         x_rd = x_table.read_port(domain="comb")
+        x0 = Mux(dp.pad, 0, x_rd.data) if c.PAD else x_rd.data  # padding: +0.0 (hw.float_conv)
         m.d.comb += [
             x_rd.addr.eq(pixel),
-            pe.x.eq(Mux(dp.first, x_rd.data, dp.acts[i * 32:(i + 1) * 32])),
+            pe.x.eq(Mux(dp.first, x0, dp.acts[i * 32:(i + 1) * 32])),
             pe.ctl.term.eq(c.issue),
             pe.ctl.fresh.eq(c.count != c.L),
             pe.ctl.negate.eq(c.b_sign & ~c.asym),
@@ -279,9 +298,12 @@ def _output_unit(dp, m, c, const_rd, pes):
     m.d.comb += const_rd.addr.eq(dp.const_base + c.tail_row)
     scale, bias, out_row = Signal(32), Signal(32), Signal.like(c.row)
     neg_scale, out_asym = Signal(32), Signal()
+    if c.CONV:  # the write's pixel tag takes the row's place
+        out_row = Signal.like(c.tail_tag, name="out_tag")
     with m.If(c.capturing):
         m.d.sync += [scale.eq(const_rd.data[:32]), bias.eq(const_rd.data[32:64]),
-                     out_row.eq(c.tail_row), c.out_left.eq(R), out_asym.eq(c.tail_asym)]
+                     out_row.eq(c.tail_tag if c.CONV else c.tail_row), c.out_left.eq(R),
+                     out_asym.eq(c.tail_asym)]
         if c.ASYM:
             m.d.sync += neg_scale.eq(const_rd.data[64:96])
     with m.Elif(c.out_left != 0):
@@ -296,7 +318,7 @@ def _output_unit(dp, m, c, const_rd, pes):
     # Side band beside the multiplier (valid, image, row, bias) and each adder
     # (valid, image, row[, bias]): their valid bits also tell whether anything is in flight.
     mul_side = delay_line(m, Cat(issuing, image, out_row, bias), Lm, "mul_side")
-    m_valid, m_image, m_row, m_bias = split(mul_side[-1], 1, len(image), len(c.row), 32)
+    m_valid, m_image, m_row, m_bias = split(mul_side[-1], 1, len(image), len(out_row), 32)
     in_flight = [side[0] for side in mul_side]
     product = mul.result
     if c.ASYM:
@@ -310,21 +332,24 @@ def _output_unit(dp, m, c, const_rd, pes):
                      sub.in_valid.eq(m_valid)]
         sub_side = delay_line(m, Cat(m_valid, m_image, m_row, m_bias), L, "sub_side")
         in_flight += [side[0] for side in sub_side]
-        m_valid, m_image, m_row, m_bias = split(sub_side[-1], 1, len(image), len(c.row), 32)
+        m_valid, m_image, m_row, m_bias = split(sub_side[-1], 1, len(image), len(out_row), 32)
         product = sub.result
     m.submodules.add = add = FP32Add(latency=L)
     m.d.comb += [add.a.eq(product), add.b.eq(m_bias), add.in_valid.eq(m_valid)]
     add_side = delay_line(m, Cat(m_valid, m_image, m_row), L, "add_side")
     in_flight += [side[0] for side in add_side]
-    a_valid, a_image, a_row = split(add_side[-1], 1, len(image), len(c.row))
+    a_valid, a_image, a_row = split(add_side[-1], 1, len(image), len(out_row))
 
     y = add.result
     relu_y = Mux(y[31], POSITIVE_ZERO, y)
+    w_valid, w_addr, act = a_valid, a_row, relu_y
+    if c.CONV:  # pooled, written at the window's last pixel
+        w_valid, w_addr, act = pooled_write(m, c, a_valid, a_row, relu_y)
     m.d.comb += [
-        dp.write.valid.eq(a_valid),
-        dp.write.addr.eq(a_row),
+        dp.write.valid.eq(w_valid),
+        dp.write.addr.eq(w_addr),
         dp.write.lanes.eq(1 << a_image),
-        dp.write.act.eq(Cat(relu_y for _ in range(R))),
+        dp.write.act.eq(Cat(act for _ in range(R))),
         dp.write.out.eq(Cat(y for _ in range(R))),
         dp.idle.eq(~c.b_valid & ~c.tail_active & ~issuing & ~Cat(in_flight).any()),
     ]

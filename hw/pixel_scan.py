@@ -28,13 +28,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from amaranth import Module, Mux, Signal, unsigned
+from amaranth import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .errors import refuse
 
-__all__ = ["PixelScan", "scan_layout"]
+__all__ = ["PixelScan", "scan_layout", "scan_fields", "scan_constants", "count_width"]
 
 
 def scan_layout(addr_width: int, count_width: int, table_width: int) -> data.StructLayout:
@@ -48,6 +48,36 @@ def scan_layout(addr_width: int, count_width: int, table_width: int) -> data.Str
         "out_row_step": a,                 # 1 + 2*out_pad_x
         "out_chan_step": a,                # 1 + 2*out_pad_x + 2*out_pad_y*out_wp
     })
+
+
+def scan_fields(g, out_base: int) -> dict:
+    """One layer's :func:`scan_layout` fields but the class-table bases: a conv
+    layer of geometry ``g`` (:class:`hw.conv_plan.ConvGeometry`) or a dense layer
+    (``g`` None: one pixel per row), writing its outputs into the area at
+    ``out_base`` (a conv layer's in the consumer's padded layout)."""
+    if g is None:
+        return dict(last_dx=0, last_dy=0, last_qx=0, last_qy=0, step_x=0, back_x=0, step_y=0, back_y=0,
+                    out_first=out_base, out_row_step=1, out_chan_step=1)
+    return dict(last_dx=g.pw - 1, last_dy=g.ph - 1, last_qx=g.wq - 1, last_qy=g.hq - 1,
+                step_x=g.sx, back_x=(g.pw - 1) * g.sx, step_y=g.sy * g.wp,
+                back_y=(g.ph - 1) * g.sy * g.wp,
+                out_first=out_base + g.out_pad_y * g.out_wp + g.out_pad_x,
+                out_row_step=1 + 2 * g.out_pad_x,
+                out_chan_step=1 + 2 * g.out_pad_x + 2 * g.out_pad_y * g.out_wp)
+
+
+def count_width(values) -> int:
+    """The ``count_width`` for every layer's fields ``values``."""
+    return max(1, max(max(v[k] for v in values) for k in ("last_dx", "last_dy", "last_qx", "last_qy"))
+               .bit_length())
+
+
+def scan_constants(values, layer) -> dict:
+    """Per field of ``values`` (one dict per layer), the current ``layer``'s value."""
+    from .datapath import select  # the datapath module imports this one's users
+    tab = lambda vals, shape: select([Const(v, shape) for v in vals], layer)  # noqa: E731
+    return {k: tab([v[k] for v in values], unsigned(max(1, max(v[k] for v in values).bit_length())))
+            for k in values[0]}
 
 
 class PixelScan(wiring.Component):
@@ -91,8 +121,8 @@ class PixelScan(wiring.Component):
         ]
         # The next pixel's position: (dx, dy, qx, qy) counts up in that order.
         regs = dict(dx=dx, dy=dy, qx=qx, qy=qy, oy=oy, ox=ox, ybase=ybase, xbase=xbase)
-        n = SimpleNamespace(**{k: Signal.like(v, name=f"{k}_next") for k, v in regs.items()})
-        m.d.comb += [getattr(n, k).eq(v) for k, v in regs.items()]
+        n = SimpleNamespace(**{k: Signal.like(s, name=f"{k}_next") for k, s in regs.items()})
+        m.d.comb += [getattr(n, k).eq(s) for k, s in regs.items()]
         with m.If(self.start | self.last_pixel):
             m.d.comb += [getattr(n, k).eq(0) for k in regs]
         with m.Elif(~end_dx):
@@ -110,7 +140,7 @@ class PixelScan(wiring.Component):
                                  n.qy.eq(qy + 1), n.oy.eq(oy + 1), n.ybase.eq(ybase + g.step_y)]
         step = self.start | self.advance
         with m.If(step):
-            m.d.sync += [v.eq(getattr(n, k)) for k, v in regs.items()]
+            m.d.sync += [s.eq(getattr(n, k)) for k, s in regs.items()]
 
         with m.If(self.start):
             m.d.sync += self.out_addr.eq(g.out_first)

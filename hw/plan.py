@@ -33,8 +33,7 @@ import numpy as np
 from sw import rle
 
 from sw.errors import InputError
-from sw.golden import preprocess  # layer 0's input function, shared with the golden model
-from sw.model_file import PIXEL_MAX, TnnModel
+from sw.model_file import TnnModel
 
 from .conv_plan import ActivationLayout, ConvGeometry
 
@@ -129,9 +128,9 @@ class BinaryLayerPlan(LayerPlan):
         return self.n_out * self.conv.hq * self.conv.wq
 
 
-@dataclass(frozen=True)
-class FloatLayerPlan(LayerPlan):
-    asymmetric: bool     # separate sums of the +1 and -1 weights, scales s and sn (sn{l})
+def _passes(lp) -> int:
+    """Walks of each of the layer's rows (1 for dense layers)."""
+    return getattr(lp, "passes", 1)
 
 
 @dataclass(frozen=True)
@@ -173,13 +172,19 @@ class EnginePlan:
         return max((lp.n_out for lp in self.layers[:-1]), default=0)
 
     @property
+    def conv(self) -> bool:
+        """The network has convolution layers: the activation memory has the flat
+        layout of :mod:`hw.conv_plan` (``layout``)."""
+        return getattr(self, "layout", None) is not None
+
+    @property
     def input_addresses(self) -> np.ndarray:
         """The host's ``load`` address of each input pixel."""
-        return np.arange(self.n_inputs)
+        return self.layout.input_addresses if self.conv else np.arange(self.n_inputs)
 
     def hidden_addresses(self, layer: int) -> np.ndarray:
         """The host's debug ``hidden`` address of each output of hidden layer ``layer``."""
-        return np.arange(self.layers[layer].outputs)
+        return self.layout.hidden_addresses[layer] if self.conv else np.arange(self.layers[layer].outputs)
 
     @property
     def load_span(self) -> int:
@@ -194,22 +199,29 @@ class EnginePlan:
 
     @property
     def ideal_cycles(self) -> int:
-        """Cycles per batch at one nonzero per cycle: the sum of all nonzeros."""
-        return sum(lp.nonzeros for lp in self.layers)
+        """Cycles per batch at one nonzero per cycle: the sum of all nonzeros, a
+        conv layer's once per computed output pixel (its walks of every row)."""
+        return sum(lp.nonzeros * _passes(lp) for lp in self.layers)
+
+    @property
+    def walks(self) -> int:
+        """Row walks per batch: every row once, a conv layer's once per computed output pixel."""
+        return sum(lp.n_out * _passes(lp) for lp in self.layers)
 
     def cycle_budget(self, layer_overhead: int, row_overhead: int = 0) -> dict:
         """Where a batch's cycles go: one per nonzero (the ideal), one per skip
         word and per empty row (RLE control words), ``row_overhead`` per row
-        (float: the adder slots the lane reduction takes) and ``layer_overhead``
-        per layer (the engine's pipeline drain and decompressor start)."""
+        walk (float: the adder slots the lane reduction takes) and
+        ``layer_overhead`` per layer (the engine's pipeline drain and
+        decompressor start); a conv layer's rows count once per walk."""
         budget = {
             "nonzeros": self.ideal_cycles,
-            "skip_words": sum(lp.skip_words for lp in self.layers),
-            "empty_rows": sum(lp.empty_rows for lp in self.layers),
+            "skip_words": sum(lp.skip_words * _passes(lp) for lp in self.layers),
+            "empty_rows": sum(lp.empty_rows * _passes(lp) for lp in self.layers),
             "layer_overhead": layer_overhead * len(self.layers),
         }
         if row_overhead:
-            budget["row_overhead"] = row_overhead * self.rows
+            budget["row_overhead"] = row_overhead * self.walks
         return budget
 
     def summary(self) -> dict:
@@ -262,19 +274,6 @@ class BinaryPlan(EnginePlan):
     layout: ActivationLayout | None = None
 
     @property
-    def conv(self) -> bool:
-        """The network has convolution layers: the activation memory has the flat
-        layout of :mod:`hw.conv_plan` (``layout``), else regions of ``2^C`` columns."""
-        return self.layout is not None
-
-    @property
-    def input_addresses(self) -> np.ndarray:
-        return self.layout.input_addresses if self.conv else np.arange(self.n_inputs)
-
-    def hidden_addresses(self, layer: int) -> np.ndarray:
-        return self.layout.hidden_addresses[layer] if self.conv else np.arange(self.layers[layer].n_out)
-
-    @property
     def weighted(self) -> bool:
         """The PEs multiply each weight by its row's ``kp`` or ``kn``."""
         return self.row_k is not None
@@ -306,45 +305,6 @@ class BinaryPlan(EnginePlan):
         }
 
 
-@dataclass(frozen=True)
-class FloatPlan(EnginePlan):
-    """The float engine's plan (:mod:`hw.float_datapath`).
-
-    ``row_consts`` are each row's ``s | b << 32`` (binary32 bit patterns, uint64);
-    in an asymmetric plan ``s | b << 32 | sn << 64`` (Python ints in an object
-    array; ``sn = 0`` in its ordinary layers), so ``const_width`` is 64 or 96.
-    ``x_table[p]`` holds the binary32 bits of ``fl(fl(p * x_scale) + x_offset)``
-    for every pixel value ``p`` (layer 0's inputs, uint32 [256]); ``add_latency``
-    and ``mul_latency`` are the floating-point units' pipeline latencies, and
-    ``add_latency`` is also the number of partial sums per row.
-    """
-
-    kind: ClassVar[str] = "float"
-    act_width: ClassVar[int] = 32  # binary32
-    out_width: ClassVar[int] = 32  # binary32
-
-    add_latency: int
-    mul_latency: int
-    x_table: np.ndarray
-
-    @property
-    def asymmetric(self) -> bool:
-        """Some layer keeps separate sums of its +1 and -1 weights."""
-        return any(lp.asymmetric for lp in self.layers)
-
-    @property
-    def asymmetric_layers(self) -> int:
-        return sum(lp.asymmetric for lp in self.layers)
-
-    @property
-    def const_width(self) -> int:
-        return 96 if self.asymmetric else 64
-
-    @property
-    def golden_lanes(self) -> int:
-        return self.add_latency
-
-
 def _check_range(name: str, value: int, limit_key: str) -> None:
     lo, hi = LIMITS[limit_key]
     if not lo <= value <= hi:
@@ -356,20 +316,23 @@ def _check_range(name: str, value: int, limit_key: str) -> None:
 MAX_SKIP_FRACTION = 0.02
 
 
-def choose_field_width(weights, max_skip_fraction: float = MAX_SKIP_FRACTION) -> int:
+def choose_field_width(weights, max_skip_fraction: float = MAX_SKIP_FRACTION, walks=None) -> int:
     """One run-field width for all layers: the fewest total bits among the widths
     whose skip words add at most ``max_skip_fraction`` cycles per nonzero.
 
     Each skip word costs the decompressor a cycle, so the width with the fewest
     bits is not always the fastest. Falls back to the fewest bits overall if no
-    width meets the budget.
+    width meets the budget. ``walks[l]``: how often each row of layer ``l`` is
+    walked (conv layers: once per output pixel; default 1), weighting its
+    nonzeros and skip words (cycles), not its bits (storage).
     """
+    walks = [1] * len(weights) if walks is None else list(walks)
     max_cols = max(int(w.shape[1]) for w in weights)
-    nonzeros = max(1, sum(int(np.count_nonzero(w)) for w in weights))
+    nonzeros = max(1, sum(k * int(np.count_nonzero(w)) for k, w in zip(walks, weights)))
     candidates = []
     for g in range(1, min(rle.MAX_FIELD_WIDTH, max(1, max_cols.bit_length())) + 1):
         bits = sum(rle.encoded_bits(w, g) for w in weights)
-        skips = sum(rle.encode(w, g).n_skips for w in weights)
+        skips = sum(k * rle.encode(w, g).n_skips for k, w in zip(walks, weights))
         candidates.append((skips / nonzeros <= max_skip_fraction, bits, g))
     within = [c for c in candidates if c[0]] or candidates
     return min(within, key=lambda c: (c[1], c[2]))[2]
@@ -388,10 +351,12 @@ def plan_engine(model: TnnModel, reuse: int, field_width: int | None = None, lan
     return plan_float(model, reuse, field_width, **float_options)
 
 
-def _check_shape_and_width(model: TnnModel, reuse: int, field_width: int | None, walked=None) -> int:
+def _check_shape_and_width(model: TnnModel, reuse: int, field_width: int | None, walked=None,
+                           walks=None) -> int:
     """The checks both kinds share; returns the run-field width to use.
     ``walked``: the matrices a convolution network's rows are walked over
-    (their layer-to-layer shapes are the model file's to check)."""
+    (their layer-to-layer shapes are the model file's to check), ``walks`` how
+    often each layer's rows are walked (:func:`choose_field_width`)."""
     _check_range("reuse", reuse, "reuse")
     _check_range("layers", model.n_layers, "layers")
     for l, w in enumerate(model.weights if walked is None else walked):
@@ -402,18 +367,18 @@ def _check_shape_and_width(model: TnnModel, reuse: int, field_width: int | None,
         if n_in != n_prev:
             raise PlanError(f"w{l}: {n_in} inputs, but layer {l - 1} has {n_prev} outputs")
     if field_width is None:
-        return choose_field_width(model.weights)
+        return choose_field_width(model.weights if walked is None else walked, walks=walks)
     if not 1 <= field_width <= rle.MAX_FIELD_WIDTH:
         raise PlanError(f"field_width: must be in 1..{rle.MAX_FIELD_WIDTH}, got {field_width}")
     return field_width
 
 
-def _walk_layers(model: TnnModel, field_width: int) -> tuple[list[dict], np.ndarray]:
+def _walk_layers(model: TnnModel, field_width: int, walked=None) -> tuple[list[dict], np.ndarray]:
     """Every layer's RLE words (concatenated) and the :class:`LayerPlan` fields
     both kinds share; row constants are laid out one per row, layer after layer
-    (``const_base``)."""
+    (``const_base``). ``walked``: the matrices walked (default the weights)."""
     layers, words, rows_before = [], [], 0
-    for l, w in enumerate(model.weights):
+    for l, w in enumerate(model.weights if walked is None else walked):
         code = rle.encode(w, field_width)
         nnz = (w != 0).sum(axis=1)
         layers.append(dict(
@@ -428,34 +393,5 @@ def _walk_layers(model: TnnModel, field_width: int) -> tuple[list[dict], np.ndar
     return layers, all_words
 
 
-def float_bits(values) -> np.ndarray:
-    """binary32 bit patterns (uint32) of ``values``."""
-    return np.asarray(values, dtype=np.float32).view(np.uint32)
-
-
-def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
-               add_latency: int = FLOAT_ADD_LATENCY, mul_latency: int = FLOAT_MUL_LATENCY) -> FloatPlan:
-    """Plan the float engine (:mod:`hw.float_datapath`) for ``model`` with ``reuse``
-    PEs; each PE's adder has ``add_latency`` pipeline stages, which is also the
-    number of interleaved partial sums per row (``sw.golden.float_accumulate``'s
-    ``lanes``)."""
-    if model.activation != "float":
-        raise PlanError(f"activation: the float engine needs a 'float' model, got {model.activation!r}")
-    _check_range("add_latency", add_latency, "add_latency")
-    _check_range("mul_latency", mul_latency, "mul_latency")
-    field_width = _check_shape_and_width(model, reuse, field_width)
-    walked, all_words = _walk_layers(model, field_width)
-    layers = tuple(FloatLayerPlan(**lp, asymmetric=model.neg_scale(l) is not None)
-                   for l, lp in enumerate(walked))
-    s = np.concatenate([float_bits(v) for v in model.scales]).astype(np.uint64)
-    b = np.concatenate([float_bits(v) for v in model.biases]).astype(np.uint64)
-    consts = s | (b << np.uint64(32))
-    if model.asymmetric:
-        sn = np.concatenate([float_bits(model.neg_scale(l) if model.neg_scale(l) is not None
-                                        else np.zeros(lp.n_out, np.float32)) for l, lp in enumerate(layers)])
-        consts = np.array([int(c) | (int(n) << 64) for c, n in zip(consts, sn)], dtype=object)
-    pixels = np.arange(PIXEL_MAX + 1, dtype=np.uint8)[None, :]
-    x_table = float_bits(preprocess(pixels, model.x_scale, model.x_offset)[0])
-    return FloatPlan(
-        reuse=reuse, field_width=field_width, layers=layers, words=all_words,
-        row_consts=consts, add_latency=add_latency, mul_latency=mul_latency, x_table=x_table)
+# The float plan lives in its own module, built on the types above; re-exported here.
+from .float_plan import FloatLayerPlan, FloatPlan, plan_float  # noqa: E402

@@ -16,15 +16,27 @@ def random_ternary(rng, rows, cols, density):
     return (nz * rng.choice(np.array([-1, 1], dtype=np.int8), (rows, cols))).astype(np.int8)
 
 
+def repeat_rows(entries, passes):
+    """Decoded entries with every row's entries repeated ``passes`` times in a row."""
+    rows, row = [], []
+    for e in entries:
+        row.append(e)
+        if e[3]:  # last
+            rows.append(row)
+            row = []
+    return [e for row in rows for _ in range(passes) for e in row]
+
+
 def run_walks(dut, walks, ready_prob=1.0, seed=0):
-    """Run each ``(base, code)`` walk through ``dut``; return per-walk (beats, cycles)."""
+    """Run each ``(base, code[, passes])`` walk through ``dut``; return per-walk (beats, cycles)."""
     results = []
     rng = np.random.default_rng(seed)
 
     async def testbench(ctx):
-        for base, code in walks:
-            expected = list(rle.decode_entries(code))
-            await stream_put(ctx, dut.cmd, {"base": base, "count": len(code.words)})
+        for base, code, *passes in walks:
+            expected = repeat_rows(rle.decode_entries(code), passes[0] if passes else 1)
+            cmd = {"base": base, "count": len(code.words)} | ({"passes": passes[0]} if passes else {})
+            await stream_put(ctx, dut.cmd, cmd)
             beats, cycles = await stream_collect(ctx, dut.o, len(expected), ready_prob, rng)
             got = [(b.addr, b.sign, b.last, b.null) for b in beats]
             results.append((got, expected, cycles, code))
@@ -70,6 +82,28 @@ def test_two_matrices_in_one_memory():
         assert got == [e[1:] for e in expected]
 
 
+@pytest.mark.parametrize("passes, ready_prob", [(1, 1.0), (3, 1.0), (4, 0.5), (7, 0.8)])
+def test_rows_walked_several_times(passes, ready_prob):
+    """``max_passes > 1``: each row again right after itself (conv layers' output
+    pixels), empty rows and skip words included, no bubble at the rewind; two
+    matrices in one memory with different pass counts."""
+    rng = np.random.default_rng(passes)
+    w = random_ternary(rng, 7, 40, 0.15)
+    w[0, :], w[3, :] = 0, 0
+    w[4, :] = 0
+    w[4, 0] = -1           # a row of one word
+    a, b = rle.encode(w, 2), rle.encode(random_ternary(rng, 3, 11, 0.5), 2)
+    words = np.concatenate([a.words, b.words])
+    dut = Decompressor(field_width=2, n_cols=40, depth=len(words), init=words, max_passes=7)
+    results = run_walks(dut, [(0, a, passes), (len(a.words), b, 1), (len(a.words), b, passes)],
+                        ready_prob, seed=passes)
+    for got, expected, cycles, code in results:
+        assert got == [e[1:] for e in expected]
+    if ready_prob == 1.0:
+        _, expected, cycles, code = results[0]
+        assert cycles == Decompressor.STARTUP_CYCLES + len(expected) + passes * code.n_skips
+
+
 def test_refuses_bad_parameters():
     with pytest.raises(ParameterError, match=r"^depth: 2 words cannot hold the 3 initial words$"):
         Decompressor(field_width=3, n_cols=8, depth=2, init=[1, 2, 3])
@@ -77,4 +111,6 @@ def test_refuses_bad_parameters():
         Decompressor(field_width=0, n_cols=8, depth=4)
     with pytest.raises(ParameterError, match=r"^n_cols: must be >= 1, got 0$"):
         Decompressor(field_width=3, n_cols=0, depth=4)
+    with pytest.raises(ParameterError, match=r"^max_passes: must be >= 1, got 0$"):
+        Decompressor(field_width=3, n_cols=8, depth=4, max_passes=0)
     assert issubclass(ParameterError, InputError) and issubclass(ParameterError, ValueError)

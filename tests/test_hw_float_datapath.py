@@ -6,6 +6,7 @@ import pytest
 
 from engine_sim import run_engine_raw
 from hw.engine import cycle_budget, layer_overhead
+from hw.float_schedule import float_batch_cycles
 from hw.plan import plan_float
 from sw import golden
 from sw.synthetic import random_float_model
@@ -16,6 +17,7 @@ def check(model, pixels, reuse, **options):
     words, cycles = run_engine_raw(plan, pixels)
     want, _ = golden.forward(model, pixels, lanes=plan.add_latency)
     np.testing.assert_array_equal(words, want.view(np.uint32))
+    assert cycles == [float_batch_cycles(plan)] * len(cycles)  # the schedule model, exactly
     return plan, cycles
 
 

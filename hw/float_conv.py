@@ -1,0 +1,198 @@
+"""Convolution layers in the float engine (:class:`hw.engine.Engine` with
+:class:`hw.float_datapath.FloatDatapath`), for a :class:`hw.plan.FloatPlan` with
+``conv`` (geometry and layout: :mod:`hw.conv_plan`). Dense-only plans build none
+of this: their RTL is unchanged.
+
+Mapping (R = B x P with P = 1)
+    The R PEs work on R images at the same output pixel, so they share every
+    address and control word. Each row (output channel) is walked once per
+    computed output pixel (the decompressor's ``passes``, no bubble between
+    walks); pixels come pool window by pool window (:class:`hw.pixel_scan.PixelScan`)
+    and pixels a floor pool drops are not computed. Dense layers after the
+    convolutions are one pixel per row.
+
+Memories
+    The pixel memory holds layer 0's input padded, ``(C, H + 2 pad_y, W + 2
+    pad_x)`` row-major (the host's ``load`` addresses are
+    :attr:`hw.plan.EnginePlan.input_addresses`). One activation memory (R x 32
+    bits a word, one write enable per image) holds every hidden layer's output
+    in its own area, in the consumer's padded layout (no ping-pong), from
+    :attr:`hw.plan.FloatPlan.act_base` of the layout; the last layer writes
+    the output buffer by row. The ``hidden`` debug port reads the area of the
+    last layer run (:meth:`hw.plan.EnginePlan.hidden_addresses`).
+
+Addresses
+    A beat's activation address is ``in_base + pix_base + column``: the tap
+    column of :func:`hw.conv_plan.tap_columns` plus the pixel's offset, one
+    adder after the decompressor's (combinational, the datapath contract's
+    one-cycle read).
+
+Padding (a tap outside the input leaves its partial sum unchanged)
+    A padded tap still takes its lane slot (it is a beat like any other) and
+    adds +0.0 or -0.0 (the weight's sign on +0.0). That leaves every partial
+    sum unchanged: a partial starts at +0.0 and is never -0.0 (x + y is -0.0
+    only for -0.0 + -0.0), ``p + (+-0.0) = p`` for every other ``p`` (inf
+    included), and a NaN partial stays the adder's canonical NaN. Hidden
+    layers: padding cells of an area are never written, so they read +0.0
+    (the activation memory's initial contents; the engine never clears it).
+    Layer 0: pixel 0 is not +0.0 after ``x_table``, so a 1-bit memory of
+    the pixel memory's depth flags its padding cells (``pad``, read beside
+    the pixels) and the PEs take +0.0 there (``Mux(pad, 0, x_table[p])``,
+    folded into the existing 2:1 input multiplexer: a 4-input function per
+    bit, no extra LUT on 6-input-LUT FPGAs). Cost: ``plane_size`` ROM bits,
+    built only when layer 0 has padding.
+
+Pooling (float max pool = the largest binary32 bit pattern after ReLU)
+    The output unit delivers each pixel's R values one image per cycle, in
+    image order, pixel after pixel; an R-entry shift register of 32-bit words
+    holds each image's running maximum, so image ``r``'s value meets image
+    ``r``'s maximum at the register's head: ``pooled = v`` at the window's
+    first pixel, else the larger as an unsigned 32-bit number; the window's
+    last pixel writes it. Cost: ``32 R`` flip-flops, one 32-bit comparator
+    and multiplexer; built only when some layer pools.
+
+Cycle budget
+    Every walk of a row is a dense row to the datapath: its RLE words, its
+    ``add_latency - 1`` reduction slots, and the stalls of a row shorter than
+    the lane reduction (:mod:`hw.float_datapath`); the decompressor's rewinds
+    and the scan add none. :meth:`hw.plan.EnginePlan.cycle_budget` counts a
+    conv layer's words, skip words, empty rows and reduction slots once per
+    walk; it is exact when every walk is long enough (at least ``L*L + 2``
+    words and no skip word on a reduction slot), short walks stall.
+
+Refused (by :func:`hw.plan.plan_float`, the message starting with the field):
+two-scale (``sn{l}``) convolution layers.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from amaranth import Const, Mux, Signal, unsigned
+from amaranth.lib import memory, wiring
+
+from .datapath import PIXEL_BITS, bits_for, select, split
+from .pixel_scan import PixelScan, count_width, scan_constants, scan_fields
+
+__all__ = ["decompressor_args", "conv_state", "pooled_write", "conv_engine"]
+
+
+def decompressor_args(plan) -> dict:
+    """The decompressor's walk parameters: the widest row walked (a conv layer's
+    padded input, its tap columns) and, for conv plans, the most walks per row."""
+    if not plan.conv:
+        return dict(n_cols=max(lp.n_in for lp in plan.layers))
+    return dict(n_cols=max(lp.conv.columns if lp.conv else lp.n_in for lp in plan.layers),
+                max_passes=max(lp.passes for lp in plan.layers))
+
+
+# --------------------------------------------------------------------------- datapath side
+
+
+def conv_state(c, plan) -> None:
+    """The datapath's generation-time conv flags and, for conv plans, its pixel
+    tags: ``b_tag`` (stage B), ``tail_tag`` (the row in its tail), each
+    ``Cat(out_addr, window_first, window_last)``, and ``b_last_pixel``."""
+    c.CONV = plan.conv
+    c.PAD = plan.conv and plan.input_padded
+    c.POOL = plan.conv and any(lp.conv is not None and lp.conv.ph * lp.conv.pw > 1 for lp in plan.layers)
+    if not c.CONV:
+        return
+    c.addr_width = bits_for(plan.address_span)
+    b_tag, tail_tag = Signal(c.addr_width + 2), Signal(c.addr_width + 2)
+    b_last_pixel = Signal()
+    vars(c).update(b_tag=b_tag, tail_tag=tail_tag, b_last_pixel=b_last_pixel)
+
+
+def pooled_write(m, c, a_valid, a_tag, relu_y):
+    """The write of a conv plan's output unit: ``(valid, addr, act)``. With pools,
+    each image's running maximum (module docstring) and one write per window."""
+    addr, first, last = split(a_tag, c.addr_width, 1, 1)
+    if not c.POOL:
+        return a_valid, addr, relu_y
+    held = [Signal(32, name=f"pool{i}") for i in range(c.R)]  # held[0]: this image's maximum
+    pooled = Signal(32)
+    m.d.comb += pooled.eq(Mux(first | (relu_y > held[0]), relu_y, held[0]))
+    with m.If(a_valid):
+        m.d.sync += [held[i].eq(held[i + 1]) for i in range(c.R - 1)] + [held[-1].eq(pooled)]
+    return a_valid & last, addr, pooled
+
+
+# --------------------------------------------------------------------------- engine side
+
+
+def _tables(plan, layer) -> SimpleNamespace:
+    """Per-layer constants: the scan's fields (outputs into the activation memory,
+    the last layer's into the output buffer by row), each layer's input base in
+    its memory, its hidden area's base, its walks per row."""
+    lay, act_base = plan.layout, plan.act_base
+    values = [scan_fields(lp.conv, 0 if lp.last else lay.out_base[l] - act_base)
+              for l, lp in enumerate(plan.layers)]
+    addr = bits_for(plan.address_span)
+    tab = lambda vals, shape: select([Const(v, shape) for v in vals], layer)  # noqa: E731
+    return SimpleNamespace(
+        scan=scan_constants(values, layer), count_width=count_width(values), addr_width=addr,
+        in_base=tab([b - act_base if l else b for l, b in enumerate(lay.in_base)], unsigned(addr)),
+        hid_base=tab([0 if lp.last else lay.out_base[l] - act_base for l, lp in enumerate(plan.layers)],
+                     unsigned(addr)),
+        passes=tab([lp.passes for lp in plan.layers], range(1, max(lp.passes for lp in plan.layers) + 1)))
+
+
+def _memories(engine, m) -> SimpleNamespace:
+    """The pixel memory with the host's ``load`` port, the activation memory, the
+    output buffer and (layer 0 with padding) the padding flags."""
+    plan = engine.plan
+    R = plan.reuse
+    m.submodules.pixels = pixels = memory.Memory(
+        shape=unsigned(R * PIXEL_BITS), depth=plan.layout.plane_size, init=[])
+    pix_wr = pixels.write_port()
+    m.d.comb += [pix_wr.addr.eq(engine.load.addr), pix_wr.data.eq(engine.load.data),
+                 pix_wr.en.eq(engine.load.en)]
+    m.submodules.acts = acts = memory.Memory(shape=unsigned(R * 32), depth=plan.act_depth, init=[])
+    m.submodules.outputs = outputs = memory.Memory(
+        shape=unsigned(R * plan.out_width), depth=plan.n_outputs, init=[])
+    mem = SimpleNamespace(pix_rd=pixels.read_port(), act_wr=acts.write_port(granularity=32),
+                          act_rd=acts.read_port(), out_wr=outputs.write_port(granularity=plan.out_width),
+                          out_rd=outputs.read_port(), pad_rd=None)
+    if plan.input_padded:
+        m.submodules.padding = padding = memory.Memory(
+            shape=1, depth=plan.layout.plane_size, init=[int(v) for v in plan.input_padding])
+        mem.pad_rd = padding.read_port()
+    return mem
+
+
+def conv_engine(engine, m, dec, dp, t, layer) -> SimpleNamespace:
+    """A conv plan's memories, pixel scan, activation addresses and writes around
+    the decompressor ``dec`` and datapath ``dp`` (``t``: the engine's layer
+    tables). Returns the output buffer's read port (``out_rd``) and the current
+    layer's walks per row (``passes``, for the decompressor's command)."""
+    plan = engine.plan
+    ct = _tables(plan, layer)
+    mem = _memories(engine, m)
+    m.submodules.scan = scan = PixelScan(addr_width=ct.addr_width, count_width=ct.count_width)
+    wiring.connect(m, dec.o, dp.beat)
+    beat = dec.o
+    m.d.comb += [getattr(scan.geometry, k).eq(v) for k, v in ct.scan.items()]
+    m.d.comb += [scan.start.eq(dp.start), scan.advance.eq(beat.valid & beat.ready & beat.payload.last),
+                 dp.pixel.out_addr.eq(scan.out_addr), dp.pixel.window_first.eq(scan.window_first),
+                 dp.pixel.window_last.eq(scan.window_last), dp.pixel.last_pixel.eq(scan.last_pixel)]
+    addr = Signal(ct.addr_width)  # the beat's activation address (pixel or activation memory)
+    m.d.comb += [
+        addr.eq(ct.in_base + scan.pix_base + beat.payload.addr),
+        mem.pix_rd.addr.eq(addr),
+        mem.act_rd.addr.eq(Mux(engine.busy, addr, ct.hid_base + engine.hidden.addr)),
+        dp.layer.eq(layer), dp.first.eq(t.is_first), dp.last.eq(t.is_last),
+        dp.const_base.eq(t.const_base), dp.pixels.eq(mem.pix_rd.data), dp.acts.eq(mem.act_rd.data),
+        engine.hidden.data.eq(mem.act_rd.data),
+    ]
+    if mem.pad_rd is not None:
+        m.d.comb += [mem.pad_rd.addr.eq(addr), dp.pad.eq(mem.pad_rd.data)]
+    wr = dp.write
+    m.d.comb += [
+        mem.act_wr.addr.eq(wr.addr), mem.act_wr.data.eq(wr.act),
+        mem.act_wr.en.eq(Mux(wr.valid & ~t.is_last, wr.lanes, 0)),
+        mem.out_wr.addr.eq(wr.addr), mem.out_wr.data.eq(wr.out),
+        mem.out_wr.en.eq(Mux(wr.valid & t.is_last, wr.lanes, 0)),
+    ]
+    return SimpleNamespace(out_rd=mem.out_rd, passes=ct.passes)
+
