@@ -97,7 +97,9 @@ def model_roofline(layers: list[LayerSparsity], activation: str, reuse: int,
     synthesis summary, the measured ones. A binary network's measured MAC is the engine
     slope (the XNOR PE without one); ``weighted`` (binary layers with integer weights)
     takes the weighted PE's cost instead, none if the summary lacks it. A layer without
-    nonzeros is costed as one nonzero."""
+    nonzeros is costed as one nonzero. Each layer also names its ``pixels`` (output
+    pixels per weight and image, :mod:`cost.gamma`) and its reuse ``R = B x P``: the
+    engines put R images at one output pixel, so ``B = R`` and ``P = 1`` in every layer."""
     binary = activation == "binary"
     paper_mac = PAPER.xnor_mac if binary else PAPER.float_mac
     costs = measured_costs(summary) if summary is not None else None

@@ -46,3 +46,16 @@ def test_of_model_file_refuses_a_garbage_file(tmp_path):
 def test_a_dense_layer_has_gamma_one():
     (layer,) = gamma.of_weights([np.ones((2, 3), dtype=np.int8)])
     assert (layer.nonzeros, layer.n_weights, layer.shape, layer.gamma) == (6, 6, (2, 3), 1.0)
+
+
+def test_a_cnn_weighs_each_layer_by_its_macs(tmp_path):
+    from sw.model_file import save_model
+    from sw.synthetic import conv_preset
+    model = conv_preset("odd", "binary")  # 7x9 -> 7x9 (pool 2x2) -> 3x4 -> 1x3 conv, then dense
+    path = save_model(tmp_path / "cnn.npz", model)
+    layers = gamma.of_model_file(path)
+    assert [ls.pixels for ls in layers] == [63, 12, 1, 1]
+    nnz = [int((w != 0).sum()) for w in model.weights]
+    size = [w.size for w in model.weights]
+    macs = [63, 12, 1, 1]
+    assert gamma.overall(layers) == sum(n * p for n, p in zip(nnz, macs)) / sum(s * p for s, p in zip(size, macs))
