@@ -13,7 +13,7 @@ MODEL      ?= $(firstword $(wildcard build/models/fmnist-mlp-binary.npz) sw/pret
 R          ?= 8
 export SIM
 
-.PHONY: interop-tfc setup sim sim-decompressor validate-binary validate-float bench methods train sweep synth roofline test verilog lint readme clean system-deps
+.PHONY: interop-tfc setup sim sim-decompressor validate-binary validate-float validate-cnn bench methods train sweep synth roofline test verilog lint readme clean system-deps
 
 setup: $(STAMP)
 
@@ -75,6 +75,16 @@ validate-float: setup
 	$(PY) -m sim.main --model $(FLOAT_MODEL) --images 100 --reuse 8 --sim icarus --out build/validate-float/icarus-R8
 	for L in 1 2 4 5; do $(PY) -m sim.main --model $(FLOAT_MODEL) --images 8 --reuse 8 --add-latency $$L \
 	  --out build/validate-float/verilator-R8-L$$L || exit 1; done
+
+# The CNNs' acceptance runs (issue 16): `make train CONFIG=fmnist-cnn-binary` and
+# `CONFIG=fmnist-cnn-float` first. Every test image of the binary CNN, the first 1,000
+# of the float CNN, at R = 8 on Verilator on two worker processes.
+CNN_BINARY_MODEL ?= build/models/fmnist-cnn-binary.npz
+CNN_FLOAT_MODEL ?= build/models/fmnist-cnn-float.npz
+validate-cnn: setup
+	$(PY) -m sim.main --model $(CNN_FLOAT_MODEL) --images 1000 --reuse 8 --jobs 2 --out build/validate-cnn/verilator-float-R8
+	$(PY) -m sim.main --model $(CNN_BINARY_MODEL) --images 10000 --reuse 8 --jobs 2 --out build/validate-cnn/verilator-binary-R8
+	$(PY) -m report.readme
 
 # The benchmark (issue 7): both Fashion-MNIST MLPs (trained here unless build/models
 # holds them with an unchanged config), all 10,000 test images bit-exact in RTL on
