@@ -57,12 +57,12 @@ def _validate_row(d: dict, floats: bool) -> str:
             + (f" {d['max_abs_diff_vs_float64']:.2g} |" if floats else ""))
 
 
-def validate_table(relative: str, runs: str = "*"):
-    """A table of ``sim.validate`` summaries found under ``build/<relative>/<runs>/``
+def validate_table(relative: str, folders: str = "*"):
+    """A table of ``sim.validate`` summaries found under ``build/<relative>/<folders>/``
     (binary models add the lanes K, float models the adder latency L and the largest
     difference to float64)."""
     def render(build: Path) -> str | None:
-        paths = sorted((build / relative).glob(f"{runs}/summary.json"))
+        paths = sorted((build / relative).glob(f"{folders}/summary.json"))
         if not paths:
             return None
         runs = [read_json(path, "build") for path in paths]
