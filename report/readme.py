@@ -79,12 +79,14 @@ def validate_table(relative: str, folders: str = "*"):
 
 
 def training_tables(build: Path) -> str | None:
-    """The accuracy and storage tables of the two Fashion-MNIST MLP reports."""
+    """The accuracy and storage tables of the two Fashion-MNIST MLP reports, and of the
+    two CNNs' where they exist."""
     from .training_tables import read_reports, render
     paths = [build / "models" / f"fmnist-mlp-{kind}.json" for kind in ("binary", "float")]
     if not all(p.exists() for p in paths):
         return None
-    return render(read_reports(paths, "build")).strip()
+    cnns = [build / "models" / f"fmnist-cnn-{kind}.json" for kind in ("binary", "float")]
+    return render(read_reports(paths + [p for p in cnns if p.exists()], "build")).strip()
 
 
 def bench_table(relative: str):
