@@ -50,6 +50,8 @@ def plane_offset(plan: BinaryPlan, plane):
 
 
 def conv_tables(plan: BinaryPlan, layer) -> SimpleNamespace:
+    """The per-layer constants of the convolution mode, indexed by ``layer``: the
+    pixel scan's fields and class tables, the input and output areas, the planes."""
     addr = bits_for(plan.layout.depth)
     values, ys, xs = _scan_values(plan)
     tab = lambda vals, shape: select([Const(v, shape) for v in vals], layer)  # noqa: E731
@@ -110,7 +112,7 @@ def conv_stage_a(engine, m, walker, advance, strobe, t) -> SimpleNamespace:
     return a1
 
 
-def conv_lane_address(engine, m, walker, a1, k: int):
+def conv_lane_address(engine, walker, a1, k: int):
     """Lane ``k``'s activation address for the beat in stage A (registered by the caller)."""
     zero = engine.plan.layout.zero
     return Mux(walker.o.null[k], zero, a1.rbase + walker.o.addr[k])
@@ -119,7 +121,6 @@ def conv_lane_address(engine, m, walker, a1, k: int):
 def conv_write(engine, m, d, t):
     """Stage D of a hidden layer in a conv plan: each output pixel's R bits ORed
     into the PEs' window registers; the window's last pixel writes them."""
-    R = engine.plan.reuse
     pooled = []
     for r, pe in enumerate(d.pes):
         held = Signal(name=f"pool{r}")
@@ -128,5 +129,4 @@ def conv_write(engine, m, d, t):
         with m.If(d.valid):
             m.d.sync += held.eq(bit)
         pooled.append(bit)
-    assert len(pooled) == R
     return SimpleNamespace(addr=d.out_addr, data=Cat(*pooled), en=d.valid & d.window_last & ~t.is_last)

@@ -258,7 +258,7 @@ class BinaryEngine(wiring.Component):
             lane_addr = Signal(range(depth), name=f"lane{k}_addr")  # stage A1
             # A null beat (no weight) reads the zero region: its term is 0 ^ sign 0 = 0.
             if plan.conv:
-                m.d.sync += lane_addr.eq(conv_lane_address(self, m, walker, a1, k))
+                m.d.sync += lane_addr.eq(conv_lane_address(self, walker, a1, k))
             else:
                 m.d.sync += lane_addr.eq(Mux(walker.o.null[k], zero << c,
                                              self.region_address(m, region, walker.o.addr[k], f"lane{k}")))
