@@ -36,8 +36,10 @@ def check_config_names(names: list[str], field: str = "configs") -> None:
 
 def config_matches(stored: dict, cfg) -> bool:
     """The stored report's config is ``cfg``: equal fields, and fields the stored
-    report lacks (added to :class:`sw.configs.Config` later) at their defaults."""
+    report lacks (added to :class:`sw.configs.Config` later) at their defaults.
+    ``notes`` (prose about the choices, no effect on training) are not compared."""
     current = json.loads(json.dumps(cfg.to_dict()))
+    current.pop("notes", None)
     defaults = {f.name: f.default for f in dataclasses.fields(cfg)
                 if f.default is not dataclasses.MISSING}
     for key, value in current.items():

@@ -20,6 +20,7 @@ def test_config_matches_equal_fields_and_later_defaults():
                  if f.default is not dataclasses.MISSING and getattr(cfg, f.name) == f.default)
     assert config_matches({k: v for k, v in stored.items() if k != field}, cfg)
     assert not config_matches({k: v for k, v in stored.items() if k != "epochs"}, cfg)
+    assert config_matches({**stored, "notes": "reworded"}, cfg)  # prose, no effect on training
 
 
 def test_unknown_config_is_refused():
