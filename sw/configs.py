@@ -162,11 +162,20 @@ _add(Config(
     activation="float", eta=0.9, lam=2e-6, epochs=18, retrain_epochs=8, notes=_FMNIST_NOTES,
 ))
 _CNN_NOTES = (
-    "Issue 16. Paper-style VGG-small for 28x28 with the paper's per-layer eta (0.8 would be the "
-    "paper's conv value; see below), exported to tnn-model-v1 with conv{l}/pool{l} layers. "
-    "Sized for a 30-minute budget on 2 shared cores (sparse stages plus the dense-binary baseline "
-    "with equal epochs) and for the RTL: the sum over convolutions of nonzero weights x output "
-    "pixels stays below ~2 M per image."
+    "Issue 16: VGG-small style for 28x28 (3x3 convolutions with padding 1, 2x2 max pool after the "
+    "activation, one hidden FC layer), exported with conv{l}/pool{l} layers. Tuned and stated: conv "
+    "eta 0.5 instead of the paper's 0.8 -- the convolutions hold about 19k of the 824k weights, so "
+    "denser conv layers (as in the paper's Fig. 4b) cost little overall sparsity; FC eta 0.9 as the "
+    "paper. A short trial of the paper-like 16-16-M-32-32-M, FC 128 at conv eta 0.8 (binary, 6 + 3 "
+    "epochs, 1 thread) reached 86.1 % test at 94 % zeros, short of the issue's 90 %, so the "
+    "channels are wider and the work lower (32-M-64-M: 3.8 M dense MACs per image, FC 256). 7 + 2 "
+    "epochs (retraining at lr 1e-3) plus 9 for the dense-binary baseline, sized for the "
+    "30-minute budget on 2 cores; the RTL's conv work (nonzero weights x output pixels) stays "
+    "below 2 M per image. Measured (seed 0, --threads 1, on 2 cores shared with three RTL "
+    "simulations): binary 88.20 % test (dense binary 85.09 %), 95.1 % zeros, 3536 s; float "
+    "91.50 % (dense binary 90.31 %), 95.2 % zeros, 3293 s. Binary misses the issue's 90 % and "
+    "both runs the 30 minutes on that loaded machine; the binary network's validation accuracy "
+    "was still rising at the end of stage 1 (more epochs or wider layers are the next step)."
 )
 _CNN = dict(dataset="fmnist", arch="cnn", features=CNN_FEATURES, fc=CNN_FC, eta_conv=CNN_ETA_CONV,
             eta=0.9, lam=2e-6, epochs=CNN_EPOCHS, retrain_epochs=CNN_RETRAIN, retrain_lr=1e-3,
