@@ -190,8 +190,7 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
             classes = len(by_class)
             start, carry = by_class.reshape(-1), np.zeros(by_class.size, np.int64)
         else:
-            rows = w if g is None else model.weights[l].reshape(len(w), -1)
-            start, carry, lo, hi, out_c = _binary_row_constants(model, l, rows, kp, kn)
+            start, carry, lo, hi, out_c = _binary_row_constants(model, l, model.weight_matrix(l), kp, kn)
         starts.append(start)
         carries.append(carry)
         acc_lo, acc_hi = min(acc_lo, int(lo.min())), max(acc_hi, int(hi.max()))
