@@ -120,8 +120,6 @@ class BinaryEngine(wiring.Component):
             refuse(self, f"plan: the binary engine needs a BinaryPlan, got {type(plan).__name__}", TypeError)
         self.plan = plan
         self.col_bits = bits_for(max(max(lp.n_in for lp in plan.layers), plan.hidden_width))
-        # Conv plans: one flat address space (hw.conv_plan); else 2^col_bits columns per region.
-        self.addr_width = bits_for(plan.layout.depth) if plan.conv else None
         self.hidden_buffers = min(2, len(plan.layers) - 1)
         super().__init__(binary_engine_signature(plan))
 
