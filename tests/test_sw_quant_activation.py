@@ -12,3 +12,11 @@ def test_sign_ste_forward_and_hardtanh_gradient():
     y.sum().backward()
     assert x.grad.tolist() == [0, 1, 1, 1, 1, 1, 1, 0]
     assert torch.equal(BinarySign()(x.detach()), y.detach())
+
+
+def test_sign_ste_gradient_boundary_is_exactly_one_in_float32():
+    one_up = torch.nextafter(torch.tensor(1.0), torch.tensor(2.0)).item()
+    one_down = torch.nextafter(torch.tensor(1.0), torch.tensor(0.0)).item()
+    x = torch.tensor([-one_up, -1.0, -one_down, one_down, 1.0, one_up], requires_grad=True)
+    sign_ste(x).backward(torch.full_like(x, 3.0))
+    assert x.grad.tolist() == [0, 3, 3, 3, 3, 0]

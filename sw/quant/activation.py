@@ -13,6 +13,10 @@ from torch import Tensor, nn
 __all__ = ["SignSTE", "sign_ste", "BinarySign"]
 
 
+_STE_HI = float(torch.nextafter(torch.tensor(1.0), torch.tensor(2.0)))
+_STE_LO = -_STE_HI
+
+
 class SignSTE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor) -> Tensor:
@@ -22,7 +26,9 @@ class SignSTE(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out: Tensor):
         (x,) = ctx.saved_tensors
-        return grad_out * (x.abs() <= 1).to(grad_out.dtype)
+        # aten's fused hardtanh backward zeroes the gradient where x <= lo or x >= hi;
+        # bounds one float32 step outside +-1 keep x = +-1 inside, as |x| <= 1 does.
+        return torch.ops.aten.hardtanh_backward(grad_out, x, _STE_LO, _STE_HI)
 
 
 def sign_ste(x: Tensor) -> Tensor:
