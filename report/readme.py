@@ -78,15 +78,16 @@ def validate_table(relative: str, folders: str = "*"):
     return render
 
 
-def training_tables(build: Path) -> str | None:
-    """The accuracy and storage tables of the two Fashion-MNIST MLP reports, and of the
-    two CNNs' where they exist."""
-    from .training_tables import read_reports, render
-    paths = [build / "models" / f"fmnist-mlp-{kind}.json" for kind in ("binary", "float")]
-    if not all(p.exists() for p in paths):
-        return None
-    cnns = [build / "models" / f"fmnist-cnn-{kind}.json" for kind in ("binary", "float")]
-    return render(read_reports(paths + [p for p in cnns if p.exists()], "build")).strip()
+def training_tables(kind: str):
+    """The accuracy and storage tables of the two Fashion-MNIST ``kind`` networks' training
+    reports (``build/models/fmnist-<kind>-{binary,float}.json``); None unless both exist."""
+    def render(build: Path) -> str | None:
+        from .training_tables import read_reports, render
+        paths = [build / "models" / f"fmnist-{kind}-{act}.json" for act in ("binary", "float")]
+        if not all(p.exists() for p in paths):
+            return None
+        return render(read_reports(paths, "build")).strip()
+    return render
 
 
 def bench_table(relative: str):
@@ -141,7 +142,8 @@ BLOCKS = {
     "bench": bench_table("bench"),
     "bench-cnn": bench_table("bench-cnn"),
     "methods": methods_table,
-    "training": training_tables,
+    "training": training_tables("mlp"),
+    "training-cnn": training_tables("cnn"),
     "roofline": roofline_table,
     "interop-tfc": json_block("interop-tfc/report.json"),
 }

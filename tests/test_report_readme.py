@@ -1,6 +1,7 @@
 """README blocks are rewritten between their markers (report/readme.py)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,17 @@ def test_validate_table_reports_lanes_and_dense_macs_per_mac_slot(tmp_path):
     assert table.splitlines()[0].startswith("| model | simulator | R | K |")
     assert table.splitlines()[2] == (f"| `fmnist-mlp-binary-small.npz` | verilator | 2 | 4 | 4 | 4 / 4 "
                                      f"| 0.5000 | 0.5000 | 100 | 1.0100 | {dense / 400:.2f} | 1,000 | 1.0 |")
+
+
+def test_mlp_and_cnn_training_tables_are_separate_blocks(tmp_path):
+    report = json.loads(Path("sw/pretrained/fmnist-mlp-binary-small.json").read_text())
+    models = tmp_path / "build" / "models"
+    models.mkdir(parents=True)
+    for act in ("binary", "float"):
+        (models / f"fmnist-cnn-{act}.json").write_text(json.dumps({**report, "name": f"fmnist-cnn-{act}"}))
+    (models / "fmnist-mlp-binary.json").write_text(json.dumps(report))  # its float twin is missing
+    text = readme.render_blocks(_readme(), tmp_path / "build")
+    cnn = text.split("<!-- training-cnn:start -->\n")[1].split("<!-- training-cnn:end -->")[0]
+    assert "| fmnist-cnn-binary | binary |" in cnn and "| fmnist-cnn-float |" in cnn
+    assert "fmnist-mlp" not in cnn
+    assert "<!-- training:start -->\nold training\n<!-- training:end -->" in text
