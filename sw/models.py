@@ -165,7 +165,8 @@ class VGGSmall(nn.Module):
     """VGG-style CNN: ``features`` is a list of channel counts and ``"M"`` (2x2 max pool).
 
     Each convolution is 3x3, padding 1, followed by batch norm and the
-    activation; then one hidden fully connected layer and the output layer
+    activation (a 2x2 max pool, where ``features`` has one, sits between the
+    two: the same values as pooling after it); then one hidden fully connected layer and the output layer
     (batch norm on the output for float activations, a positive scalar for
     binary ones). ``etas``/``lams`` list one value per weight layer, convolutions
     first.
@@ -183,8 +184,10 @@ class VGGSmall(nn.Module):
         layers: list[nn.Module] = []
         c, (h, w), k = 1, image_shape, 0
         for f in features:
-            if f == "M":
-                layers.append(nn.MaxPool2d(2))
+            if f == "M":  # pool before the activation: the same values (the activation is
+                # monotone, so it commutes with max), but the gradient reaches the window's
+                # largest pre-activation instead of the first of its tied +1s
+                layers.insert(len(layers) - 1, nn.MaxPool2d(2))
                 h, w = h // 2, w // 2
             else:
                 layers += [_conv(c, int(f), weights, etas[k], lams[k]), nn.BatchNorm2d(int(f)),
@@ -197,7 +200,7 @@ class VGGSmall(nn.Module):
         self.act = _activation(activation)
         self.out = _linear(fc, n_classes, weights, etas[k + 1], lams[k + 1])
         self.out_post = nn.BatchNorm1d(n_classes) if activation == "float" else OutputScale(fc ** -0.5)
-        # features[i:j] is convolution block k (conv, batch norm, activation[, pool])
+        # features[i:j] is convolution block k (conv, batch norm[, pool], activation)
         starts = [i for i, m in enumerate(layers) if isinstance(m, nn.Conv2d)]
         self._blocks = list(zip(starts, starts[1:] + [len(layers)]))
 
@@ -221,9 +224,9 @@ class VGGSmall(nn.Module):
     def pools(self) -> list[tuple[int, int] | None]:
         """Per convolution, the max pool's window after its activation, or None."""
         out = []
-        for _, j in self._blocks:
-            pool = self.features[j - 1]
-            k = pool.kernel_size if isinstance(pool, nn.MaxPool2d) else None
+        for i, j in self._blocks:
+            pools = [m for m in self.features[i:j] if isinstance(m, nn.MaxPool2d)]
+            k = pools[0].kernel_size if pools else None
             out.append(None if k is None else ((k, k) if isinstance(k, int) else tuple(k)))
         return out
 

@@ -29,6 +29,23 @@ def test_ternary_and_float_weights():
     assert type(conv[0][1]) is nn.Conv2d and not isinstance(conv[0][1], TernaryConv2d)
 
 
+@pytest.mark.parametrize("activation", ["binary", "float"])
+def test_vgg_pools_before_the_activation_with_the_values_of_pooling_after(activation):
+    """The model file pools after the activation; the network pools before it (a
+    better gradient) and, the activation being monotone, gets the same values."""
+    torch.manual_seed(1)
+    model = VGGSmall((9, 7), 3, features=(4, "M", 5), fc=6, activation=activation).eval()
+    for norm in model.norms[:2]:  # negative scales too: batch norm may flip the order
+        norm.weight.data.uniform_(-1, 1)
+        norm.running_mean.uniform_(-3, 3)
+    x = torch.randint(0, 256, (6, 63)).float()
+    _, hidden = model(x, return_hidden=True)
+    conv, norm, act = model.convs[0], model.norms[0], model.act
+    after = nn.functional.max_pool2d(act(norm(conv(model.pre(x).reshape(-1, 1, 9, 7)))), 2)
+    assert torch.equal(hidden[0], after.flatten(1))
+    assert model.pools == [(2, 2), None]
+
+
 @pytest.mark.parametrize("build, message", [
     (lambda: BinaryMLP(4, (3,), 2, weights="binary"),
      "weights: expected one of ('ternary', 'float'), got 'binary'"),
