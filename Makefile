@@ -76,15 +76,11 @@ validate-float: setup
 	for L in 1 2 4 5; do $(PY) -m sim.main --model $(FLOAT_MODEL) --images 8 --reuse 8 --add-latency $$L \
 	  --out build/validate-float/verilator-R8-L$$L || exit 1; done
 
-# The CNNs' acceptance runs (issue 16): `make train CONFIG=fmnist-cnn-binary` and
-# `CONFIG=fmnist-cnn-float` first. Every test image of the binary CNN, the first 1,000
-# of the float CNN, on Verilator on two worker processes (R = 32 for the binary CNN, whose
-# simulation is then twice as fast; R = 8 for the float CNN).
-CNN_BINARY_MODEL ?= build/models/fmnist-cnn-binary.npz
-CNN_FLOAT_MODEL ?= build/models/fmnist-cnn-float.npz
+# The CNNs' acceptance runs (issue 16): the CNN half of `make bench` (trains them unless
+# build/models holds them): every test image of the binary CNN at R = 32, the first 1,000
+# of the float CNN at R = 8, on Verilator on two worker processes, then synthesis.
 validate-cnn: setup
-	$(PY) -m sim.main --model $(CNN_FLOAT_MODEL) --images 1000 --reuse 8 --jobs 2 --out build/validate-cnn/verilator-float-R8
-	$(PY) -m sim.main --model $(CNN_BINARY_MODEL) --images 10000 --reuse 32 --jobs 2 --out build/validate-cnn/verilator-binary-R32
+	$(PY) -m report.bench --configs fmnist-cnn-binary,fmnist-cnn-float --out build/bench-cnn
 	$(PY) -m report.readme
 
 # The benchmark (issue 7): both Fashion-MNIST MLPs (trained here unless build/models

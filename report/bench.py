@@ -56,14 +56,24 @@ from .models import TrainedModel, check_config_names, ensure_model, stored_model
 from .provenance import git_commit, versions
 from .simulate import load_data, simulate_model
 
-__all__ = ["DEFAULT_CONFIGS", "CNN_CONFIGS", "DEFAULT_IMAGES", "FORMAT", "model_entry", "run", "main"]
+__all__ = ["DEFAULT_CONFIGS", "CNN_CONFIGS", "DEFAULT_IMAGES", "DEFAULT_REUSE", "REUSE", "FORMAT",
+           "reuse_for", "model_entry", "run", "main"]
 
 DEFAULT_CONFIGS = ("fmnist-mlp-binary", "fmnist-mlp-float")
 #: The CNNs, which ``make bench`` runs as a second bench (build/bench-cnn).
 CNN_CONFIGS = ("fmnist-cnn-binary", "fmnist-cnn-float")
 #: Test images simulated per config when ``--images`` is not given (others: the whole test split).
 DEFAULT_IMAGES: dict[str, int] = {"fmnist-cnn-float": 1000}
+#: R per config when ``--reuse`` is not given (others: :data:`REUSE`). The binary CNN runs
+#: at R = 32: its batches take about as long at any R, so fewer batches simulate faster.
+DEFAULT_REUSE: dict[str, int] = {"fmnist-cnn-binary": 32}
+REUSE = 8
 FORMAT = "sparse-tnn-bench-v1"
+
+
+def reuse_for(name: str, reuse: int | None) -> int:
+    """R for config ``name``: ``--reuse`` when given, else its :data:`DEFAULT_REUSE` or :data:`REUSE`."""
+    return reuse if reuse is not None else DEFAULT_REUSE.get(name, REUSE)
 
 
 def model_entry(cfg, trained: TrainedModel, summary: dict, roof: dict) -> dict:
@@ -75,6 +85,7 @@ def model_entry(cfg, trained: TrainedModel, summary: dict, roof: dict) -> dict:
         "config": cfg.name,
         "activation": cfg.activation,
         "model": str(trained.npz),
+        "reuse": summary["reuse"],
         "trained_now": trained.trained_now,
         "training": {
             "stages": {k: v["test_acc"] for k, v in train_report["stages"].items()},
@@ -112,7 +123,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
                    help="comma-separated training configs (default %(default)s)")
     p.add_argument("--images", type=int, help="only the first N test images (default: all)")
-    p.add_argument("--reuse", type=int, default=8, help="R (default %(default)s)")
+    p.add_argument("--reuse", type=int,
+                   help=f"R for every config (default {REUSE}; {DEFAULT_REUSE} unless given)")
     add_cluster_arguments(p, default_jobs=2)
     p.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     p.add_argument("--out", type=Path, default=Path("build/bench"))
@@ -131,7 +143,7 @@ def check_args(args) -> list:
     check_config_names(names)
     if args.images is not None and args.images < 1:
         raise InputError(f"images: must be >= 1, got {args.images}")
-    if args.reuse < 1:
+    if args.reuse is not None and args.reuse < 1:
         raise InputError(f"reuse: must be >= 1, got {args.reuse}")
     if args.jobs < 1:
         raise InputError(f"jobs: must be >= 1, got {args.jobs}")
@@ -169,7 +181,7 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
         for cfg in cfgs:
             sims[cfg.name] = simulate_model(cfg.name, trained[cfg.name].npz, data[cfg.dataset],
                                             images=args.images or DEFAULT_IMAGES.get(cfg.name),
-                                            reuse=args.reuse, sim=args.sim,
+                                            reuse=reuse_for(cfg.name, args.reuse), sim=args.sim,
                                             cluster=session.address, out=out, log=log)
     phases["simulate"] = time.perf_counter() - t
 
@@ -179,8 +191,8 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
 
     t = time.perf_counter()
     models = {cfg.name: model_entry(cfg, trained[cfg.name], sims[cfg.name], model_roofline(
-        gamma.of_model_file(trained[cfg.name].npz, "models"), cfg.activation, args.reuse,
-        synth_summary))
+        gamma.of_model_file(trained[cfg.name].npz, "models"), cfg.activation,
+        reuse_for(cfg.name, args.reuse), synth_summary))
         for cfg in cfgs}
     from cost.plots import plot_all
     from cost.throughput import DEVICES
@@ -196,7 +208,8 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
         "git": git,
         "versions": versions(),
         "machine": {"cpus": len(os.sched_getaffinity(0)), "machine": platform.machine()},
-        "settings": {"configs": [c.name for c in cfgs], "images": args.images, "reuse": args.reuse,
+        "settings": {"configs": [c.name for c in cfgs], "images": args.images,
+                     "reuse": {c.name: reuse_for(c.name, args.reuse) for c in cfgs},
                      "jobs": args.jobs, "cluster": cluster_address(args.cluster),
                      "simulator": args.sim, "synthesis": not args.no_synth},
         "phases": phases,

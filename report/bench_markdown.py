@@ -31,7 +31,8 @@ def glance_table(report: dict) -> str:
             ("weight bits per weight: RLE / Huffman (2-bit dense: 2)",
              lambda m: f"{m['sizes']['rle_bits_per_weight']:.3f} / "
                        f"{m['sizes']['huffman_bits_per_weight']:.3f}"),
-            (f"cycles per batch of R = {report['settings']['reuse']}: measured / ideal",
+            ("R (images per batch)", lambda m: str(m.get("reuse", report["settings"]["reuse"]))),
+            ("cycles per batch: measured / ideal",
              lambda m: f"{m['cycles_per_batch']['measured']:,.0f} / "
                        f"{m['cycles_per_batch']['ideal']:,.0f} "
                        f"({m['cycles_per_batch']['ratio']:.3f})"),
@@ -72,6 +73,13 @@ def _model_section(name: str, m: dict) -> list[str]:
     return out
 
 
+def _reuse_text(reuse) -> str:
+    """``settings.reuse``: one R, or R per config."""
+    if isinstance(reuse, int):
+        return str(reuse)
+    return ", ".join(f"{r} ({name})" for name, r in reuse.items())
+
+
 def render_markdown(report: dict) -> str:
     """``REPORT.md``: the table first, then the plots, phases, per-model sections, tools."""
     s = report["settings"]
@@ -80,7 +88,7 @@ def render_markdown(report: dict) -> str:
     out = ["# Benchmark report", "",
            f"Commit `{(report['git']['commit'] or 'unknown')[:12]}`"
            f"{' (uncommitted changes)' if report['git']['dirty'] else ''}, {report['date']}; "
-           f"{s['simulator']}, R = {s['reuse']}, {where}.", "",
+           f"{s['simulator']}, R = {_reuse_text(s['reuse'])}, {where}.", "",
            glance_table(report), ""]
     for plot in report["plots"]:
         out += [f"![{Path(plot).stem}]({Path(plot).name})", ""]

@@ -57,12 +57,12 @@ def _validate_row(d: dict, floats: bool) -> str:
             + (f" {d['max_abs_diff_vs_float64']:.2g} |" if floats else ""))
 
 
-def validate_table(relative: str, folders: str = "*"):
-    """A table of ``sim.validate`` summaries found under ``build/<relative>/<folders>/``
-    (binary models add the lanes K, float models the adder latency L and the largest
+def validate_table(relative: str, pattern: str = "*/summary.json"):
+    """A table of the ``sim.validate`` summaries ``build/<relative>/<pattern>`` (a glob;
+    binary models add the lanes K, float models the adder latency L and the largest
     difference to float64)."""
     def render(build: Path) -> str | None:
-        paths = sorted((build / relative).glob(f"{folders}/summary.json"))
+        paths = sorted((build / relative).glob(pattern))
         if not paths:
             return None
         runs = [read_json(path, "build") for path in paths]
@@ -137,8 +137,8 @@ BLOCKS = {
     "decompressor-summary": json_block("sim-decompressor/summary.json"),
     "validate-binary": validate_table("validate-binary"),
     "validate-float": validate_table("validate-float"),
-    "validate-cnn-binary": validate_table("validate-cnn", "*-binary-*"),
-    "validate-cnn-float": validate_table("validate-cnn", "*-float-*"),
+    "validate-cnn-binary": validate_table("bench-cnn", "fmnist-cnn-binary-validate.json"),
+    "validate-cnn-float": validate_table("bench-cnn", "fmnist-cnn-float-validate.json"),
     "bench": bench_table("bench"),
     "bench-cnn": bench_table("bench-cnn"),
     "methods": methods_table,

@@ -23,7 +23,7 @@ def test_bench_on_tiny_configs(tmp_path):
         assert m["validation"]["sim_processes"] == 2
         assert m["cycles_per_batch"]["measured"] >= m["cycles_per_batch"]["ideal"] > 0
         assert m["roofline"]["effective_tops"]["paper"] > 0
-        assert m["trained_now"]
+        assert m["trained_now"] and m["reuse"] == 4
     cnn = report["models"]["tiny-cnn-binary"]["roofline"]
     assert [layer["pixels"] for layer in cnn["layers"]] == [64, 16, 1, 1]  # 8x8, then 4x4 after a pool
     assert report["versions"]["amaranth"] and report["git"]["commit"]
@@ -36,7 +36,15 @@ def test_bench_on_tiny_configs(tmp_path):
     code = bench.main(["--configs", "tiny", "--images", "4", "--out", str(out),
                        "--models", str(tmp_path / "models"), "--no-synth", "--jobs", "1"])
     assert code == 0
-    assert not json.loads((out / "report.json").read_text())["models"]["tiny"]["trained_now"]
+    second = json.loads((out / "report.json").read_text())
+    assert not second["models"]["tiny"]["trained_now"]
+    assert second["settings"]["reuse"] == {"tiny": bench.REUSE} and second["models"]["tiny"]["reuse"] == 8
+
+
+def test_reuse_per_config():
+    assert bench.reuse_for("fmnist-cnn-binary", None) == 32
+    assert bench.reuse_for("fmnist-mlp-binary", None) == bench.REUSE == 8
+    assert bench.reuse_for("fmnist-cnn-binary", 4) == 4
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -23,9 +23,9 @@ def _model(activation, measured=None):
 
 
 REPORT = {
-    "settings": {"reuse": 8, "simulator": "verilator", "jobs": 2},
+    "settings": {"reuse": 8, "simulator": "verilator", "jobs": 2},  # a report from before R per config
     "git": {"commit": "0123456789abcdef", "dirty": True}, "date": "2025-01-01 00:00:00 UTC",
-    "models": {"a": _model("binary", 3.21), "b": _model("float")},
+    "models": {"a": {**_model("binary", 3.21), "reuse": 32}, "b": _model("float")},  # b: before "reuse"
     "plots": ["build/bench/sparsity.png"], "phases": {"train": 1.0, "simulate": 2.0},
     "versions": {"python": "3.11"},
 }
@@ -40,7 +40,8 @@ def test_glance_table():
         "| accuracy: RTL / golden model | 88.44 % / 88.44 % | 88.44 % / 88.44 % |",
         "| zero weights | 96.50 % | 96.50 % |",
         "| weight bits per weight: RLE / Huffman (2-bit dense: 2) | 0.351 / 0.261 | 0.351 / 0.261 |",
-        "| cycles per batch of R = 8: measured / ideal | 4,200 / 4,000 (1.050) | 4,200 / 4,000 (1.050) |",
+        "| R (images per batch) | 32 | 8 |",
+        "| cycles per batch: measured / ideal | 4,200 / 4,000 (1.050) | 4,200 / 4,000 (1.050) |",
         "| simulation: wall s / simulated cycles per s | 61 / 123,456 | 61 / 123,456 |",
         "| effective TOPs on KU115 at this gamma and R: paper constants / measured "
         "| 12.35 / 3.21 | 12.35 / not synthesised |",
@@ -60,3 +61,8 @@ def test_report_markdown_sections():
     assert "Cycles per batch by cause (model): compute 4,000, drain 200; measured 4,200." in lines
     assert sum(line.startswith("Largest difference of any output") for line in lines) == 1
     assert md.endswith("the TOPs figures assume the paper's 250 MHz.\n")
+
+
+def test_markdown_names_r_per_config():
+    report = {**REPORT, "settings": {**REPORT["settings"], "reuse": {"a": 32, "b": 8}}}
+    assert render_markdown(report).splitlines()[2].endswith("verilator, R = 32 (a), 8 (b), 2 simulation processes.")
