@@ -63,6 +63,10 @@ def build_cocotb(*, toplevel: str, sources, sim: str = "verilator", waves: bool 
         build_dir = default_build_dir(toplevel, sources, sim, timing=timing, waves=waves)
     build_dir = Path(build_dir).resolve()
     build_args = list(VERILATOR_ARGS) if sim == "verilator" else list(ICARUS_ARGS)
+    if sim == "verilator" and waves:
+        # a waves build simulates one batch to debug it: compiling the C++ (its trace
+        # code above all) unoptimised takes about half as long, and the run is short
+        build_args += ["-CFLAGS", "-O0"]
     if sim == "verilator" and waves and fst_available():
         build_args += ["--trace-fst"]  # else the runner's --trace: VCD
     if sim == "verilator" and timing:
