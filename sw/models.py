@@ -166,9 +166,9 @@ class VGGSmall(nn.Module):
 
     Each convolution is 3x3, padding 1, followed by batch norm and the
     activation (a 2x2 max pool, where ``features`` has one, sits between the
-    two: the same values as pooling after it); then one hidden fully connected layer and the output layer
-    (batch norm on the output for float activations, a positive scalar for
-    binary ones). ``etas``/``lams`` list one value per weight layer, convolutions
+    two: the same values as pooling after it); then one hidden fully connected
+    layer and the output layer (batch norm on the output for float
+    activations, a positive scalar for binary ones). ``etas``/``lams`` list one value per weight layer, convolutions
     first.
     """
 
