@@ -168,8 +168,8 @@ class VGGSmall(nn.Module):
     activation (a 2x2 max pool, where ``features`` has one, sits between the
     two: the same values as pooling after it); then one hidden fully connected
     layer and the output layer (batch norm on the output for float
-    activations, a positive scalar for binary ones). ``etas``/``lams`` list one value per weight layer, convolutions
-    first.
+    activations, a positive scalar for binary ones). ``etas``/``lams`` list one
+    value per weight layer, convolutions first.
     """
 
     def __init__(self, image_shape: tuple[int, int], n_classes: int, *,
