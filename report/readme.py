@@ -104,6 +104,8 @@ def bench_table(relative: str):
         return (glance_table(report) + f"\n\nMeasured by `make bench` on commit `{commit}`{dirty}, "
                 f"{report['date']}; "
                 + (f"the first {images:,} test images; " if images else "")
+                + ("" if report["settings"].get("synthesis", True)
+                   else "synthesis skipped (`--no-synth`); ")
                 + "phases (s): "
                 + ", ".join(f"{k} {v:.0f}" for k, v in report["phases"].items())
                 + f". Full report: `build/{relative}/REPORT.md`.")

@@ -108,3 +108,14 @@ def test_mlp_and_cnn_training_tables_are_separate_blocks(tmp_path):
     assert "| fmnist-cnn-binary | binary |" in cnn and "| fmnist-cnn-float |" in cnn
     assert "fmnist-mlp" not in cnn
     assert "<!-- training:start -->\nold training\n<!-- training:end -->" in text
+
+
+def test_bench_block_says_when_synthesis_was_skipped(tmp_path):
+    from test_report_bench_markdown import REPORT
+    (tmp_path / "bench-cnn").mkdir()
+    for synthesis, said in ((False, True), (True, False)):
+        report = {**REPORT, "settings": {**REPORT["settings"], "synthesis": synthesis, "images": None},
+                  "phases": {"simulate": 2.0}}
+        (tmp_path / "bench-cnn" / "report.json").write_text(json.dumps(report))
+        text = readme.bench_table("bench-cnn")(tmp_path)
+        assert ("synthesis skipped (`--no-synth`); phases (s): simulate 2." in text) == said
