@@ -79,8 +79,9 @@ validate-float: setup
 # The CNNs' acceptance runs (issue 16): the CNN half of `make bench` (trains them unless
 # build/models holds them): every test image of the binary CNN at R = 32, the first 1,000
 # of the float CNN at R = 8, on Verilator on two worker processes, then synthesis.
+CNN_BENCH = $(PY) -m report.bench --configs fmnist-cnn-binary,fmnist-cnn-float --out build/bench-cnn
 validate-cnn: setup
-	$(PY) -m report.bench --configs fmnist-cnn-binary,fmnist-cnn-float --out build/bench-cnn
+	$(CNN_BENCH)
 	$(PY) -m report.readme
 
 # The benchmark (issue 7): both Fashion-MNIST MLPs (trained here unless build/models
@@ -92,7 +93,7 @@ validate-cnn: setup
 # Not part of `make test` (tests/test_report_bench.py runs the same path on the tiny configs).
 bench: setup
 	$(PY) -m report.bench --out build/bench
-	$(PY) -m report.bench --configs fmnist-cnn-binary,fmnist-cnn-float --out build/bench-cnn
+	$(CNN_BENCH)
 	$(PY) -m report.readme
 
 # The seed papers' ternarisation methods compared (issue 8): each method's Fashion-MNIST
