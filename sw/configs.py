@@ -163,8 +163,8 @@ _add(Config(
     activation="float", eta=0.9, lam=2e-6, epochs=18, retrain_epochs=8, notes=_FMNIST_NOTES,
 ))
 _CNN_NOTES = (
-    "Issue 16: VGG-small style for 28x28 (3x3 convolutions with padding 1, 2x2 max pool after the "
-    "activation, one hidden FC layer of 256), exported with conv{l}/pool{l} layers. Tuned and "
+    "Issue 16: VGG-small style for 28x28 (3x3 convolutions with padding 1, 2x2 max pools, one "
+    "hidden FC layer of 256), exported with conv{l}/pool{l} layers. Tuned and "
     "stated: conv eta 0.5 instead of the paper's 0.8 -- the convolutions hold few of the weights, "
     "so denser conv layers (as in the paper's Fig. 4b) cost little overall sparsity; FC eta 0.9 as "
     "the paper. A short trial of the paper-like 16-16-M-32-32-M, FC 128 at conv eta 0.8 (binary, "

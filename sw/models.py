@@ -222,7 +222,7 @@ class VGGSmall(nn.Module):
 
     @property
     def pools(self) -> list[tuple[int, int] | None]:
-        """Per convolution, the max pool's window after its activation, or None."""
+        """Per convolution, its max pool's window (the model file's ``pool{l}``), or None."""
         out = []
         for i, j in self._blocks:
             pools = [m for m in self.features[i:j] if isinstance(m, nn.MaxPool2d)]
