@@ -18,8 +18,12 @@ from .tools import use_simulator
 BUILD_ROOT = Path(os.environ.get("TNN_BUILD", "build"))
 
 #: Verilator options: optimise the model, no per-signal tracing unless asked.
+#: Testbenches see the top level's ports only: ``--no-public-flat-rw`` takes back
+#: the ``--public-flat-rw`` that cocotb's runner adds. A signal that VPI may write
+#: makes Verilator re-evaluate the logic it feeds on every ``eval()`` (twice a
+#: clock cycle), which for the engines is nearly all of it.
 VERILATOR_ARGS = ["-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
-                  "--public-depth", "1"]
+                  "--no-public-flat-rw", "--public-depth", "1"]
 
 
 #: Icarus options. Amaranth's Verilog (from yosys) makes every ``always @*`` block
@@ -35,16 +39,18 @@ def fst_available() -> bool:
     return Path("/usr/include/lz4.h").exists()
 
 
-def source_digest(sources) -> str:
-    """Short hash of the source files' contents: a build folder per distinct design."""
-    h = hashlib.sha256()
+def source_digest(sources, options: str = "") -> str:
+    """Short hash of the source files' contents (and of ``options``, the
+    simulator's): a build folder per distinct design."""
+    h = hashlib.sha256(options.encode())
     for src in sorted(str(s) for s in sources):
         h.update(Path(src).read_bytes())
     return h.hexdigest()[:12]
 
 
 def default_build_dir(toplevel: str, sources, sim: str, *, timing=False, waves=False) -> Path:
-    name = f"{toplevel}-{sim}-{source_digest(sources)}{'-t' if timing else ''}{'-waves' if waves else ''}"
+    options = " ".join(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)
+    name = f"{toplevel}-{sim}-{source_digest(sources, options)}{'-t' if timing else ''}{'-waves' if waves else ''}"
     return BUILD_ROOT / "sim" / name
 
 

