@@ -59,10 +59,12 @@ DEFAULT_OUT = "build/synth"
 
 def run_all(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE, out=DEFAULT_OUT, *,
             frontend: str = "rtlil", force: bool = False, log=print,
-            float_model_path=DEFAULT_FLOAT_MODEL, pnr: bool = True) -> SynthSummary:
-    """Synthesise (or fetch from cache) every standard block and write ``out/summary.json``;
-    with ``pnr``, also place and route the blocks marked ``pnr`` on the ECP5 (cached in
-    ``out/ecp5/``, :mod:`cost.nextpnr`)."""
+            float_model_path=DEFAULT_FLOAT_MODEL, pnr: bool = True,
+            summary_path=None) -> SynthSummary:
+    """Synthesise (or fetch from cache) every standard block and write the summary to
+    ``summary_path`` (default ``out/summary.json``, which ``make readme``'s roofline
+    table reads); with ``pnr``, also place and route the blocks marked ``pnr`` on the
+    ECP5 (cached in ``out/ecp5/``, :mod:`cost.nextpnr`)."""
     blocks, info = standard_blocks(model_path, reuses, float_model_path)
     results = {}
     for block in blocks:
@@ -90,7 +92,7 @@ def run_all(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE, out=DEFAULT_OUT, *,
         tool=ToolInfo(yosys_version(), frontend, script_for(frontend, "NAME")),
         model=info, blocks=results, derived=derive(results),
         notes=NOTES_ECP5 if placed else NOTES, ecp5=flow_description() if placed else None)
-    write_json(Path(out) / "summary.json", summary.to_json(), indent=1)
+    write_json(Path(summary_path or Path(out) / "summary.json"), summary.to_json(), indent=1)
     return summary
 
 

