@@ -183,7 +183,12 @@ class VGGSmall(nn.Module):
         etas, lams = _per_layer(etas, n_conv + 2, "etas"), _per_layer(lams, n_conv + 2, "lams")
         layers: list[nn.Module] = []
         c, (h, w), k = 1, image_shape, 0
-        for f in features:
+        for i, f in enumerate(features):
+            if f == "M" and (i == 0 or features[i - 1] == "M" or min(h, w) < 2):
+                raise InputError(f"features: the pool at index {i} must follow a convolution "
+                                 f"and a map of at least 2 x 2, got {list(features)}")
+            if f != "M" and (isinstance(f, str) or int(f) < 1):
+                raise InputError(f"features: expected channel counts >= 1 or 'M', got {f!r} at index {i}")
             if f == "M":  # pool before the activation: the same values (the activation is
                 # monotone, so it commutes with max), but the gradient reaches the window's
                 # largest pre-activation instead of the first of its tied +1s

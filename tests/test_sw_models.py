@@ -55,6 +55,14 @@ def test_vgg_pools_before_the_activation_with_the_values_of_pooling_after(activa
      "activation: expected one of ('binary', 'float'), got 'tanh'"),
     (lambda: VGGSmall((4, 4), 2, features=(3,), fc=4, weights="int8"),
      "weights: expected one of ('ternary', 'float'), got 'int8'"),
+    (lambda: VGGSmall((4, 4), 2, features=("M", 3), fc=4),
+     "features: the pool at index 0 must follow a convolution and a map of at least 2 x 2, got ['M', 3]"),
+    (lambda: VGGSmall((8, 8), 2, features=(3, "M", "M"), fc=4),
+     "features: the pool at index 2 must follow a convolution and a map of at least 2 x 2, got [3, 'M', 'M']"),
+    (lambda: VGGSmall((2, 2), 2, features=(3, "M", 3, "M"), fc=4),
+     "features: the pool at index 3 must follow a convolution and a map of at least 2 x 2, got [3, 'M', 3, 'M']"),
+    (lambda: VGGSmall((4, 4), 2, features=(3, 0), fc=4), "features: expected channel counts >= 1 or 'M', got 0 at index 1"),
+    (lambda: VGGSmall((4, 4), 2, features=(3, "X"), fc=4), "features: expected channel counts >= 1 or 'M', got 'X' at index 1"),
 ])
 def test_bad_arguments_name_the_field(build, message):
     with pytest.raises(InputError) as err:
