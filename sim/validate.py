@@ -136,7 +136,7 @@ def generate(plan, work: Path) -> list[Path]:
 
 #: Engine cycles per second of one simulation process, by kind: a rough figure
 #: that only sizes the slices of a run (:func:`sim.cluster.slice_count`).
-CYCLE_RATE = {"binary": 1_000_000, "float": 65_000}
+CYCLE_RATE = {"binary": 1_000_000, "float": 400_000}
 
 
 def batch_seconds(plan) -> float:

@@ -1,5 +1,6 @@
 """The engine's RTL (binary and float) on Verilator and Icarus against the golden model (cocotb)."""
 
+import re
 import zlib
 
 import numpy as np
@@ -46,6 +47,14 @@ CASES = {
 }
 
 
+def vpi_signals(build_dir):
+    """The signals a Verilator build lets VPI (cocotb) see: the names its symbol
+    table registers. Only the wrapper's ports: every public signal would be
+    re-evaluated on each eval(), several times slower."""
+    text = "".join(p.read_text() for p in build_dir.glob("Vtop__Syms*.cpp"))
+    return set(re.findall(r'varInsert\("([^"]+)"', text))
+
+
 def run_case(name, sim, tmp_path):
     factory, reuse, n_images, gaps, *lanes = CASES[name]
     rng = np.random.default_rng(zlib.crc32(name.encode()))  # hash() changes with PYTHONHASHSEED
@@ -57,7 +66,11 @@ def run_case(name, sim, tmp_path):
     if lanes:
         assert plan.lanes == lanes[0]
     sources = generate(plan, tmp_path)
-    rtl, report, _ = simulate_local(sources, pixels, plan, sim, tmp_path, gaps=gaps)
+    rtl, report, build_dir = simulate_local(sources, pixels, plan, sim, tmp_path, gaps=gaps)
+    if sim == "verilator":
+        wrapper = next(p for p in sources if p.name.endswith("_tb.v")).read_text()
+        ports = re.findall(r"^    (?:input|output) wire (?:\[\d+:0\] )?(\w+)", wrapper, re.M)
+        assert "done" in ports and vpi_signals(build_dir) == {"clk", *ports}
     want, _ = golden.forward(model, pixels, lanes=plan.golden_lanes)
     np.testing.assert_array_equal(rtl, as_words(want))  # every bit
     batches = -(-n_images // reuse)
