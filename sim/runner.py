@@ -34,6 +34,12 @@ VERILATOR_ARGS = ["-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fata
 ICARUS_ARGS = ["-g2005"]
 
 
+def simulator_options(sim: str) -> list[str]:
+    """The options every build on ``sim`` gets (:data:`VERILATOR_ARGS` or
+    :data:`ICARUS_ARGS`); builds are keyed by them."""
+    return list(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)
+
+
 def fst_available() -> bool:
     """Verilator's FST writer compiles against the system's ``lz4.h`` (liblz4-dev)."""
     return Path("/usr/include/lz4.h").exists()
@@ -49,7 +55,7 @@ def source_digest(sources, options: str = "") -> str:
 
 
 def default_build_dir(toplevel: str, sources, sim: str, *, timing=False, waves=False) -> Path:
-    options = " ".join(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)
+    options = " ".join(simulator_options(sim))
     name = f"{toplevel}-{sim}-{source_digest(sources, options)}{'-t' if timing else ''}{'-waves' if waves else ''}"
     return BUILD_ROOT / "sim" / name
 
@@ -68,7 +74,7 @@ def build_cocotb(*, toplevel: str, sources, sim: str = "verilator", waves: bool 
     if build_dir is None:
         build_dir = default_build_dir(toplevel, sources, sim, timing=timing, waves=waves)
     build_dir = Path(build_dir).resolve()
-    build_args = list(VERILATOR_ARGS) if sim == "verilator" else list(ICARUS_ARGS)
+    build_args = simulator_options(sim)
     if sim == "verilator" and waves:
         # a waves build simulates one batch to debug it: compiling the C++ (its trace
         # code above all) unoptimised takes about half as long, and the run is short

