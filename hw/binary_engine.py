@@ -229,8 +229,12 @@ class BinaryEngine(wiring.Component):
             shape=unsigned(plan.const_width + PIXEL_PASSES), depth=len(plan.row_consts),
             init=[(int(a) & ((1 << plan.const_width) - 1)) | (int(e) << plan.const_width)
                   for a, e in zip(plan.row_consts, plan.row_carries)])
-        a1.const_rd = consts.read_port()
-        m.d.comb += a1.const_rd.addr.eq(a1.const_addr)
+        a1.const_rds = []
+        for p, addr in enumerate(getattr(a1, "const_addrs", [a1.const_addr])):  # conv: one per slot
+            rd = consts.read_port()
+            m.d.comb += rd.addr.eq(addr)
+            a1.const_rds.append(rd)
+        a1.const_rd = a1.const_rds[0]
         if plan.weighted:
             m.submodules.row_k = row_k = memory.Memory(
                 shape=2 * plan.k_width, depth=len(plan.row_k), init=[int(k) for k in plan.row_k])
@@ -247,37 +251,42 @@ class BinaryEngine(wiring.Component):
         c = self.col_bits
         regions = PIXEL_PASSES + self.hidden_buffers + 1  # the last is never written: zeros
         zero = regions - 1
-        depth = plan.layout.depth if plan.conv else regions << c
+        depth = plan.layout.depth + plan.group_overrun if plan.conv else regions << c
         region = Signal(range(regions))
         m.d.comb += region.eq(Mux(t.is_first, a1.plane_a, HIDDEN_REGION + t.read_buf))
         self._write = SimpleNamespace(addr=Signal(range(depth)), data=Signal(plan.reuse), en=Signal())
         mems = []
+        B = plan.batch
         for k in range(plan.lanes):
-            lane_addr = Signal(range(depth), name=f"lane{k}_addr")  # stage A1
-            # A null beat (no weight) reads the zero region: its term is 0 ^ sign 0 = 0.
-            if plan.conv:
-                m.d.sync += lane_addr.eq(conv_lane_address(self, walker, a1, k))
-            else:
-                m.d.sync += lane_addr.eq(Mux(walker.o.null[k], zero << c,
-                                             self.region_address(m, region, walker.o.addr[k], f"lane{k}")))
-            addr = Signal.like(lane_addr, name=f"lane{k}_read")
-            m.d.comb += addr.eq(lane_addr)
-            if k == 0 and self.hidden_buffers:  # the host's debug port reads lane 0 while idle
-                with m.If(~self.busy):
-                    m.d.comb += addr.eq(
-                        t.conv.out_base + self.hidden.addr if plan.conv else
-                        self.region_address(m, HIDDEN_REGION + t.write_buf, self.hidden.addr, "debug"))
+            addrs = []
+            for p in range(plan.pixel_group):  # slot p's PEs (conv plans: P > 1) read at their own offset
+                suffix = f"_{p}" if p else ""
+                lane_addr = Signal(range(depth), name=f"lane{k}_addr{suffix}")  # stage A1
+                # A null beat (no weight) reads the zero region: its term is 0 ^ sign 0 = 0.
+                if plan.conv:
+                    m.d.sync += lane_addr.eq(conv_lane_address(self, walker, a1, k, p, t))
+                else:
+                    m.d.sync += lane_addr.eq(Mux(walker.o.null[k], zero << c,
+                                                 self.region_address(m, region, walker.o.addr[k], f"lane{k}")))
+                addr = Signal.like(lane_addr, name=f"lane{k}_read{suffix}")
+                m.d.comb += addr.eq(lane_addr)
+                if k == 0 and p == 0 and self.hidden_buffers:  # the host's debug port reads lane 0 while idle
+                    with m.If(~self.busy):
+                        m.d.comb += addr.eq(
+                            t.conv.out_base + self.hidden.addr if plan.conv else
+                            self.region_address(m, HIDDEN_REGION + t.write_buf, self.hidden.addr, "debug"))
+                addrs.append(addr)
             bits = []
-            for r in range(plan.reuse):  # one 1-bit memory per image: block RAM, no read multiplexers
+            for r in range(plan.reuse):  # one 1-bit memory per PE: block RAM, no read multiplexers
                 mem = memory.Memory(shape=1, depth=depth, init=[])
                 m.submodules[f"acts{k}_{r}"] = mem
                 wr, rd = mem.write_port(), mem.read_port()
                 m.d.comb += [wr.addr.eq(self._write.addr), wr.data.eq(self._write.data[r]),
-                             wr.en.eq(self._write.en), rd.addr.eq(addr)]
+                             wr.en.eq(self._write.en), rd.addr.eq(addrs[r // B])]
                 bits.append(rd.data)
             mems.append(SimpleNamespace(data=Cat(*bits)))
         if self.hidden_buffers:
-            m.d.comb += self.hidden.data.eq(mems[0].data)
+            m.d.comb += self.hidden.data.eq(mems[0].data[:B])
         return mems
 
     # ------------------------------------------------------------------ stages B..D
@@ -295,16 +304,19 @@ class BinaryEngine(wiring.Component):
 
         ctl_a1 = SimpleNamespace(valid=a1.valid, final=a1.final, row_start=a1.row_start,
                                  pass_start=a1.pass_start, row=a1.row, plane=a1.plane, sign=a1.sign)
-        window = ("window_first", "window_last", "out_addr") if plan.conv else ()
+        window = ("window_first", "window_last", "out_addr", "mask") if plan.conv else ()
         for f in window:  # conv plans: the pixel's pool window and output address, to stage D
             setattr(ctl_a1, f, getattr(a1, f))
         b = stage(ctl_a1, "b")
+        starts = {f"start{p}": rd.data[:plan.const_width] for p, rd in enumerate(a1.const_rds[1:], 1)}
         b2 = stage(SimpleNamespace(  # the row constants straight from memory into registers
             valid=b.valid, final=b.final, row_start=b.row_start, pass_start=b.pass_start, row=b.row,
             sign=b.sign, plane=b.plane, carries=a1.const_rd.data[plan.const_width:],
-            start=a1.const_rd.data[:plan.const_width], **{f: getattr(b, f) for f in window}), "b2")
+            start=a1.const_rd.data[:plan.const_width], **starts, **{f: getattr(b, f) for f in window}), "b2")
         ctl = Signal(pe_control_layout)
         start_c = Signal(signed(plan.const_width))
+        starts_c = [start_c] + [Signal(signed(plan.const_width), name=f"start{p}_c") for p in range(1, len(a1.const_rds))]
+        m.d.sync += [s.eq(getattr(b2, f"start{p}").as_signed()) for p, s in enumerate(starts_c) if p]
         c_final, c_row = Signal(), Signal.like(a1.row)
         m.d.sync += [
             ctl.valid.eq(b2.valid), ctl.row_start.eq(b2.row_start), ctl.pass_start.eq(b2.pass_start),
@@ -323,7 +335,8 @@ class BinaryEngine(wiring.Component):
             pes.append(pe)
             x_b2 = Signal(K, name=f"x{r}_b2")  # the memories' outputs, registered
             m.d.sync += x_b2.eq(Cat(mem.data[r] for mem in mems))
-            m.d.comb += [pe.x.eq(x_b2), pe.sign.eq(b2.sign), pe.ctl.eq(ctl), pe.start.eq(start_c)]
+            m.d.comb += [pe.x.eq(x_b2), pe.sign.eq(b2.sign), pe.ctl.eq(ctl),
+                         pe.start.eq(starts_c[min(r // plan.batch, len(starts_c) - 1)])]
             if plan.weighted:
                 kw = plan.k_width
                 m.d.comb += [pe.kp.eq(k_b2[:kw]), pe.kn.eq(k_b2[kw:])]
@@ -342,12 +355,14 @@ class BinaryEngine(wiring.Component):
         every lane's memory; the loader writes while the engine is idle."""
         w = self._write
         load = bit_plane_loader(self, m)
+        loaded = Cat(*(load.data for _ in range(self.plan.pixel_group)))  # every slot's copy of an image
         if self.plan.conv:
             rows = conv_write(self, m, d, t)
+            d.busy = d.busy | rows.busy   # the sequencer waits for queued writes
             with m.If(self.busy):
                 m.d.comb += [w.addr.eq(rows.addr), w.data.eq(rows.data), w.en.eq(rows.en)]
             with m.Else():
-                m.d.comb += [w.addr.eq(load.addr), w.data.eq(load.data), w.en.eq(load.en)]
+                m.d.comb += [w.addr.eq(load.addr), w.data.eq(loaded), w.en.eq(load.en)]
             return
         with m.If(self.busy):
             m.d.comb += [

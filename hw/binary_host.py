@@ -19,7 +19,7 @@ def bit_plane_loader(engine, m) -> SimpleNamespace:
     """``load`` words into bit planes: plane 0 (bit 0 of every pixel byte) is
     written in the cycle the word is taken, planes 1..7 in the next 7 cycles
     from the held word (bit ``b`` of each byte chosen by the plane counter)."""
-    R = engine.plan.reuse
+    R = engine.plan.batch
     plane_of = lambda word, b: Cat(word.word_select(i, PIXEL_BITS).bit_select(b, 1)  # noqa: E731
                                    for i in range(R))
     held = Signal(R * PIXEL_BITS)
@@ -44,14 +44,14 @@ def bit_plane_loader(engine, m) -> SimpleNamespace:
 
 
 def output_buffer(engine, m, d, t):
-    """The output buffer (the last layer's accumulators, R per row) and the host
-    result port, which turns an accumulator into the model's score."""
+    """The output buffer (the last layer's accumulators, B per row: slot 0's PEs)
+    and the host result port, which turns an accumulator into the model's score."""
     plan = engine.plan
-    R, w = plan.reuse, plan.out_width
+    R, w = plan.batch, plan.out_width
     m.submodules.outputs = outputs = memory.Memory(  # block RAM: LUTRAM would grow with R
         shape=unsigned(R * w), depth=plan.n_outputs, init=[], attrs={"ram_style": "block"})
     wr, rd = outputs.write_port(), outputs.read_port()
-    m.d.comb += [wr.addr.eq(d.row), wr.data.eq(Cat(pe.acc[:w] for pe in d.pes)),
+    m.d.comb += [wr.addr.eq(d.row), wr.data.eq(Cat(pe.acc[:w] for pe in d.pes[:R])),
                  wr.en.eq(d.valid & t.is_last)]
     m.submodules.out_consts = out_consts = memory.Memory(
         shape=signed(plan.out_const_width), depth=plan.n_outputs,

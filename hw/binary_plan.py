@@ -12,7 +12,7 @@ import numpy as np
 from sw.model_file import PIXEL_MAX, TnnModel
 
 from .conv_plan import ConvGeometry, activation_layout, conv_geometry, has_conv, walked_matrices
-from .lanes import encode_lanes
+from .lanes import encode_lanes, row_beats
 from .plan import (BinaryLayerPlan, BinaryPlan, PlanError, _check_range, _check_shape_and_width,
                    signed_width)
 
@@ -141,22 +141,43 @@ def _class_rows(g: ConvGeometry | None, classes: int, rows: int):
     return (tuple(int(c) * nx * rows for c in g.y_class), tuple(int(c) * rows for c in g.x_class))
 
 
+def min_walk_beats(g, planes: int, last: bool, group: int) -> int:
+    """Beats every row of a layer needs so that a group of pool windows takes at
+    least ``group`` (P) cycles: with P > 1 a conv layer's window writes are queued
+    one slot per cycle (:mod:`hw.binary_conv`). 1 for dense and last layers."""
+    if g is None or last or group == 1:
+        return 1
+    return -(-group // (planes * g.ph * g.pw))
+
+
+def check_pixel_group(model: TnnModel, reuse: int, group: int, conv: bool) -> None:
+    """:class:`PlanError` unless P = ``group`` divides R and, above 1, the model has
+    convolution layers (both engines)."""
+    if not isinstance(group, int) or group < 1 or reuse % group:
+        raise PlanError(f"pixel_group: P must be a count >= 1 that divides R = {reuse}, got {group}")
+    if group > 1 and not conv:
+        raise PlanError(f"pixel_group: P > 1 needs convolution layers (P output pixels share a "
+                        f"weight); this network has none, got {group}")
+
+
 def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
-                lanes: int | None = None) -> BinaryPlan:
+                lanes: int | None = None, pixel_group: int = 1) -> BinaryPlan:
     """Plan the binary engine for ``model`` with ``reuse`` PEs (R) taking ``lanes``
     nonzeros per cycle each (K, :func:`choose_lanes`'s unless given); the
     run-field width is :func:`lane_field_width`'s unless given (a narrower one
     is refused: lane streams have no skip words). Convolution layers follow
-    :mod:`hw.conv_plan`."""
+    :mod:`hw.conv_plan`, each walk serving ``pixel_group`` (P) output pixels of
+    B = R / P images."""
     if model.activation != "binary":
         raise PlanError(f"activation: the binary engine needs a 'binary' model, got {model.activation!r}")
     conv = has_conv(model)
+    check_pixel_group(model, reuse, pixel_group, conv)
     geometry = conv_geometry(model) if conv else [None] * model.n_layers
     if conv and model.weighted:
         l = next(l for l in range(model.n_layers) if model.row_weight(l) is not None)
         raise PlanError(f"kp{l}: the binary engine runs weighted layers in dense networks only")
     planes = [PIXEL_PASSES if l == 0 and not model.binary_input else 1 for l in range(model.n_layers)]
-    walks = [p * (1 if g is None else g.pixels) for p, g in zip(planes, geometry)]
+    walks = [p * (1 if g is None else g.walks(pixel_group)) for p, g in zip(planes, geometry)]
     walked = walked_matrices(model, geometry)
     if lanes is None:
         lanes = choose_lanes(walked, walks if conv else None)
@@ -175,8 +196,10 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
     starts, carries, out_consts, row_ks = [], [], None, []
     acc_lo, acc_hi, rows_before, consts_before, words_before = 0, 0, 0, 0, 0
     for l, (w, g) in enumerate(zip(walked, geometry)):
-        code = encode_lanes(w, lanes, field_width)
         nnz = (w != 0).sum(axis=1)
+        code = encode_lanes(w, lanes, field_width,
+                            min_walk_beats(g, planes[l], l == model.n_layers - 1, pixel_group))
+        pad_beats = int(code.row_beats.sum() - row_beats(nnz, lanes).sum())
         kp = kn = None
         if weighted:  # ordinary layers of a weighted plan: kp = kn = 1
             k = model.row_weight(l) or (np.ones(len(w), np.int64), np.ones(len(w), np.int64))
@@ -208,7 +231,8 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
             n_in=int(w.shape[1]) if g is None else g.c * g.h * g.w,
             n_out=int(w.shape[0]), last=l == model.n_layers - 1,
             word_base=words_before, word_count=code.words, const_base=consts_before,
-            nonzeros=int(nnz.sum()), skip_words=code.skip_words, empty_rows=int((nnz == 0).sum()),
+            nonzeros=int(nnz.sum()), skip_words=0,   # the run field spans every run; padding is not skipping
+            empty_rows=int((nnz == 0).sum()), pad_beats=pad_beats,
             bits_mode=l > 0, weighted=model.row_weight(l) is not None,
             passes=walks[l], lane_word_base=lane_base, lane_word_count=tuple(len(c) for c in code.lanes),
             beats=int(code.row_beats.sum()), row_base=rows_before, planes=planes[l], conv=g,
@@ -228,7 +252,7 @@ def plan_binary(model: TnnModel, reuse: int, field_width: int | None = None,
         row_k = (kp.astype(np.uint64) | (kn.astype(np.uint64) << np.uint64(k_width)))
     out_consts = np.asarray(out_consts, dtype=np.int64)
     return BinaryPlan(
-        reuse=reuse, field_width=field_width, layers=tuple(layers),
+        reuse=reuse, pixel_group=pixel_group, field_width=field_width, layers=tuple(layers),
         words=np.concatenate(lanes_arrays), row_consts=all_starts, lanes=lanes,
         lane_words=lanes_arrays, row_beats=np.concatenate(beats).astype(np.int64), row_carries=np.concatenate(carries).astype(np.uint8),
         out_consts=out_consts, out_shift=int(model.n_layers > 1 or model.binary_input),

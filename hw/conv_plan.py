@@ -3,13 +3,18 @@
 Pure Python, no RTL. A network with convolution layers (``conv{l}`` in the
 model file) runs on the binary engine with these choices:
 
-Mapping (R = B x P with P = 1)
-    The R PEs work on R images at the same output pixel, so every PE reads the
-    same activation address; a row (one output channel) is walked once per
-    computed output pixel (and per pixel bit plane in layer 0), and each walk
-    serves R outputs. Pixels are visited window by window of the layer's max
-    pool (``ph x pw``), so a PE ORs its bits over a window and writes one bit
-    per window; pixels a floor pool drops are not computed.
+Mapping (R = B x P)
+    PE ``r`` works on image ``r mod B`` of the batch at pixel slot ``p = r // B``:
+    a walk of a row (one output channel) serves P output pixels of B images,
+    one pool window (``ph x pw``) apart along x: slot ``p`` reads every tap at
+    the address of slot 0 plus ``p * pe_step`` (``pw * sx``). Each row is
+    walked once per group of P pool windows and pixel of the window (and per
+    pixel bit plane in layer 0), :meth:`ConvGeometry.walks`; a row of windows
+    whose width is not a multiple of P ends in a short group whose missing
+    slots compute and write nothing. Pixels are visited window by window, so a
+    PE ORs (binary) or maxes (float) its values over its own window and writes
+    one value per window; pixels a floor pool drops are not computed. Dense
+    layers use the B PEs of slot 0 (R = B there); the others repeat them.
 
 Activation memory (every lane's copy alike)
     One flat address space: layer 0's input as 8 bit-plane areas, then one
@@ -107,6 +112,24 @@ class ConvGeometry:
     def pixels(self) -> int:
         """Output pixels computed per row: whole pool windows only."""
         return self.hq * self.ph * self.wq * self.pw
+
+    def groups_x(self, group: int) -> int:
+        """Groups of ``group`` pool windows per row of windows (the last may be short)."""
+        return -(-self.wq // group)
+
+    def last_group(self, group: int) -> int:
+        """Pool windows in a row's last group."""
+        return self.wq - (self.groups_x(group) - 1) * group
+
+    def walks(self, group: int = 1) -> int:
+        """Walks of each row when every walk serves ``group`` pool windows side by
+        side (P, :mod:`hw.pixel_scan`): ``hq*ph * groups_x*pw``; ``pixels`` at P = 1."""
+        return self.hq * self.ph * self.groups_x(group) * self.pw
+
+    @property
+    def pe_step(self) -> int:
+        """The address step between the P pixels of a walk: one pool window along x."""
+        return self.pw * self.sx
 
     @property
     def out_hp(self) -> int:

@@ -132,8 +132,9 @@ def cycle_budget(plan: EnginePlan) -> dict:
 
 
 def engine_signature(plan: EnginePlan) -> dict:
-    """The engine's ports for ``plan`` (module docstring, "Host interface")."""
-    r = plan.reuse
+    """The engine's ports for ``plan`` (module docstring, "Host interface"): a batch
+    is B = R / P images (:attr:`hw.plan.EnginePlan.batch`)."""
+    r = plan.batch
     members = {
         "start": In(1),
         "busy": Out(1),

@@ -70,6 +70,7 @@ class FloatPlan(EnginePlan):
     mul_latency: int
     x_table: np.ndarray
     layout: ActivationLayout | None = None
+    pixel_group: int = 1
 
     @property
     def act_base(self) -> int:
@@ -85,7 +86,8 @@ class FloatPlan(EnginePlan):
     def address_span(self) -> int:
         """Conv plans: addresses of the pixel memory, the activation memory and the
         output buffer, whichever has most (one address width for all)."""
-        return max(self.layout.plane_size, self.act_depth, self.n_outputs)
+        return max(self.layout.plane_size + self.group_overrun, self.act_depth + self.group_overrun,
+                   self.n_outputs)
 
     @property
     def input_padded(self) -> bool:
@@ -124,25 +126,29 @@ def float_bits(values) -> np.ndarray:
 
 
 def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
-               add_latency: int = FLOAT_ADD_LATENCY, mul_latency: int = FLOAT_MUL_LATENCY) -> FloatPlan:
+               add_latency: int = FLOAT_ADD_LATENCY, mul_latency: int = FLOAT_MUL_LATENCY,
+               pixel_group: int = 1) -> FloatPlan:
     """Plan the float engine (:mod:`hw.float_datapath`) for ``model`` with ``reuse``
     PEs; each PE's adder has ``add_latency`` pipeline stages, which is also the
     number of interleaved partial sums per row (``sw.golden.float_accumulate``'s
-    ``lanes``). Convolution layers: :mod:`hw.float_conv` (R images at the same
-    output pixel, each row walked once per computed output pixel over its tap
-    columns); two-scale (``sn{l}``) convolution layers are refused."""
+    ``lanes``). Convolution layers: :mod:`hw.float_conv` (``pixel_group`` = P
+    output pixels of B = R / P images per walk, each row walked once per group
+    of P pool windows and pixel of the window, over its tap columns); two-scale
+    (``sn{l}``) convolution layers are refused."""
     if model.activation != "float":
         raise PlanError(f"activation: the float engine needs a 'float' model, got {model.activation!r}")
     _check_range("add_latency", add_latency, "add_latency")
     _check_range("mul_latency", mul_latency, "mul_latency")
     conv = has_conv(model)
+    from .binary_plan import check_pixel_group  # its module imports this one's
+    check_pixel_group(model, reuse, pixel_group, conv)
     geometry = conv_geometry(model) if conv else [None] * model.n_layers
     for l, g in enumerate(geometry):
         if g is not None and model.neg_scale(l) is not None:
             raise PlanError(f"sn{l}: the float engine runs two-scale layers as dense layers only "
                             f"(layer {l} is a convolution)")
     matrices = walked_matrices(model, geometry) if conv else None
-    passes = [1 if g is None else g.pixels for g in geometry]
+    passes = [1 if g is None else g.walks(pixel_group) for g in geometry]
     field_width = _check_shape_and_width(model, reuse, field_width, matrices, passes if conv else None)
     walked, all_words = _walk_layers(model, field_width, matrices)
     layers = tuple(FloatLayerPlan(**{**lp, "n_in": lp["n_in"] if g is None else g.c * g.h * g.w},
@@ -160,4 +166,4 @@ def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
     return FloatPlan(
         reuse=reuse, field_width=field_width, layers=layers, words=all_words,
         row_consts=consts, add_latency=add_latency, mul_latency=mul_latency, x_table=x_table,
-        layout=activation_layout(model, geometry, planes=1) if conv else None)
+        layout=activation_layout(model, geometry, planes=1) if conv else None, pixel_group=pixel_group)

@@ -1,7 +1,7 @@
 """The binary engine's weight walker: K lanes of RLE words decoded side by side, one wide word per cycle.
 
-The plan's lane streams (:mod:`hw.lanes`) have no skip words and give the
-same number of words per row in every lane, so word ``i`` of every lane
+The plan's lane streams (:mod:`hw.lanes`) give the same number of words per
+row in every lane, so word ``i`` of every lane
 belongs to the same row and beat: they are stored side by side as one wide
 word, ``lane k`` in bits ``[k*W + W-1 : k*W]`` (``W = field_width + 3``,
 format :mod:`sw.rle`). One address walks all lanes; each lane keeps its own
@@ -43,9 +43,10 @@ busy : Out(1)
 Timing: the first beat comes ``STARTUP_CYCLES`` (2) cycles after the command
 cycle (the memory's read, then the word registered), then one per cycle: a
 walk of ``n`` words (rows counted once per pass) ends ``2 + n`` cycles after
-the command. Streams with skip words, rows of different lengths in different
-lanes, or lengths that disagree with the words are not supported
-(unspecified beats).
+the command. A skip word is a null beat that moves the lane's column on by
+its run plus one (the plan's lanes use them only as padding at a row's end).
+Rows of different lengths in different lanes, or lengths that disagree with
+the words, are not supported (unspecified beats).
 """
 
 from __future__ import annotations

@@ -115,6 +115,7 @@ class BinaryLayerPlan(LayerPlan):
     lane_word_count: tuple[int, ...]
     beats: int
     row_base: int = 0
+    pad_beats: int = 0   # null beats added to short rows (:func:`hw.binary_plan.min_walk_beats`)
     planes: int = 1
     conv: ConvGeometry | None = None
     classes: int = 1
@@ -165,6 +166,19 @@ class EnginePlan:
     @property
     def n_outputs(self) -> int:
         return self.layers[-1].n_out
+
+    @property
+    def batch(self) -> int:
+        """B, the images per batch: R / P (P: ``pixel_group``, output pixels per
+        walk of a conv layer, :mod:`hw.conv_plan`)."""
+        return self.reuse // getattr(self, "pixel_group", 1)
+
+    @property
+    def group_overrun(self) -> int:
+        """Addresses past a conv layer's input area that the missing slots of a
+        short group may read (P > 1): the activation memories are that much deeper."""
+        steps = [lp.conv.pe_step for lp in self.layers if getattr(lp, "conv", None) is not None]
+        return (getattr(self, "pixel_group", 1) - 1) * max(steps, default=0)
 
     @property
     def hidden_width(self) -> int:
@@ -272,6 +286,7 @@ class BinaryPlan(EnginePlan):
     row_k: np.ndarray | None = None
     k_width: int = 0
     layout: ActivationLayout | None = None
+    pixel_group: int = 1
 
     @property
     def weighted(self) -> bool:
@@ -292,17 +307,24 @@ class BinaryPlan(EnginePlan):
     def ideal_cycles(self) -> int:
         """Cycles per batch at K nonzeros per cycle: ``passes * ceil(nnz / K)`` summed
         over every row."""
-        return sum(lp.passes * (lp.beats - lp.empty_rows) for lp in self.layers)
+        return sum(lp.passes * (lp.beats - lp.empty_rows - lp.pad_beats) for lp in self.layers)
 
     def cycle_budget(self, layer_overhead: int, row_overhead: int = 0) -> dict:
         """Where a batch's cycles go: the ideal (``nonzeros``), one beat per walk
-        of an empty row (``empty_rows``) and ``layer_overhead`` per layer. Exact:
-        lane streams have no skip words."""
-        return {
+        of an empty row (``empty_rows``), ``layer_overhead`` per layer and, with
+        P > 1, the null beats that pad short rows (``padding``) and the hidden
+        layers' queued writes of their last group (``write_queue``,
+        :mod:`hw.binary_conv`). Exact: lane streams have no skip words."""
+        budget = {
             "nonzeros": self.ideal_cycles,
             "empty_rows": sum(lp.passes * lp.empty_rows for lp in self.layers),
             "layer_overhead": layer_overhead * len(self.layers),
         }
+        if self.pixel_group > 1:
+            budget["padding"] = sum(lp.passes * lp.pad_beats for lp in self.layers)
+            budget["write_queue"] = sum(1 if lp.conv is None else lp.conv.last_group(self.pixel_group)
+                                        for lp in self.layers if not lp.last)
+        return budget
 
 
 def _check_range(name: str, value: int, limit_key: str) -> None:
@@ -339,16 +361,17 @@ def choose_field_width(weights, max_skip_fraction: float = MAX_SKIP_FRACTION, wa
 
 
 def plan_engine(model: TnnModel, reuse: int, field_width: int | None = None, lanes: int | None = None,
-                **float_options) -> BinaryPlan | FloatPlan:
-    """:func:`hw.binary_plan.plan_binary` or :func:`plan_float`, by the model's activation."""
+                pixel_group: int = 1, **float_options) -> BinaryPlan | FloatPlan:
+    """:func:`hw.binary_plan.plan_binary` or :func:`plan_float`, by the model's activation;
+    ``pixel_group``: P, output pixels per walk of a conv layer (R = B x P)."""
     if model.activation == "binary":
         if float_options:
             raise PlanError(f"{next(iter(float_options))}: only float models have this option")
         from .binary_plan import plan_binary  # its module builds on this one
-        return plan_binary(model, reuse, field_width, lanes)
+        return plan_binary(model, reuse, field_width, lanes, pixel_group)
     if lanes not in (None, 1):
         raise PlanError(f"lanes: the float engine takes one nonzero per cycle, got {lanes}")
-    return plan_float(model, reuse, field_width, **float_options)
+    return plan_float(model, reuse, field_width, pixel_group=pixel_group, **float_options)
 
 
 def _check_shape_and_width(model: TnnModel, reuse: int, field_width: int | None, walked=None,

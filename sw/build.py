@@ -51,9 +51,11 @@ def _build_network(cfg: Config, ds: Dataset, weights: str, eta: float | None,
         n_conv = sum(1 for f in cfg.features if f != "M")
         eta_conv = eta if eta is not None else (cfg.eta_conv if cfg.eta_conv is not None else cfg.eta)
         lam_conv = lam if lam is not None else (cfg.lam_conv if cfg.lam_conv is not None else cfg.lam)
+        eta_out = eta if eta is not None else (cfg.eta_out if cfg.eta_out is not None else cfg.eta)
+        lam_out = lam if lam is not None else (cfg.lam_out if cfg.lam_out is not None else cfg.lam)
         return VGGSmall(ds.image_shape, ds.n_classes, features=cfg.features, fc=cfg.fc,
                         activation=cfg.activation, weights=weights,
-                        etas=[eta_conv] * n_conv + [eta_fc] * 2,
-                        lams=[lam_conv] * n_conv + [lam_fc] * 2,
+                        etas=[eta_conv] * n_conv + [eta_fc, eta_out],
+                        lams=[lam_conv] * n_conv + [lam_fc, lam_out],
                         x_scale=cfg.x_scale, x_offset=cfg.x_offset)
     raise InputError(f"arch: expected 'mlp' or 'cnn', got {cfg.arch!r}")

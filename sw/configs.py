@@ -28,7 +28,8 @@ class Config:
     """One training run: three-stage sparse TNN training plus its baselines.
 
     ``eta``/``lam`` apply to fully connected layers, ``eta_conv``/``lam_conv``
-    to convolutions (default: the same). ``sigma`` is the pruning threshold
+    to convolutions and, in CNNs, ``eta_out``/``lam_out`` to the output layer
+    (default: the same). ``sigma`` is the pruning threshold
     (``None``: each layer's own ``eta``, the paper's choice). The three stages:
     ``epochs`` of training, then ``prune_iterations`` times (prune, then
     ``retrain_epochs`` of retraining). Baselines train ``baseline_epochs`` epochs
@@ -56,6 +57,8 @@ class Config:
     lam: float = 2e-6
     eta_conv: float | None = None
     lam_conv: float | None = None
+    eta_out: float | None = None            # cnn only: the output layer's (None: eta)
+    lam_out: float | None = None            # cnn only: the output layer's (None: lam)
     sigma: float | None = None
     quantizer: str = "threshold"
     quantizer_params: tuple[tuple[str, object], ...] = ()

@@ -239,7 +239,8 @@ class VGGSmall(nn.Module):
         """Logits, or ``(logits, hidden)`` with ``hidden`` every hidden layer's output
         after activation (and pooling), flattened: one entry per convolution block in
         ``(C, H, W)`` order, then the fully connected layer's."""
-        h = self.pre(x).reshape(-1, 1, *self.image_shape)
+        # channels_last: the same values, faster convolutions and pools on CPUs
+        h = self.pre(x).reshape(-1, 1, *self.image_shape).contiguous(memory_format=torch.channels_last)
         hidden = []
         if return_hidden:
             for i, j in self._blocks:

@@ -8,7 +8,7 @@ from hw.engine import build_engine, load_cycles, pack_input_words
 
 async def load_batch(ctx, dut, pixels, plan):
     addresses = plan.input_addresses
-    for i, word in enumerate(pack_input_words(pixels, plan.reuse)):
+    for i, word in enumerate(pack_input_words(pixels, plan.batch)):
         ctx.set(dut.load.en, 1)
         ctx.set(dut.load.addr, int(addresses[i]))
         ctx.set(dut.load.data, word)
@@ -19,11 +19,11 @@ async def load_batch(ctx, dut, pixels, plan):
 
 
 def run_engine_raw(plan, pixels, *, stop_after=0):
-    """Batches of ``plan.reuse`` images through the plan's engine. Returns
+    """Batches of ``plan.batch`` images (B = R / P) through the plan's engine. Returns
     ``(words, cycles)``: uint32 ``[N, n]`` result words (or, with ``stop_after =
     k``, layer ``k-1``'s hidden activations as ``act_width``-bit words) and the
     cycles of each batch."""
-    reuse = plan.reuse
+    reuse = plan.batch
     dut = build_engine(plan)
     n_out = plan.layers[stop_after - 1].outputs if stop_after else plan.n_outputs
     read = plan.hidden_addresses(stop_after - 1) if stop_after else None
