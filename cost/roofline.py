@@ -91,15 +91,19 @@ def report(device: Device, gamma: float, reuse: float, summary: SynthSummary | N
 
 def model_roofline(layers: list[LayerSparsity], activation: str, reuse: int,
                    summary: SynthSummary | None, weighted: bool = False,
-                   device: Device = DEVICES["ku115"]) -> dict:
+                   device: Device = DEVICES["ku115"], pixels: int = 1) -> dict:
     """Effective TOPs of one network on ``device`` at R = ``reuse`` for its own gamma,
     overall and per layer (:mod:`cost.gamma`), from the paper's constants and, given a
     synthesis summary, the measured ones. A binary network's measured MAC is the engine
     slope (the XNOR PE without one); ``weighted`` (binary layers with integer weights)
     takes the weighted PE's cost instead, none if the summary lacks it. A layer without
     nonzeros is costed as one nonzero. Each layer also names its ``pixels`` (output
-    pixels per weight and image, :mod:`cost.gamma`) and its reuse ``R = B x P``: the
-    engines put R images at one output pixel, so ``B = R`` and ``P = 1`` in every layer."""
+    pixels per weight and image, :mod:`cost.gamma`) and its reuse ``R = B x P``: an
+    engine of R PEs with P = ``pixels`` output pixels per weight fetch runs B = R / P
+    images, so a convolution gets ``R = B x P`` and a dense layer ``R = B`` (its other
+    PEs repeat slot 0's work, :mod:`hw.conv_plan`); each layer's effective TOPs are
+    taken at its own R."""
+    batch = reuse // pixels
     binary = activation == "binary"
     paper_mac = PAPER.xnor_mac if binary else PAPER.float_mac
     costs = measured_costs(summary) if summary is not None else None
@@ -109,22 +113,27 @@ def model_roofline(layers: list[LayerSparsity], activation: str, reuse: int,
         if binary and weighted:
             measured_mac = costs.binary_weighted
 
-    def tops(g: float) -> dict:
-        entry = {"paper": effective_tops(device, paper_mac, PAPER.decoder, g, reuse)}
+    def tops(g: float, r: int = reuse) -> dict:
+        entry = {"paper": effective_tops(device, paper_mac, PAPER.decoder, g, r)}
         if measured_mac is not None:
-            entry["measured"] = effective_tops(device, measured_mac, costs.decoder, g, reuse)
+            entry["measured"] = effective_tops(device, measured_mac, costs.decoder, g, r)
         return entry
+
+    def layer_reuse(layer) -> dict:
+        p = pixels if layer.pixels > 1 else 1
+        return {"R": batch * p, "B": batch, "P": p}
 
     g = gamma_.overall(layers)
     return {
-        "device": device.key, "reuse": reuse, "gamma": g,
+        "device": device.key, "reuse": reuse, "pixels": pixels, "batch": batch, "gamma": g,
         "paper_mac": asdict(paper_mac),
         "measured_mac": asdict(measured_mac) if measured_mac else None,
         "measured_decoder": asdict(costs.decoder) if costs else None,
         "effective_tops": tops(g),
         "layers": [{"name": layer.name, "gamma": layer.gamma, "pixels": layer.pixels,
-                    "reuse": {"R": reuse, "B": reuse, "P": 1},
-                    "effective_tops": tops(max(layer.nonzeros, 1) / layer.n_weights)}
+                    "reuse": layer_reuse(layer),
+                    "effective_tops": tops(max(layer.nonzeros, 1) / layer.n_weights,
+                                           layer_reuse(layer)["R"])}
                    for layer in layers],
     }
 

@@ -41,10 +41,13 @@ Plans with convolution layers (:mod:`hw.float_conv`) add:
 ``pixel``: In(:func:`pixel_layout`)
     The output pixel of the beat presented now (stage A): where its pool
     window's output goes (``out_addr``), whether it opens or closes its pool
-    window, whether it is the row's last pixel. ``write.addr`` is then the
-    ``out_addr`` of the window's pixels; rows advance at a row's last pixel.
-``pad``: In(1), if layer 0 reads padding cells
-    With ``pixels``: the cell read is padding (the PEs take +0.0 for it).
+    window, whether it is the row's last pixel; with P > 1, ``mask``: which
+    slots have a window. ``write.addr`` is then the ``out_addr`` of the
+    window's pixels plus the written PE's slot ``p`` (PE ``r``: ``p = r // B``);
+    a slot without a window writes nothing; rows advance at a row's last pixel.
+``pad``: In(P), if layer 0 reads padding cells
+    With ``pixels``: bit ``p``, the cell slot ``p`` reads is padding (its PEs
+    take +0.0 for it).
 
 The engine's buffers get one write enable per image (``write.lanes``). A
 datapath class provides ``layer_overhead(plan)`` and ``row_overhead(plan)``
@@ -97,10 +100,11 @@ def split(value, *widths):
     return fields
 
 
-def pixel_layout(addr_width: int) -> data.StructLayout:
-    """A conv plan's output pixel (the ``pixel`` port, module docstring)."""
-    return data.StructLayout({"out_addr": unsigned(addr_width), "window_first": 1, "window_last": 1,
-                              "last_pixel": 1})
+def pixel_layout(addr_width: int, group: int = 1) -> data.StructLayout:
+    """A conv plan's output pixel (the ``pixel`` port, module docstring); with P =
+    ``group`` > 1 also ``mask``, the slots that have a pool window."""
+    fields = {"out_addr": unsigned(addr_width), "window_first": 1, "window_last": 1, "last_pixel": 1}
+    return data.StructLayout(fields | ({"mask": unsigned(group)} if group > 1 else {}))
 
 
 def write_signature(plan) -> wiring.Signature:
@@ -131,7 +135,7 @@ def datapath_signature(plan, col_addr_width: int) -> dict:
         "idle": Out(1),
     }
     if plan.conv:
-        members["pixel"] = In(pixel_layout(bits_for(plan.address_span)))
+        members["pixel"] = In(pixel_layout(bits_for(plan.address_span), plan.pixel_group))
         if plan.input_padded:
-            members["pad"] = In(1)
+            members["pad"] = In(plan.pixel_group)
     return members

@@ -284,7 +284,7 @@ def _sequencer(engine, m, dec, dp, act_bufs, t, layer, passes=None):
 
 def _result_port(engine, m, out_rd):
     """Host result port: 1-cycle read latency, lane chosen by the registered image."""
-    R, out_w = engine.plan.reuse, engine.plan.out_width
+    R, out_w = engine.plan.batch, engine.plan.out_width
     image_q = Signal.like(engine.result.image)
     m.d.sync += image_q.eq(engine.result.image)
     m.d.comb += out_rd.addr.eq(engine.result.addr)

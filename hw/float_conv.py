@@ -66,9 +66,11 @@ two-scale (``sn{l}``) convolution layers.
 
 from __future__ import annotations
 
+import functools
+import operator
 from types import SimpleNamespace
 
-from amaranth import Const, Mux, Signal, unsigned
+from amaranth import Cat, Const, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
 
 from .datapath import PIXEL_BITS, bits_for, select, split
@@ -94,28 +96,37 @@ def conv_state(c, plan) -> None:
     tags: ``b_tag`` (stage B), ``tail_tag`` (the row in its tail), each
     ``Cat(out_addr, window_first, window_last)``, and ``b_last_pixel``."""
     c.CONV = plan.conv
+    c.GROUP, c.B = plan.pixel_group, plan.batch
     c.PAD = plan.conv and plan.input_padded
     c.POOL = plan.conv and any(lp.conv is not None and lp.conv.ph * lp.conv.pw > 1 for lp in plan.layers)
     if not c.CONV:
         return
     c.addr_width = bits_for(plan.address_span)
-    b_tag, tail_tag = Signal(c.addr_width + 2), Signal(c.addr_width + 2)
+    tag_width = c.addr_width + 2 + (c.GROUP if c.GROUP > 1 else 0)   # + the slot mask
+    b_tag, tail_tag = Signal(tag_width), Signal(tag_width)
     b_last_pixel = Signal()
     vars(c).update(b_tag=b_tag, tail_tag=tail_tag, b_last_pixel=b_last_pixel)
 
 
-def pooled_write(m, c, a_valid, a_tag, relu_y):
-    """The write of a conv plan's output unit: ``(valid, addr, act)``. With pools,
-    each image's running maximum (module docstring) and one write per window."""
+def pooled_write(m, c, a_valid, a_tag, relu_y, a_image):
+    """The write of a conv plan's output unit for PE ``a_image``: ``(valid, addr,
+    act)``. With pools, each PE's running maximum (module docstring) and one
+    write per window; with P > 1, at ``out_addr`` plus the PE's slot, none for a
+    slot without a window."""
     addr, first, last = split(a_tag, c.addr_width, 1, 1)
+    slot_ok = 1
+    if c.GROUP > 1:
+        mask = a_tag[c.addr_width + 2:]
+        slot_ok = select([mask[r // c.B] for r in range(c.R)], a_image)
+        addr = addr + select([Const(r // c.B, range(c.GROUP)) for r in range(c.R)], a_image)
     if not c.POOL:
-        return a_valid, addr, relu_y
+        return a_valid & slot_ok, addr, relu_y
     held = [Signal(32, name=f"pool{i}") for i in range(c.R)]  # held[0]: this image's maximum
     pooled = Signal(32)
     m.d.comb += pooled.eq(Mux(first | (relu_y > held[0]), relu_y, held[0]))
     with m.If(a_valid):
         m.d.sync += [held[i].eq(held[i + 1]) for i in range(c.R - 1)] + [held[-1].eq(pooled)]
-    return a_valid & last, addr, pooled
+    return a_valid & last & slot_ok, addr, pooled
 
 
 # --------------------------------------------------------------------------- engine side
@@ -126,12 +137,14 @@ def _tables(plan, layer) -> SimpleNamespace:
     the last layer's into the output buffer by row), each layer's input base in
     its memory, its hidden area's base, its walks per row."""
     lay, act_base = plan.layout, plan.act_base
-    values = [scan_fields(lp.conv, 0 if lp.last else lay.out_base[l] - act_base)
+    values = [scan_fields(lp.conv, 0 if lp.last else lay.out_base[l] - act_base, plan.pixel_group)
               for l, lp in enumerate(plan.layers)]
     addr = bits_for(plan.address_span)
     tab = lambda vals, shape: select([Const(v, shape) for v in vals], layer)  # noqa: E731
+    steps = [lp.conv.pe_step if lp.conv else 0 for lp in plan.layers]
     return SimpleNamespace(
         scan=scan_constants(values, layer), count_width=count_width(values), addr_width=addr,
+        pe_offset=[tab([p * v for v in steps], unsigned(addr)) for p in range(plan.pixel_group)],
         in_base=tab([b - act_base if l else b for l, b in enumerate(lay.in_base)], unsigned(addr)),
         hid_base=tab([0 if lp.last else lay.out_base[l] - act_base for l, lp in enumerate(plan.layers)],
                      unsigned(addr)),
@@ -140,24 +153,33 @@ def _tables(plan, layer) -> SimpleNamespace:
 
 def _memories(engine, m) -> SimpleNamespace:
     """The pixel memory with the host's ``load`` port, the activation memory, the
-    output buffer and (layer 0 with padding) the padding flags."""
+    output buffer (B images a word) and (layer 0 with padding) the padding
+    flags; the pixel, activation and padding memories once per slot (P copies
+    of B images a word, each read at its slot's address, written alike)."""
     plan = engine.plan
-    R = plan.reuse
-    m.submodules.pixels = pixels = memory.Memory(
-        shape=unsigned(R * PIXEL_BITS), depth=plan.layout.plane_size, init=[])
-    pix_wr = pixels.write_port()
-    m.d.comb += [pix_wr.addr.eq(engine.load.addr), pix_wr.data.eq(engine.load.data),
-                 pix_wr.en.eq(engine.load.en)]
-    m.submodules.acts = acts = memory.Memory(shape=unsigned(R * 32), depth=plan.act_depth, init=[])
+    B, P, over = plan.batch, plan.pixel_group, plan.group_overrun
+    mem = SimpleNamespace(pix_rd=[], act_wr=[], act_rd=[], pad_rd=[])
+    for p in range(P):
+        sfx = f"{p}" if p else ""
+        m.submodules[f"pixels{sfx}"] = pixels = memory.Memory(
+            shape=unsigned(B * PIXEL_BITS), depth=plan.layout.plane_size + over, init=[])
+        pix_wr = pixels.write_port()
+        m.d.comb += [pix_wr.addr.eq(engine.load.addr), pix_wr.data.eq(engine.load.data),
+                     pix_wr.en.eq(engine.load.en)]
+        m.submodules[f"acts{sfx}"] = acts = memory.Memory(
+            shape=unsigned(B * 32), depth=plan.act_depth + over, init=[])
+        mem.pix_rd.append(pixels.read_port())
+        mem.act_wr.append(acts.write_port(granularity=32))
+        mem.act_rd.append(acts.read_port())
+        if plan.input_padded:
+            m.submodules[f"padding{sfx}"] = padding = memory.Memory(
+                shape=1, depth=plan.layout.plane_size + over,
+                init=[int(v) for v in plan.input_padding] + [1] * over)
+            mem.pad_rd.append(padding.read_port())
     m.submodules.outputs = outputs = memory.Memory(
-        shape=unsigned(R * plan.out_width), depth=plan.n_outputs, init=[])
-    mem = SimpleNamespace(pix_rd=pixels.read_port(), act_wr=acts.write_port(granularity=32),
-                          act_rd=acts.read_port(), out_wr=outputs.write_port(granularity=plan.out_width),
-                          out_rd=outputs.read_port(), pad_rd=None)
-    if plan.input_padded:
-        m.submodules.padding = padding = memory.Memory(
-            shape=1, depth=plan.layout.plane_size, init=[int(v) for v in plan.input_padding])
-        mem.pad_rd = padding.read_port()
+        shape=unsigned(B * plan.out_width), depth=plan.n_outputs, init=[])
+    mem.out_wr = outputs.write_port(granularity=plan.out_width)
+    mem.out_rd = outputs.read_port()
     return mem
 
 
@@ -167,32 +189,44 @@ def conv_engine(engine, m, dec, dp, t, layer) -> SimpleNamespace:
     tables). Returns the output buffer's read port (``out_rd``) and the current
     layer's walks per row (``passes``, for the decompressor's command)."""
     plan = engine.plan
+    B, P = plan.batch, plan.pixel_group
     ct = _tables(plan, layer)
     mem = _memories(engine, m)
-    m.submodules.scan = scan = PixelScan(addr_width=ct.addr_width, count_width=ct.count_width)
+    m.submodules.scan = scan = PixelScan(addr_width=ct.addr_width, count_width=ct.count_width, group=P)
     wiring.connect(m, dec.o, dp.beat)
     beat = dec.o
     m.d.comb += [getattr(scan.geometry, k).eq(v) for k, v in ct.scan.items()]
     m.d.comb += [scan.start.eq(dp.start), scan.advance.eq(beat.valid & beat.ready & beat.payload.last),
                  dp.pixel.out_addr.eq(scan.out_addr), dp.pixel.window_first.eq(scan.window_first),
                  dp.pixel.window_last.eq(scan.window_last), dp.pixel.last_pixel.eq(scan.last_pixel)]
-    addr = Signal(ct.addr_width)  # the beat's activation address (pixel or activation memory)
+    if P > 1:
+        m.d.comb += dp.pixel.mask.eq(scan.mask)
+    addr = Signal(ct.addr_width)  # slot 0's activation address (pixel or activation memory)
+    m.d.comb += addr.eq(ct.in_base + scan.pix_base + beat.payload.addr)
+    for p in range(P):
+        slot_addr = addr + ct.pe_offset[p] if p else addr
+        m.d.comb += [mem.pix_rd[p].addr.eq(slot_addr), mem.act_rd[p].addr.eq(slot_addr)]
+        if mem.pad_rd:
+            m.d.comb += mem.pad_rd[p].addr.eq(slot_addr)
+    with m.If(~engine.busy):  # the host's debug port reads slot 0's copy while idle
+        m.d.comb += mem.act_rd[0].addr.eq(ct.hid_base + engine.hidden.addr)
     m.d.comb += [
-        addr.eq(ct.in_base + scan.pix_base + beat.payload.addr),
-        mem.pix_rd.addr.eq(addr),
-        mem.act_rd.addr.eq(Mux(engine.busy, addr, ct.hid_base + engine.hidden.addr)),
         dp.layer.eq(layer), dp.first.eq(t.is_first), dp.last.eq(t.is_last),
-        dp.const_base.eq(t.const_base), dp.pixels.eq(mem.pix_rd.data), dp.acts.eq(mem.act_rd.data),
-        engine.hidden.data.eq(mem.act_rd.data),
+        dp.const_base.eq(t.const_base),
+        dp.pixels.eq(Cat(rd.data for rd in mem.pix_rd)), dp.acts.eq(Cat(rd.data for rd in mem.act_rd)),
+        engine.hidden.data.eq(mem.act_rd[0].data),
     ]
-    if mem.pad_rd is not None:
-        m.d.comb += [mem.pad_rd.addr.eq(addr), dp.pad.eq(mem.pad_rd.data)]
+    if mem.pad_rd:
+        m.d.comb += dp.pad.eq(Cat(rd.data for rd in mem.pad_rd))
     wr = dp.write
+    # PE r = p*B + b writes image b's value: every slot's copy takes it (its slot is in wr.addr)
+    images = Signal(B)
+    m.d.comb += images.eq(functools.reduce(operator.or_, (wr.lanes[p * B:(p + 1) * B] for p in range(P))))
+    for wp in mem.act_wr:
+        m.d.comb += [wp.addr.eq(wr.addr), wp.data.eq(wr.act[:B * 32]),
+                     wp.en.eq(Mux(wr.valid & ~t.is_last, images, 0))]
     m.d.comb += [
-        mem.act_wr.addr.eq(wr.addr), mem.act_wr.data.eq(wr.act),
-        mem.act_wr.en.eq(Mux(wr.valid & ~t.is_last, wr.lanes, 0)),
-        mem.out_wr.addr.eq(wr.addr), mem.out_wr.data.eq(wr.out),
-        mem.out_wr.en.eq(Mux(wr.valid & t.is_last, wr.lanes, 0)),
+        mem.out_wr.addr.eq(wr.addr), mem.out_wr.data.eq(wr.out[:B * plan.out_width]),
+        mem.out_wr.en.eq(Mux(wr.valid & t.is_last, wr.lanes[:B], 0)),
     ]
     return SimpleNamespace(out_rd=mem.out_rd, passes=ct.passes)
-

@@ -190,7 +190,8 @@ def _stage_a(dp, m, c):
                  c.b_null.eq(beat.null)]
     if c.CONV:  # the beat's output pixel, beside it
         px = dp.pixel
-        m.d.sync += [c.b_tag.eq(Cat(px.out_addr, px.window_first, px.window_last)),
+        mask = [px.mask] if c.GROUP > 1 else []
+        m.d.sync += [c.b_tag.eq(Cat(px.out_addr, px.window_first, px.window_last, *mask)),
                      c.b_last_pixel.eq(px.last_pixel)]
 
 
@@ -264,7 +265,7 @@ def _pes(dp, m, c, x_table) -> list:
         pes.append(pe)
         pixel = dp.pixels[i * PIXEL_BITS:(i + 1) * PIXEL_BITS]
         x_rd = x_table.read_port(domain="comb")
-        x0 = Mux(dp.pad, 0, x_rd.data) if c.PAD else x_rd.data  # padding: +0.0 (hw.float_conv)
+        x0 = Mux(dp.pad[i // c.B], 0, x_rd.data) if c.PAD else x_rd.data  # padding: +0.0 (hw.float_conv)
         m.d.comb += [
             x_rd.addr.eq(pixel),
             pe.x.eq(Mux(dp.first, x0, dp.acts[i * 32:(i + 1) * 32])),
@@ -344,7 +345,7 @@ def _output_unit(dp, m, c, const_rd, pes):
     relu_y = Mux(y[31], POSITIVE_ZERO, y)
     w_valid, w_addr, act = a_valid, a_row, relu_y
     if c.CONV:  # pooled, written at the window's last pixel
-        w_valid, w_addr, act = pooled_write(m, c, a_valid, a_row, relu_y)
+        w_valid, w_addr, act = pooled_write(m, c, a_valid, a_row, relu_y, a_image)
     m.d.comb += [
         dp.write.valid.eq(w_valid),
         dp.write.addr.eq(w_addr),

@@ -58,7 +58,7 @@ from .models import TrainedModel, check_config_names, ensure_model, stored_model
 from .provenance import git_commit, versions
 from .simulate import load_data, simulate_model
 
-__all__ = ["DEFAULT_CONFIGS", "CNN_CONFIGS", "DEFAULT_IMAGES", "DEFAULT_REUSE", "REUSE", "FORMAT",
+__all__ = ["DEFAULT_CONFIGS", "CNN_CONFIGS", "DEFAULT_IMAGES", "DEFAULT_REUSE", "REUSE", "DEFAULT_PIXELS", "FORMAT",
            "reuse_for", "model_entry", "run", "main"]
 
 DEFAULT_CONFIGS = ("fmnist-mlp-binary", "fmnist-mlp-float")
@@ -70,6 +70,8 @@ DEFAULT_IMAGES: dict[str, int] = {"fmnist-cnn-float": 1000}
 #: at R = 32: its batches take about as long at any R, so fewer batches simulate faster.
 DEFAULT_REUSE: dict[str, int] = {"fmnist-cnn-binary": 32}
 REUSE = 8
+#: P (output pixels per weight fetch, R = B x P) per config; others 1 (all MLPs).
+DEFAULT_PIXELS: dict[str, int] = {"fmnist-cnn-binary": 4, "fmnist-cnn-float": 4}
 FORMAT = "sparse-tnn-bench-v1"
 
 
@@ -88,6 +90,7 @@ def model_entry(cfg, trained: TrainedModel, summary: dict, roof: dict) -> dict:
         "activation": cfg.activation,
         "model": str(trained.npz),
         "reuse": summary["reuse"],
+        "pixels": summary.get("pixels", 1),
         "trained_now": trained.trained_now,
         "training": {
             "stages": {k: v["test_acc"] for k, v in train_report["stages"].items()},
@@ -187,7 +190,8 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
         for cfg in cfgs:
             sims[cfg.name] = simulate_model(cfg.name, trained[cfg.name].npz, data[cfg.dataset],
                                             images=args.images or DEFAULT_IMAGES.get(cfg.name),
-                                            reuse=reuse[cfg.name], sim=args.sim,
+                                            reuse=reuse[cfg.name],
+                                            pixels=DEFAULT_PIXELS.get(cfg.name, 1), sim=args.sim,
                                             cluster=session.address, out=out, log=log)
     phases["simulate"] = time.perf_counter() - t
 
@@ -198,7 +202,7 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     t = time.perf_counter()
     models = {cfg.name: model_entry(cfg, trained[cfg.name], sims[cfg.name], model_roofline(
         gamma.of_model_file(trained[cfg.name].npz, "models"), cfg.activation,
-        reuse[cfg.name], synth_summary))
+        reuse[cfg.name], synth_summary, pixels=DEFAULT_PIXELS.get(cfg.name, 1)))
         for cfg in cfgs}
     from cost.plots import plot_all
     from cost.throughput import DEVICES
@@ -215,7 +219,7 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
         "versions": versions(),
         "machine": {"cpus": len(os.sched_getaffinity(0)), "machine": platform.machine()},
         "settings": {"configs": [c.name for c in cfgs], "images": args.images,
-                     "reuse": reuse,
+                     "reuse": reuse, "pixels": {c.name: DEFAULT_PIXELS.get(c.name, 1) for c in cfgs},
                      "jobs": args.jobs, "cluster": cluster_address(args.cluster),
                      "simulator": args.sim, "synthesis": not args.no_synth},
         "phases": phases,

@@ -31,7 +31,7 @@ def glance_table(report: dict) -> str:
             ("weight bits per weight: RLE / Huffman (2-bit dense: 2)",
              lambda m: f"{m['sizes']['rle_bits_per_weight']:.3f} / "
                        f"{m['sizes']['huffman_bits_per_weight']:.3f}"),
-            ("R (images per batch)", lambda m: str(m.get("reuse", report["settings"]["reuse"]))),
+            ("R = B x P (images per batch x output pixels per weight fetch)", _reuse_cell(report)),
             ("cycles per batch: measured / ideal",
              lambda m: f"{m['cycles_per_batch']['measured']:,.0f} / "
                        f"{m['cycles_per_batch']['ideal']:,.0f} "
@@ -46,6 +46,13 @@ def glance_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _reuse_cell(report: dict):
+    def cell(m: dict) -> str:
+        r, p = m.get("reuse", report["settings"]["reuse"]), m.get("pixels", 1)
+        return f"{r} = {r // p} x {p}"
+    return cell
+
+
 def _model_section(name: str, m: dict) -> list[str]:
     stages = ", ".join(f"{k} {_pct(v)}" for k, v in m["training"]["stages"].items())
     baselines = m["training"]["baselines"]
@@ -53,13 +60,15 @@ def _model_section(name: str, m: dict) -> list[str]:
            "Test accuracy per training stage: " + stages
            + ("; baselines: " + ", ".join(f"{k} {_pct(v)}" for k, v in baselines.items())
               if baselines else "") + ".", "",
-           "| layer | shape | zeros | gamma | eff. TOPs paper | eff. TOPs measured |",
-           "| --- | --- | ---: | ---: | ---: | ---: |"]
+           "| layer | shape | zeros | gamma | R = B x P | eff. TOPs paper | eff. TOPs measured |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for layer, roof in zip(m["layers"], m["roofline"]["layers"]):
         t = roof["effective_tops"]
         measured = f"{t['measured']:.2f}" if "measured" in t else "-"
+        r = roof.get("reuse", {})
+        reuse = f"{r['R']} = {r['B']} x {r['P']}" if r else "-"
         out.append(f"| {layer['name']} | {'x'.join(map(str, layer['shape']))} "
-                   f"| {_pct(layer['zero_fraction'])} | {roof['gamma']:.4f} | {t['paper']:.2f} "
+                   f"| {_pct(layer['zero_fraction'])} | {roof['gamma']:.4f} | {reuse} | {t['paper']:.2f} "
                    f"| {measured} |")
     v = m["validation"]
     out += ["", "Cycles per batch by cause (model): " + ", ".join(

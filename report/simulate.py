@@ -22,7 +22,7 @@ def load_data(name: str) -> Dataset:
 
 
 def simulate_model(name: str, npz: Path, data: Dataset, *, images: int | None, reuse: int,
-                   sim: str, cluster: str, out: Path, log) -> dict:
+                   sim: str, cluster: str, out: Path, log, pixels: int = 1) -> dict:
     """``sim.validate`` of model ``npz`` over the first ``images`` test images of ``data``
     (all with None), on the Dask cluster whose scheduler is at ``cluster`` (the
     command's :class:`sim.cluster.Session`); returns its summary, which it also
@@ -32,11 +32,11 @@ def simulate_model(name: str, npz: Path, data: Dataset, *, images: int | None, r
     work = out / "work" / name
     save_npy(work / "test-x.npy", data.test_x[:n])
     save_npy(work / "test-y.npy", data.test_y[:n])
-    log(f"bench: {name}: {n} test images, R = {reuse}, {sim}, Dask cluster at {cluster}")
+    log(f"bench: {name}: {n} test images, R = {reuse} (P = {pixels}), {sim}, Dask cluster at {cluster}")
     summary_path = out / f"{name}-validate.json"
     code = validate.main(["--model", str(npz), "--inputs", str(work / "test-x.npy"),
                           "--labels", str(work / "test-y.npy"), "--reuse", str(reuse),
-                          "--sim", sim, "--cluster", cluster, "--progress",
+                          "--pixels", str(pixels), "--sim", sim, "--cluster", cluster, "--progress",
                           "--build", str(work / "validate"), "--summary", str(summary_path)])
     if code == 2 or not summary_path.exists():
         raise RuntimeError(f"sim.validate refused {name} (exit {code})")

@@ -46,6 +46,8 @@ def parse_args(argv=None):
     p.add_argument("--model", type=Path, help="tnn-model-v1 .npz (default: see above)")
     p.add_argument("--images", type=int, default=300, help="test images (default %(default)s)")
     p.add_argument("--reuse", type=int, default=8, help="R (default %(default)s)")
+    p.add_argument("--pixels", type=int, default=1,
+                   help="CNNs: P, output pixels per weight fetch, R = B x P (default %(default)s)")
     p.add_argument("--lanes", type=int, help="binary models: K, nonzeros per PE per cycle (default: the plan's)")
     add_cluster_arguments(p, default_jobs=1)
     p.add_argument("--add-latency", type=int, help="float models: the adder latency (default 3)")
@@ -58,7 +60,7 @@ def run(args) -> int:
     model = args.model or default_model()
     if not model.exists():
         raise InputError(f"model: {model} not found (run `make train` or pass --model)")
-    for name in ("images", "reuse", "jobs"):
+    for name in ("images", "reuse", "pixels", "jobs"):
         if getattr(args, name) < 1:
             raise InputError(f"{name}: must be >= 1, got {getattr(args, name)}")
     load_model(model)  # refused here, before anything is written
@@ -70,14 +72,14 @@ def run(args) -> int:
     save_npy(x, data.test_x[: args.images])
     save_npy(y, data.test_y[: args.images])
     print(f"sim: model {model}, {args.images} Fashion-MNIST test images, R = {args.reuse}, "
-          f"{args.sim}", file=sys.stderr)
+          f"P = {args.pixels}, {args.sim}", file=sys.stderr)
     extra = ["--add-latency", str(args.add_latency)] if args.add_latency is not None else []
     if args.lanes is not None:
         extra += ["--lanes", str(args.lanes)]
     if args.cluster:
         extra += ["--cluster", args.cluster]
     return validate.main(["--model", str(model), "--inputs", str(x), "--labels", str(y),
-                          "--reuse", str(args.reuse), "--sim", args.sim, *extra,
+                          "--reuse", str(args.reuse), "--pixels", str(args.pixels), "--sim", args.sim, *extra,
                           "--jobs", str(args.jobs), "--progress",
                           "--out", str(args.out / "rtl-out.npy"),
                           "--build", str(args.out / "work"),

@@ -2,7 +2,7 @@
 word with the bit-true golden model of ``sw``.
 
     python -m sim.validate --model M.npz --inputs X.npy [--labels Y.npy]
-        [--reuse R] [--sim verilator|icarus] [--limit N] [--out OUT.npy]
+        [--reuse R] [--pixels P] [--sim verilator|icarus] [--limit N] [--out OUT.npy]
         [--jobs J | --cluster tcp://HOST:PORT]
 
 Generates the engine for the model (``hw``; binary or float by the model's
@@ -66,6 +66,8 @@ def parse_args(argv=None):
     p.add_argument("--inputs", required=True, help=".npy uint8 [N, n_in] pixels")
     p.add_argument("--labels", help=".npy integer [N] class labels")
     p.add_argument("--reuse", type=int, default=8, help="R, PEs per decompressor (default 8)")
+    p.add_argument("--pixels", type=int, default=1,
+                   help="CNNs: P, output pixels per weight fetch; batches of B = R / P images (default 1)")
     p.add_argument("--lanes", type=int, default=None,
                    help="binary models: K, nonzeros per PE per cycle (default: the plan's choice)")
     p.add_argument("--sim", default="verilator", choices=SIMULATORS)
@@ -115,7 +117,7 @@ def load_inputs(args, n_in: int):
 
 def check_args(args) -> None:
     """The numeric arguments' ranges; :class:`InputError` naming the first bad one."""
-    for name in ("reuse", "jobs"):
+    for name in ("reuse", "pixels", "jobs"):
         if getattr(args, name) < 1:
             raise InputError(f"{name}: must be >= 1, got {getattr(args, name)}")
     if args.limit is not None and args.limit < 1:
@@ -155,7 +157,7 @@ def simulate_local(sources, pixels, plan, sim, work: Path, *, gaps=0.0, waves=Fa
     design = Design.from_files(sources, sim, f"{TOP}_tb", waves=waves)
     build_dir = ensure_built(design, work)
     n_out = plan.layers[stop_after - 1].outputs if stop_after else plan.n_outputs
-    job = Slice(0, pixels, plan.reuse, n_out, plan.act_width, gaps, stop_after,
+    job = Slice(0, pixels, plan.batch, n_out, plan.act_width, gaps, stop_after,
                 load_addresses=plan.input_addresses,
                 read_addresses=plan.hidden_addresses(stop_after - 1) if stop_after else None)
     result = run_slice(design, job, build_dir, build_dir)
@@ -196,8 +198,8 @@ def diagnose(sources, pixels, plan, sim, work: Path, rtl, want, want_hidden,
     same = (rtl == want).all(axis=1) | (False if simulated is None else ~simulated)
     image = int(np.flatnonzero(~same)[0])
     output = int(np.flatnonzero(rtl[image] != want[image])[0])
-    first = image - image % plan.reuse
-    batch = slice(first, first + plan.reuse)
+    first = image - image % plan.batch
+    batch = slice(first, first + plan.batch)
     wave_dir = work / "mismatch"
     wave_dir.mkdir(exist_ok=True)
     layer = first_bad_layer(sources, pixels[batch], plan, sim, work,
@@ -211,7 +213,7 @@ def diagnose(sources, pixels, plan, sim, work: Path, rtl, want, want_hidden,
     got_value, want_value = (from_words(a[image:image + 1, output], plan)[0].item() for a in (rtl, want))
     print(f"mismatch: image {image} layer {layer} output {output}: rtl {got_value} "
           f"(0x{int(rtl[image, output]):08x}), golden {want_value} (0x{int(want[image, output]):08x}) "
-          f"(batch {image // plan.reuse}; waves: {waves})", file=sys.stderr)
+          f"(batch {image // plan.batch}; waves: {waves})", file=sys.stderr)
     return {"image": image, "layer": layer, "output": output,
             "rtl": got_value, "golden": want_value,
             "rtl_bits": f"0x{int(rtl[image, output]):08x}",
@@ -232,7 +234,7 @@ def prepare(args):
         if model.activation != "binary":
             raise InputError("lanes: only binary models take several nonzeros per cycle")
         options["lanes"] = args.lanes
-    plan = plan_engine(model, args.reuse, **options)
+    plan = plan_engine(model, args.reuse, pixel_group=args.pixels, **options)
     pixels, labels = load_inputs(args, model.n_inputs)
     return model, plan, pixels, labels
 
@@ -251,6 +253,8 @@ def summarise(args, model, plan, pixels, labels, result: RunResult, want) -> dic
         "activation": plan.kind,
         "simulator": args.sim,
         "reuse": plan.reuse,
+        "pixels": plan.pixel_group,
+        "batch": plan.batch,
         "lanes": plan.lanes if plan.kind == "binary" else 1,
         "images": int(len(pixels)),
         "bit_exact": int(same.sum()),
@@ -313,7 +317,7 @@ def run(args) -> dict:
         sources = generate(plan, work)
         design = Design.from_files(sources, args.sim, f"{TOP}_tb")
         hw_pixels = engine_inputs(model, pixels)  # binary inputs: the host writes their bits
-        slices = SliceRun(session.client, design, hw_pixels, reuse=plan.reuse,
+        slices = SliceRun(session.client, design, hw_pixels, reuse=plan.batch,
                           n_out=plan.n_outputs, act_width=plan.act_width, gaps=args.gaps,
                           batch_seconds=batch_seconds(plan), load_addresses=plan.input_addresses)
         want, want_hidden = golden.forward(model, pixels, lanes=plan.golden_lanes)
