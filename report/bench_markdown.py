@@ -49,7 +49,7 @@ def glance_table(report: dict) -> str:
 def _reuse_cell(report: dict):
     def cell(m: dict) -> str:
         r, p = m.get("reuse", report["settings"]["reuse"]), m.get("pixels", 1)
-        return f"{r} = {r // p} x {p}"
+        return f"{r} = {r // p} x {p}" if isinstance(r, int) else str(r)
     return cell
 
 

@@ -23,21 +23,37 @@ def pixels_for(model, n_images, seed):
     return pixels
 
 
-def check(model, reuse, add_latency, hidden=True, seed=0, images=None):
+def check(model, reuse, add_latency, hidden=True, seed=0, images=None, pixel_group=1):
     """``images`` (default two batches, the second one image short) against the
     golden model; then (``hidden``) each hidden layer of the first batch. Returns
     the plan and the batches' cycles."""
-    plan = plan_float(model, reuse, add_latency=add_latency)
-    pixels = pixels_for(model, images or (2 * reuse - 1 if reuse > 1 else 2), seed)
+    plan = plan_float(model, reuse, add_latency=add_latency, pixel_group=pixel_group)
+    batch = plan.batch
+    pixels = pixels_for(model, images or (2 * batch - 1 if batch > 1 else 2), seed)
     want, want_hidden = golden.forward(model, pixels, lanes=plan.golden_lanes)
     words, cycles = run_engine_raw(plan, pixels)
     np.testing.assert_array_equal(words, want.view(np.uint32))
     assert cycles == [sum(cycle_budget(plan).values())] * len(cycles)  # exact, data-independent
     for k in range(1, model.n_layers) if hidden else ():
-        got, _ = run_engine_raw(plan, pixels[:reuse], stop_after=k)
-        np.testing.assert_array_equal(got, want_hidden[k - 1][:reuse].view(np.uint32),
+        got, _ = run_engine_raw(plan, pixels[:batch], stop_after=k)
+        np.testing.assert_array_equal(got, want_hidden[k - 1][:batch].view(np.uint32),
                                       err_msg=f"layer {k - 1}")
     return plan, cycles
+
+
+#: preset -> (R, P, adder latency): B x P slots with short last groups, B = 1 (strips),
+#: layer 0 padded (its pad flags read per slot), pools with leftovers.
+PIXEL_GROUP_RUNS = {"odd": (6, 2, 3), "strips": (5, 5, 2), "stride2": (6, 3, 3)}
+
+
+@pytest.mark.parametrize("name", PIXEL_GROUP_RUNS)
+def test_conv_pixel_groups_match_golden(name):
+    reuse, group, latency = PIXEL_GROUP_RUNS[name]
+    model = conv_preset(name, "float", seed=len(name))
+    plan, _ = check(model, reuse, latency, hidden=name != "strips", seed=reuse, pixel_group=group)
+    g = plan.layers[0].conv
+    assert plan.batch == reuse // group and plan.layers[0].passes == g.walks(group) < g.pixels
+    assert plan.input_padded or name == "strips"
 
 
 # The Amaranth simulator is slow on the fp32 units, so the presets share out the

@@ -14,7 +14,8 @@ def _model(activation, measured=None):
                              "budget": {"compute": 4000, "drain": 200}},
         "sim_seconds": 61.2, "sim_cycles_per_second": 123456,
         "roofline": {"effective_tops": tops,
-                     "layers": [{"gamma": 0.04, "effective_tops": tops}]},
+                     "layers": [{"gamma": 0.04, "effective_tops": tops,
+                                 "reuse": {"R": 8, "B": 2, "P": 4}}]},
         "training": {"stages": {"train": 0.88}, "baselines": {}},
         "layers": [{"name": "fc0", "shape": [512, 784], "zero_fraction": 0.96}],
         "validation": {"max_abs_diff_vs_float64": 1e-6, "argmax_agreement_vs_float64": 1.0,
@@ -25,7 +26,7 @@ def _model(activation, measured=None):
 REPORT = {
     "settings": {"reuse": 8, "simulator": "verilator", "jobs": 2},  # a report from before R per config
     "git": {"commit": "0123456789abcdef", "dirty": True}, "date": "2025-01-01 00:00:00 UTC",
-    "models": {"a": {**_model("binary", 3.21), "reuse": 32}, "b": _model("float")},  # b: before "reuse"
+    "models": {"a": {**_model("binary", 3.21), "reuse": 32}, "b": {**_model("float"), "pixels": 4}},  # b: before "reuse"
     "plots": ["build/bench/sparsity.png"], "phases": {"train": 1.0, "simulate": 2.0},
     "versions": {"python": "3.11"},
 }
@@ -40,7 +41,7 @@ def test_glance_table():
         "| accuracy: RTL / golden model | 88.44 % / 88.44 % | 88.44 % / 88.44 % |",
         "| zero weights | 96.50 % | 96.50 % |",
         "| weight bits per weight: RLE / Huffman (2-bit dense: 2) | 0.351 / 0.261 | 0.351 / 0.261 |",
-        "| R (images per batch) | 32 | 8 |",
+        "| R = B x P (images per batch x output pixels per weight fetch) | 32 = 32 x 1 | 8 = 2 x 4 |",
         "| cycles per batch: measured / ideal | 4,200 / 4,000 (1.050) | 4,200 / 4,000 (1.050) |",
         "| simulation: wall s / simulated cycles per s | 61 / 123,456 | 61 / 123,456 |",
         "| effective TOPs on KU115 at this gamma and R: paper constants / measured "
@@ -56,8 +57,8 @@ def test_report_markdown_sections():
                          "verilator, R = 8, 2 simulation processes."]
     assert lines[4] == "| | `a` | `b` |"
     assert "![sparsity](sparsity.png)" in lines
-    assert "| fc0 | 512x784 | 96.00 % | 0.0400 | 12.35 | 3.21 |" in lines
-    assert "| fc0 | 512x784 | 96.00 % | 0.0400 | 12.35 | - |" in lines
+    assert "| fc0 | 512x784 | 96.00 % | 0.0400 | 8 = 2 x 4 | 12.35 | 3.21 |" in lines
+    assert "| fc0 | 512x784 | 96.00 % | 0.0400 | 8 = 2 x 4 | 12.35 | - |" in lines
     assert "Cycles per batch by cause (model): compute 4,000, drain 200; measured 4,200." in lines
     assert sum(line.startswith("Largest difference of any output") for line in lines) == 1
     assert md.endswith("the TOPs figures assume the paper's 250 MHz.\n")
