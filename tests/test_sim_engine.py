@@ -30,7 +30,8 @@ def extreme_model(rng):
 
 
 CASES = {
-    # name: (model factory, R, images, gaps[, binary engine lanes K]); K is the plan's choice unless given
+    # name: (model factory, R, images, gaps[, binary engine lanes K[, P]]); K is the plan's choice
+    # unless given (None), P (output pixels per weight fetch, conv layers) 1 unless given
     "three-layers-R3-gaps": (lambda rng: random_binary_model(rng, [50, 17, 9, 6], [0.2, 0.4, 0.5]), 3, 13, 0.3),
     "R1-width1": (lambda rng: random_binary_model(rng, [24, 1, 4], 0.5), 1, 5, 0.0),
     "extremes-R5": (extreme_model, 5, 12, 0.1),
@@ -40,6 +41,8 @@ CASES = {
     "weighted-R3-gaps": (lambda rng: random_binary_model(rng, [50, 17, 9, 6], 0.4, weighted=(0, 2)), 3, 10, 0.2),
     "conv-R3-K2-gaps": (lambda rng: conv_preset("odd", "binary", seed=3), 3, 7, 0.2, 2),
     "conv-stride2-R2": (lambda rng: conv_preset("stride2", "binary", seed=4), 2, 5, 0.0),
+    "conv-R6-K2-P3-gaps": (lambda rng: conv_preset("odd", "binary", seed=3), 6, 5, 0.2, 2, 3),
+    "float-conv-R4-P2-gaps": (lambda rng: conv_preset("stride2", "float", seed=4), 4, 5, 0.1, None, 2),
     "float-three-layers-R3-gaps": (lambda rng: random_float_model(rng, [50, 17, 9, 6], [0.2, 0.4, 0.5]), 3, 13, 0.3),
     "float-sparse-R8": (lambda rng: random_float_model(rng, [300, 20, 10], 0.03), 8, 16, 0.0),
     "float-asymmetric-R4": (lambda rng: random_float_model(rng, [50, 17, 9, 6], 0.3, asymmetric=(0, 2)),
@@ -56,15 +59,16 @@ def vpi_signals(build_dir):
 
 
 def run_case(name, sim, tmp_path):
-    factory, reuse, n_images, gaps, *lanes = CASES[name]
+    factory, reuse, n_images, gaps, *rest = CASES[name]
+    lanes, group = (rest + [None, 1])[:2]
     rng = np.random.default_rng(zlib.crc32(name.encode()))  # hash() changes with PYTHONHASHSEED
     model = factory(rng)
     pixels = rng.integers(0, 256, size=(n_images, model.n_inputs), dtype=np.uint8)
     pixels[0] = 255
     pixels[1] = 0
-    plan = plan_engine(model, reuse, lanes=lanes[0] if lanes else None)
+    plan = plan_engine(model, reuse, lanes=lanes, pixel_group=group)
     if lanes:
-        assert plan.lanes == lanes[0]
+        assert plan.lanes == lanes
     sources = generate(plan, tmp_path)
     rtl, report, build_dir = simulate_local(sources, pixels, plan, sim, tmp_path, gaps=gaps)
     if sim == "verilator":
@@ -73,7 +77,7 @@ def run_case(name, sim, tmp_path):
         assert "done" in ports and vpi_signals(build_dir) == {"clk", *ports}
     want, _ = golden.forward(model, pixels, lanes=plan.golden_lanes)
     np.testing.assert_array_equal(rtl, as_words(want))  # every bit
-    batches = -(-n_images // reuse)
+    batches = -(-n_images // plan.batch)
     if plan.kind == "binary":  # exactly the plan's cycles, every batch
         assert report["batch_cycles"] == [sum(cycle_budget(plan).values())] * batches
     else:  # the schedule depends on the weights only, never on the data
@@ -87,7 +91,8 @@ def test_engine_verilator(name, tmp_path):
 
 @ICARUS
 @pytest.mark.parametrize("name", ["three-layers-R3-gaps", "extremes-R5", "weighted-R3-gaps",
-                                  "lanes-R3-K5-gaps", "conv-R3-K2-gaps", "float-three-layers-R3-gaps"])
+                                  "lanes-R3-K5-gaps", "conv-R3-K2-gaps", "conv-R6-K2-P3-gaps",
+                                  "float-three-layers-R3-gaps", "float-conv-R4-P2-gaps"])
 def test_engine_icarus(name, tmp_path):
     run_case(name, "icarus", tmp_path)
 
