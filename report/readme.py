@@ -33,9 +33,9 @@ def json_block(relative: str):
 
 def _slot_use(d: dict) -> str:
     """Dense MACs done per MAC slot and cycle: the dense network's MACs of a batch
-    (every weight, zero or not, times the output pixels it serves; a layer-0
-    pixel counts one MAC) over R x K slots times the batch's cycles; - when the
-    model file is gone."""
+    of B images (every weight, zero or not, times the output pixels it serves; a
+    layer-0 pixel counts one MAC) over R x K slots times the batch's cycles; -
+    when the model file is gone."""
     from sw.conv_shapes import layer_shapes
     from sw.model_file import load_model
     if not Path(d["model"]).exists():
@@ -43,11 +43,17 @@ def _slot_use(d: dict) -> str:
     model = load_model(d["model"])
     dense = sum(w.size * s.out_pixels for w, s in zip(model.weights, layer_shapes(model)))
     slots = d["reuse"] * d.get("lanes", 1) * (d["cycles"] / d["batches"])
-    return f"{dense * d['reuse'] / slots:.2f}"
+    return f"{dense * d.get('batch', d['reuse']) / slots:.2f}"
+
+
+def _reuse_cell(d: dict) -> str:
+    """R, or ``R = B x P`` for a run with pixel groups."""
+    p = d.get("pixels", 1)
+    return str(d["reuse"]) if p == 1 else f"{d['reuse']} = {d['reuse'] // p} x {p}"
 
 
 def _validate_row(d: dict, floats: bool) -> str:
-    return (f"| `{Path(d['model']).name}` | {d['simulator']} | {d['reuse']} |"
+    return (f"| `{Path(d['model']).name}` | {d['simulator']} | {_reuse_cell(d)} |"
             + (f" {d.get('add_latency', '-')} |" if floats else f" {d.get('lanes', 1)} |")
             + f" {d['images']} | {d['bit_exact']} / {d['images']} "
             f"| {d.get('hw_accuracy', float('nan')):.4f} | {d.get('sw_accuracy', float('nan')):.4f} "

@@ -119,3 +119,10 @@ def test_bench_block_says_when_synthesis_was_skipped(tmp_path):
         (tmp_path / "bench-cnn" / "report.json").write_text(json.dumps(report))
         text = readme.bench_table("bench-cnn")(tmp_path)
         assert ("synthesis skipped (`--no-synth`); phases (s): simulate 2." in text) == said
+
+
+def test_validate_table_names_pixel_groups():
+    """A run at R = 8 = 2 images x 4 pixels: R shown as B x P, dense MACs over a batch of B."""
+    from report.readme import _reuse_cell
+    assert _reuse_cell({"reuse": 8, "pixels": 4}) == "8 = 2 x 4"
+    assert _reuse_cell({"reuse": 8}) == "8"
