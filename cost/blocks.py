@@ -17,7 +17,7 @@ from . import gamma, names
 from .inputs import load_model_file
 from .summary import DenseShape, LayerInfo, ModelInfo
 
-__all__ = ["Block", "PixelLanePE", "standard_blocks", "dense_layer", "DEFAULT_MODEL",
+__all__ = ["Block", "PixelLanePE", "standard_blocks", "dense_layer", "DEFAULT_MODEL", "PIXEL_GROUP_POINTS",
            "DEFAULT_REUSE", "DEFAULT_LANES_SWEEP", "DEFAULT_FLOAT_MODEL", "DEFAULT_FLOAT_REUSE",
            "DENSE_LAYER", "DENSE_SWEEP", "PNR_REUSE", "PNR_DENSE"]
 
@@ -36,6 +36,8 @@ DENSE_SWEEP = ((16, 16), (32, 16), (32, 32))
 #: The blocks also placed and routed on the ECP5 (:mod:`cost.nextpnr`): the binary engine
 #: at this R, the dense unit at this (SIMD, PE), the XNOR PE and the decoder.
 PNR_REUSE = 8
+#: CNNs only: binary engines also built with pixel groups, as (R, P) (outside the LUT fit).
+PIXEL_GROUP_POINTS = ((32, 4),)
 PNR_DENSE = (32, 32)
 
 
@@ -149,7 +151,8 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
 
     Returns ``(blocks, model info)``. Decoders and PEs take the widths the engine plan
     gives this model, and K its choice of lanes; binary engines are built at every R of
-    ``reuses`` with that K, and at R = :data:`PNR_REUSE` with each K of ``lanes_sweep``; the decompressor holds all of the model's RLE words (its memory maps
+    ``reuses`` with that K, and at R = :data:`PNR_REUSE` with each K of ``lanes_sweep`` (a
+    CNN's also with the pixel groups of :data:`PIXEL_GROUP_POINTS`); the decompressor holds all of the model's RLE words (its memory maps
     to block RAM, reported apart from LUTs); ``decoder_1k`` holds 1,024 words (one RAMB18)
     to show the decoder's own logic without the deep memory's read multiplexer. The dense
     BNN units (:data:`DENSE_LAYER` at each (SIMD, PE) of ``dense_sweep``, weights from
@@ -180,6 +183,10 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
         blocks.append(Block(names.engine(r, k), f"whole binary engine, R={r}, K={k}",
                             lambda r=r, k=k: BinaryEngine(plan_binary(model, r, field_width=g, lanes=k)),
                             reuse=r, lanes=k, pnr=(r, k) == (PNR_REUSE, K)))
+    for r, p in PIXEL_GROUP_POINTS if plan.conv else ():
+        blocks.append(Block(names.engine(r, K, p), f"whole binary engine, R={r} = {r // p} images x {p} "
+                            f"pixels, K={K}", lambda r=r, p=p: BinaryEngine(
+                                plan_binary(model, r, field_width=g, lanes=K, pixel_group=p))))
     if float_model is not None:
         for r in float_reuses:
             blocks.append(Block(names.float_engine(r), f"whole float engine, R={r}, L=3",

@@ -20,9 +20,10 @@ FP32_MUL = "fp32_mul"
 REQUIRED = (DECODER, DECODER_1K, PE_XNOR, PE_INT8, PE_FLOAT, FP32_ADD, FP32_MUL)
 
 
-def engine(reuse: int, lanes: int) -> str:
-    """The whole binary engine at R = ``reuse``, K = ``lanes``."""
-    return f"engine_r{reuse}_k{lanes}"
+def engine(reuse: int, lanes: int, pixels: int = 1) -> str:
+    """The whole binary engine at R = ``reuse``, K = ``lanes`` (and, for a CNN, P =
+    ``pixels`` output pixels per weight fetch when above 1)."""
+    return f"engine_r{reuse}_k{lanes}" + (f"_p{pixels}" if pixels > 1 else "")
 
 
 def float_engine(reuse: int) -> str:
