@@ -5,12 +5,14 @@ Paper 002, Fig. 6, widened: a layer's weight rows are split over K lanes
 (:mod:`hw.lane_walker`) decodes the K lanes side by side and broadcasts K
 (input address, sign) pairs per cycle to R processing elements
 (:class:`hw.pe.LanePE`); PE ``r`` works on image ``r`` of the batch, so R is
-the data reuse factor (R = B for fully connected layers). Every lane has its
+the data reuse factor (R = B for fully connected layers; convolution layers
+may also share each weight between P output pixels, R = B x P, PE ``r`` then
+on image ``r mod B``: :mod:`hw.conv_plan`). Every lane has its
 own copy of the activation memory, so the K inputs of a cycle are read at K
 addresses at once: the copies are the price of lanes, in block RAM.
 
-Activation memory (one copy per lane; R memories of 1 bit, one per image)
--------------------------------------------------------------------------
+Activation memory (one copy per lane; R memories of 1 bit, one per PE)
+-----------------------------------------------------------------------
 One bit wide each, a copy maps to R block RAMs without read multiplexers.
 Address ``region << C | column`` with ``C`` bits for the widest layer input or
 hidden layer: regions 0..7 hold bit plane ``b`` of the input pixels (written
@@ -61,8 +63,8 @@ A batch takes :meth:`hw.plan.BinaryPlan.cycle_budget` cycles exactly,
 
 Host interface
 --------------
-``load`` (write port, ``data`` R x 8 bits): pixel ``addr`` of all R images, image
-    ``r`` in bits ``[8r+7:8r]``. Accepted while ``load_ready``; the loader
+``load`` (write port, ``data`` B x 8 bits, B = R / P): pixel ``addr`` of all B
+    images, image ``b`` in bits ``[8b+7:8b]``. Accepted while ``load_ready``; the loader
     writes the word's 8 bit planes in that cycle and the next 7, with
     ``load_ready`` low for those 7: one word per ``LOAD_CYCLES`` cycles.
     Write only while not ``busy``; ``start`` only while ``load_ready``.

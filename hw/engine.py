@@ -29,8 +29,9 @@ plan's kind:
 
 Host interface
 --------------
-``load`` (write port): word ``i`` of the input buffer holds pixel ``i`` of all R
-    images, image ``r`` in bits ``[8r+7:8r]``. Write only while ``busy`` is 0.
+``load`` (write port): word ``i`` of the input buffer holds pixel ``i`` of all B
+    images of a batch (B = R / P, :attr:`hw.plan.EnginePlan.batch`; B = R for
+    dense networks), image ``b`` in bits ``[8b+7:8b]``. Write only while ``busy`` is 0.
 ``start`` (In 1): a one-cycle strobe while not busy runs the whole network.
 ``busy`` (Out 1): high from the cycle after ``start`` until the run ends.
 ``done`` (Out 1): high once a run has finished, until the next ``start``.

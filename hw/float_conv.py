@@ -3,29 +3,39 @@
 ``conv`` (geometry and layout: :mod:`hw.conv_plan`). Dense-only plans build none
 of this: their RTL is unchanged.
 
-Mapping (R = B x P with P = 1)
-    The R PEs work on R images at the same output pixel, so they share every
-    address and control word. Each row (output channel) is walked once per
-    computed output pixel (the decompressor's ``passes``, no bubble between
-    walks); pixels come pool window by pool window (:class:`hw.pixel_scan.PixelScan`)
-    and pixels a floor pool drops are not computed. Dense layers after the
-    convolutions are one pixel per row.
+Mapping (R = B x P)
+    As the binary engine's (:mod:`hw.conv_plan`): PE ``r = p*B + b`` works on
+    image ``b`` at pixel slot ``p``, the slots of a walk one pool window apart
+    along x; they share every control word. Each row (output channel) is
+    walked once per group of P pool windows and pixel of the window (the
+    decompressor's ``passes``, no bubble between walks); walks come pool window
+    by pool window (:class:`hw.pixel_scan.PixelScan`) and pixels a floor pool
+    drops are not computed. Dense layers after the convolutions are one walk
+    per row; their slots repeat slot 0 and only slot 0 writes.
 
 Memories
     The pixel memory holds layer 0's input padded, ``(C, H + 2 pad_y, W + 2
     pad_x)`` row-major (the host's ``load`` addresses are
-    :attr:`hw.plan.EnginePlan.input_addresses`). One activation memory (R x 32
+    :attr:`hw.plan.EnginePlan.input_addresses`). One activation memory (B x 32
     bits a word, one write enable per image) holds every hidden layer's output
     in its own area, in the consumer's padded layout (no ping-pong), from
     :attr:`hw.plan.FloatPlan.act_base` of the layout; the last layer writes
-    the output buffer by row. The ``hidden`` debug port reads the area of the
-    last layer run (:meth:`hw.plan.EnginePlan.hidden_addresses`).
+    the output buffer (B images a word) by row. The pixel, activation and
+    padding-flag memories exist once per slot, each read at its slot's address
+    and all written alike (``group_overrun`` deeper: a short group's missing
+    slots read past the area). The ``hidden`` debug port reads slot 0's copy
+    of the area of the last layer run (:meth:`hw.plan.EnginePlan.hidden_addresses`).
+
+Writes
+    The output unit delivers one PE per cycle; PE ``r``'s value goes to
+    ``out_addr + r // B`` in image ``r mod B``'s slot of every copy, and a
+    slot the scan's mask marks as past the row's last window writes nothing.
 
 Addresses
     A beat's activation address is ``in_base + pix_base + column``: the tap
     column of :func:`hw.conv_plan.tap_columns` plus the pixel's offset, one
     adder after the decompressor's (combinational, the datapath contract's
-    one-cycle read).
+    one-cycle read); slot ``p`` adds ``p * pe_step``.
 
 Padding (a tap outside the input leaves its partial sum unchanged)
     A padded tap still takes its lane slot (it is a beat like any other) and
@@ -43,10 +53,10 @@ Padding (a tap outside the input leaves its partial sum unchanged)
     built only when layer 0 has padding.
 
 Pooling (float max pool = the largest binary32 bit pattern after ReLU)
-    The output unit delivers each pixel's R values one image per cycle, in
-    image order, pixel after pixel; an R-entry shift register of 32-bit words
-    holds each image's running maximum, so image ``r``'s value meets image
-    ``r``'s maximum at the register's head: ``pooled = v`` at the window's
+    The output unit delivers each walk's R values one PE per cycle, in PE
+    order, walk after walk; an R-entry shift register of 32-bit words holds
+    each PE's running maximum, so PE ``r``'s value meets PE ``r``'s maximum
+    at the register's head: ``pooled = v`` at the window's
     first pixel, else the larger as an unsigned 32-bit number; the window's
     last pixel writes it. Cost: ``32 R`` flip-flops, one 32-bit comparator
     and multiplexer; built only when some layer pools.

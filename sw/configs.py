@@ -189,7 +189,7 @@ _CNN = dict(dataset="fmnist", arch="cnn", fc=CNN_FC, eta_conv=CNN_ETA_CONV,
 _add(Config(
     name="fmnist-cnn-binary",
     description="Fashion-MNIST, VGG-style CNN (32-M-64-M-64, FC 256), binary activations; exported for the RTL",
-    activation="binary", features=CNN_FEATURES_BINARY, **_CNN))
+    activation="binary", features=CNN_FEATURES_BINARY, **(_CNN | dict(epochs=15, retrain_epochs=3))))
 _add(Config(
     name="fmnist-cnn-float",
     description="Fashion-MNIST, VGG-style CNN (32-M-64-M, FC 256), ReLU activations; exported for the RTL",
