@@ -77,8 +77,8 @@ validate-float: setup
 	  --out build/validate-float/verilator-R8-L$$L || exit 1; done
 
 # The CNNs' acceptance runs (issue 16): the CNN half of `make bench` (trains them unless
-# build/models holds them): every test image of the binary CNN at R = 32, the first 1,000
-# of the float CNN at R = 8, on Verilator on two worker processes, then synthesis.
+# build/models holds them): every test image of the binary CNN at R = 32 = 8 x 4 (B x P), the first 1,000
+# of the float CNN at R = 8 = 2 x 4 (report.bench.DEFAULT_PIXELS), on Verilator on two worker processes, then synthesis.
 CNN_BENCH = $(PY) -m report.bench --configs fmnist-cnn-binary,fmnist-cnn-float --out build/bench-cnn
 validate-cnn: setup
 	$(CNN_BENCH)
