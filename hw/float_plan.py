@@ -28,8 +28,8 @@ __all__ = ["FloatLayerPlan", "FloatPlan", "plan_float", "float_bits"]
 @dataclass(frozen=True)
 class FloatLayerPlan(LayerPlan):
     """A float layer. A convolution layer (``conv``: its geometry,
-    :mod:`hw.conv_plan`) walks each row ``passes = conv.pixels`` times, once per
-    computed output pixel; its words, nonzeros, skip words and empty rows are
+    :mod:`hw.conv_plan`) walks each row ``passes = conv.walks(P)`` times, once per
+    group of P pool windows and pixel of the window; its words, nonzeros, skip words and empty rows are
     those of one walk of every row (over the tap columns), ``n_in`` its
     ``C*H*W`` inputs, ``n_out`` its rows (output channels)."""
 

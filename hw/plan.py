@@ -99,8 +99,8 @@ class BinaryLayerPlan(LayerPlan):
     ``beats`` the cycles of one walk of every row.
 
     A convolution layer (``conv``: its geometry, :mod:`hw.conv_plan`) walks each
-    row once per computed output pixel and bit plane (``passes = planes *
-    conv.pixels``); ``n_out`` counts its rows (output channels), ``outputs``
+    row once per group of P output pixels (:meth:`ConvGeometry.walks`) and bit
+    plane (``passes = planes * conv.walks(P)``); ``n_out`` counts its rows (output channels), ``outputs``
     the values it writes. ``row_base`` is the layer's first row in
     :attr:`BinaryPlan.row_beats`; its row constants are ``classes`` per row
     (border classes, :mod:`hw.conv_plan`), entry ``class * n_out + row`` from
@@ -214,12 +214,12 @@ class EnginePlan:
     @property
     def ideal_cycles(self) -> int:
         """Cycles per batch at one nonzero per cycle: the sum of all nonzeros, a
-        conv layer's once per computed output pixel (its walks of every row)."""
+        conv layer's once per walk of every row (a group of P output pixels)."""
         return sum(lp.nonzeros * _passes(lp) for lp in self.layers)
 
     @property
     def walks(self) -> int:
-        """Row walks per batch: every row once, a conv layer's once per computed output pixel."""
+        """Row walks per batch: every row once, a conv layer's once per walk (group of P pixels)."""
         return sum(lp.n_out * _passes(lp) for lp in self.layers)
 
     def cycle_budget(self, layer_overhead: int, row_overhead: int = 0) -> dict:
