@@ -48,6 +48,21 @@ def test_runs_are_reproducible(tiny_run, tmp_path):
     assert again["stages"]["train"]["history"] == report["stages"]["train"]["history"]
 
 
+def test_baselines_in_a_second_process_give_the_same_results(tiny_run, tmp_path):
+    """Two threads split one each between the sparse stages and the baselines'
+    process: every result equals the one-thread run's (the tiny_run fixture)."""
+    report, _, _, _ = tiny_run
+    torch.set_num_threads(2)
+    try:
+        again = train.run(get_config("tiny"), tmp_path, progress=False, parallel_baselines=True)
+    finally:
+        torch.set_num_threads(1)
+    assert again["timing"]["baselines_in_second_process"] and torch.get_num_threads() == 1
+    assert again["baselines"]["dense_binary"]["history"] == report["baselines"]["dense_binary"]["history"]
+    assert again["stages"]["train"]["history"] == report["stages"]["train"]["history"]
+    assert (tmp_path / "checkpoints" / "tiny" / "dense_binary.pt").exists()
+
+
 def test_float_network_trains_and_exports(tmp_path):
     torch.set_num_threads(1)
     cfg = get_config("tiny-float").with_(epochs=2, retrain_epochs=1, baselines=())
