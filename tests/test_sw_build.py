@@ -66,3 +66,11 @@ def test_overrides_and_baseline_networks(digits):
     assert [(layer.eta, layer.lam, layer.method) for layer in ternary_layers(dense)] == [(0.0, 0.0, "threshold")] * 2
     assert not list(ternary_layers(build_model(cfg, digits, "float")))
     assert [layer.eta for layer in ternary_layers(build_model(get_config("tiny-cnn"), digits))] == [0.5, 0.5, 0.6, 0.6]
+
+
+def test_cnn_output_layer_takes_its_own_eta_and_lambda_unless_overridden(digits):
+    cfg = get_config("tiny-cnn").with_(eta_out=0.3, lam_out=0.0)
+    assert [(layer.eta, layer.lam) for layer in ternary_layers(build_model(cfg, digits))] == [
+        (0.5, 1e-4), (0.5, 1e-4), (0.6, 1e-4), (0.3, 0.0)]   # convolutions, fc, out
+    baseline = build_model(cfg, digits, "ternary", eta=0.0, lam=0.0)
+    assert {(layer.eta, layer.lam) for layer in ternary_layers(baseline)} == {(0.0, 0.0)}
