@@ -60,7 +60,8 @@ def vpi_signals(build_dir):
 
 def run_case(name, sim, tmp_path):
     factory, reuse, n_images, gaps, *rest = CASES[name]
-    lanes, group = (rest + [None, 1])[:2]
+    lanes = rest[0] if rest else None
+    group = rest[1] if len(rest) > 1 else 1
     rng = np.random.default_rng(zlib.crc32(name.encode()))  # hash() changes with PYTHONHASHSEED
     model = factory(rng)
     pixels = rng.integers(0, 256, size=(n_images, model.n_inputs), dtype=np.uint8)
