@@ -179,9 +179,10 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
     blocks = _fixed_blocks(plan, n_cols, words)
     K = plan.lanes
     points = [(r, K) for r in reuses] + [(PNR_REUSE, k) for k in lanes_sweep if k != K]
-    for r, k in points:
+    for r, k in points:  # more lanes than the plan's need longer runs: their own field width
         blocks.append(Block(names.engine(r, k), f"whole binary engine, R={r}, K={k}",
-                            lambda r=r, k=k: BinaryEngine(plan_binary(model, r, field_width=g, lanes=k)),
+                            lambda r=r, k=k: BinaryEngine(plan_binary(model, r, field_width=g if k <= K else None,
+                                                                      lanes=k)),
                             reuse=r, lanes=k, pnr=(r, k) == (PNR_REUSE, K)))
     for r, p in PIXEL_GROUP_POINTS if plan.conv else ():
         blocks.append(Block(names.engine(r, K, p), f"whole binary engine, R={r} = {r // p} images x {p} "
