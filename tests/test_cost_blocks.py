@@ -79,3 +79,47 @@ def test_dense_layer_is_seeded_and_in_range():
     unit = blocks[-1].build()
     assert (unit.simd, unit.pe, unit.n_out, unit.n_in) == (4, 2, 512, 512)
     rtlil.convert(unit, name="dense", emit_src=False)  # elaborates
+
+
+def test_a_cnn_also_gets_the_pixel_group_engine_and_every_engine_plans(tmp_path):
+    """A conv model: the engine at R = 32 = 8 x 4 beside the LUT fit's engines (no reuse
+    recorded), and every engine's plan builds, those with more lanes than the model's
+    choice at their own run-field width."""
+    from sw.model_file import save_model
+    from sw.synthetic import conv_preset
+    path = save_model(tmp_path / "cnn.npz", conv_preset("odd", "binary", seed=3))
+    blocks, _ = standard_blocks(path, (1, 32), float_model_path=None, lanes_sweep=(1, 16),
+                                dense_sweep=())
+    engines = {b.name: b for b in blocks if b.name.startswith("engine_")}
+
+    def plan_of(block):  # the component is not elaborated here: silence Amaranth's warning
+        engine = block.build()
+        engine._MustUse__silence = True
+        return engine.plan
+
+    k = next(b.lanes for b in engines.values() if b.reuse == 1)
+    grouped = engines[names.engine(32, k, 4)]
+    assert grouped.reuse is None and plan_of(grouped).batch == 8
+    built = {name: plan_of(b) for name, b in engines.items()}
+    assert built[names.engine(8, 16)].lanes == 16 and built[names.engine(8, 1)].lanes == 1
+
+
+def test_engines_with_more_lanes_than_the_plan_take_a_wider_run_field(tmp_path):
+    """Rows of 20 nonzeros 100 columns apart: the plan takes K = 4 (runs of up to 4 x 100
+    columns per lane); 16 lanes see runs of 16 x 100, two more run-field bits."""
+    import numpy as np
+    from sw.model_file import save_model
+    from sw.synthetic import random_binary_model
+    model = random_binary_model(np.random.default_rng(0), [2000, 4, 3], 0.3)
+    model.weights[0][:] = 0
+    model.weights[0][:, 50:2000:100] = 1
+    path = save_model(tmp_path / "spread.npz", model)
+    blocks, _ = standard_blocks(path, (1,), float_model_path=None, lanes_sweep=(16,), dense_sweep=())
+    plans = {}
+    for b in blocks:
+        if b.name.startswith("engine_"):
+            engine = b.build()
+            engine._MustUse__silence = True  # not elaborated here
+            plans[b.name] = engine.plan
+    k4, k16 = plans[names.engine(1, 4)], plans[names.engine(8, 16)]
+    assert k16.lanes == 16 and k16.field_width == k4.field_width + 2
