@@ -130,11 +130,9 @@ def model_roofline(layers: list[LayerSparsity], activation: str, reuse: int,
         "measured_mac": asdict(measured_mac) if measured_mac else None,
         "measured_decoder": asdict(costs.decoder) if costs else None,
         "effective_tops": tops(g),
-        "layers": [{"name": layer.name, "gamma": layer.gamma, "pixels": layer.pixels,
-                    "reuse": layer_reuse(layer),
-                    "effective_tops": tops(max(layer.nonzeros, 1) / layer.n_weights,
-                                           layer_reuse(layer)["R"])}
-                   for layer in layers],
+        "layers": [{"name": layer.name, "gamma": layer.gamma, "pixels": layer.pixels, "reuse": r,
+                    "effective_tops": tops(max(layer.nonzeros, 1) / layer.n_weights, r["R"])}
+                   for layer, r in ((layer, layer_reuse(layer)) for layer in layers)],
     }
 
 

@@ -23,7 +23,7 @@ from types import SimpleNamespace
 from amaranth import Cat, Const, Mux, Signal, unsigned
 
 from .datapath import bits_for, select
-from .pixel_scan import PixelScan, count_width, scan_constants, scan_fields
+from .pixel_scan import PixelScan, count_width, scan_constants, scan_fields, slot_offsets
 from .plan import BinaryPlan
 
 __all__ = ["conv_tables", "conv_stage_a", "conv_lane_address", "conv_write", "plane_offset"]
@@ -63,10 +63,9 @@ def conv_tables(plan: BinaryPlan, layer) -> SimpleNamespace:
     values, ys, xs = _scan_values(plan)
     tab = lambda vals, shape: select([Const(v, shape) for v in vals], layer)  # noqa: E731
     scan = scan_constants(values, layer)
-    steps = [lp.conv.pe_step if lp.conv else 0 for lp in plan.layers]
     return SimpleNamespace(
         scan=scan, scan_tables=(ys, xs), count_width=count_width(values), addr_width=addr,
-        pe_offset=[tab([p * v for v in steps], unsigned(addr)) for p in range(plan.pixel_group)],
+        pe_offset=slot_offsets(plan.layers, plan.pixel_group, layer, addr),
         in_base=tab(plan.layout.in_base, unsigned(addr)),
         out_base=tab(plan.layout.out_base, unsigned(addr)),
         planes=tab([lp.planes for lp in plan.layers], range(9)))

@@ -84,7 +84,7 @@ from amaranth import Cat, Const, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
 
 from .datapath import PIXEL_BITS, bits_for, select, split
-from .pixel_scan import PixelScan, count_width, scan_constants, scan_fields
+from .pixel_scan import PixelScan, count_width, scan_constants, scan_fields, slot_offsets
 
 __all__ = ["decompressor_args", "conv_state", "pooled_write", "conv_engine"]
 
@@ -151,10 +151,9 @@ def _tables(plan, layer) -> SimpleNamespace:
               for l, lp in enumerate(plan.layers)]
     addr = bits_for(plan.address_span)
     tab = lambda vals, shape: select([Const(v, shape) for v in vals], layer)  # noqa: E731
-    steps = [lp.conv.pe_step if lp.conv else 0 for lp in plan.layers]
     return SimpleNamespace(
         scan=scan_constants(values, layer), count_width=count_width(values), addr_width=addr,
-        pe_offset=[tab([p * v for v in steps], unsigned(addr)) for p in range(plan.pixel_group)],
+        pe_offset=slot_offsets(plan.layers, plan.pixel_group, layer, addr),
         in_base=tab([b - act_base if l else b for l, b in enumerate(lay.in_base)], unsigned(addr)),
         hid_base=tab([0 if lp.last else lay.out_base[l] - act_base for l, lp in enumerate(plan.layers)],
                      unsigned(addr)),

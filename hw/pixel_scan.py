@@ -41,7 +41,7 @@ from amaranth.lib.wiring import In, Out
 
 from .errors import refuse
 
-__all__ = ["PixelScan", "scan_layout", "scan_fields", "scan_constants", "count_width"]
+__all__ = ["PixelScan", "scan_layout", "scan_fields", "scan_constants", "count_width", "slot_offsets"]
 
 
 def scan_layout(addr_width: int, count_width: int, table_width: int, group: int = 1) -> data.StructLayout:
@@ -95,6 +95,14 @@ def scan_constants(values, layer) -> dict:
     tab = lambda vals, shape: select([Const(v, shape) for v in vals], layer)  # noqa: E731
     return {k: tab([v[k] for v in values], unsigned(max(1, max(v[k] for v in values).bit_length())))
             for k in values[0]}
+
+
+def slot_offsets(layers, group: int, layer, addr_width: int) -> list:
+    """Per slot ``p`` of ``group`` (P), the current ``layer``'s address offset of that
+    slot, ``p * pe_step`` (0 in dense layers): what slot ``p`` adds to slot 0's address."""
+    from .datapath import select  # the datapath module imports this one's users
+    steps = [lp.conv.pe_step if lp.conv else 0 for lp in layers]
+    return [select([Const(p * v, unsigned(addr_width)) for v in steps], layer) for p in range(group)]
 
 
 class PixelScan(wiring.Component):

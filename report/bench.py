@@ -175,6 +175,7 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     """All four phases; writes ``report.json`` and ``REPORT.md`` and returns the report."""
     cfgs = check_args(args)
     reuse = {cfg.name: reuse_for(cfg.name, args.reuse) for cfg in cfgs}
+    pixels = {cfg.name: DEFAULT_PIXELS.get(cfg.name, 1) for cfg in cfgs}
     data = {cfg.dataset: load_data(cfg.dataset) for cfg in cfgs}
     git = git_commit()  # the code measured: taken before anything runs
     out = args.out
@@ -191,7 +192,7 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
             sims[cfg.name] = simulate_model(cfg.name, trained[cfg.name].npz, data[cfg.dataset],
                                             images=args.images or DEFAULT_IMAGES.get(cfg.name),
                                             reuse=reuse[cfg.name],
-                                            pixels=DEFAULT_PIXELS.get(cfg.name, 1), sim=args.sim,
+                                            pixels=pixels[cfg.name], sim=args.sim,
                                             cluster=session.address, out=out, log=log)
     phases["simulate"] = time.perf_counter() - t
 
@@ -202,7 +203,7 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     t = time.perf_counter()
     models = {cfg.name: model_entry(cfg, trained[cfg.name], sims[cfg.name], model_roofline(
         gamma.of_model_file(trained[cfg.name].npz, "models"), cfg.activation,
-        reuse[cfg.name], synth_summary, pixels=DEFAULT_PIXELS.get(cfg.name, 1)))
+        reuse[cfg.name], synth_summary, pixels=pixels[cfg.name]))
         for cfg in cfgs}
     from cost.plots import plot_all
     from cost.throughput import DEVICES
@@ -219,7 +220,7 @@ def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
         "versions": versions(),
         "machine": {"cpus": len(os.sched_getaffinity(0)), "machine": platform.machine()},
         "settings": {"configs": [c.name for c in cfgs], "images": args.images,
-                     "reuse": reuse, "pixels": {c.name: DEFAULT_PIXELS.get(c.name, 1) for c in cfgs},
+                     "reuse": reuse, "pixels": pixels,
                      "jobs": args.jobs, "cluster": cluster_address(args.cluster),
                      "simulator": args.sim, "synthesis": not args.no_synth},
         "phases": phases,
