@@ -73,7 +73,7 @@ FLOAT_MODEL ?= build/models/fmnist-mlp-float.npz
 validate-float: setup
 	$(PY) -m sim.main --model $(FLOAT_MODEL) --images 1000 --reuse 8 --out build/validate-float/verilator-R8
 	$(PY) -m sim.main --model $(FLOAT_MODEL) --images 100 --reuse 8 --sim icarus --out build/validate-float/icarus-R8
-	for L in 1 2 4 5; do $(PY) -m sim.main --model $(FLOAT_MODEL) --images 8 --reuse 8 --add-latency $$L \
+	for L in 1 2 4 5 6 7 8; do $(PY) -m sim.main --model $(FLOAT_MODEL) --images 8 --reuse 8 --add-latency $$L \
 	  --out build/validate-float/verilator-R8-L$$L || exit 1; done
 
 # The CNNs' acceptance runs (issue 16): the CNN half of `make bench` (trains them unless

@@ -53,8 +53,8 @@ LIMITS = {
     "width": (1, 1 << 16),        # inputs or outputs of any layer
     "weight_words": (1, 1 << 22),  # RLE words of all layers together
     "score_bits": (1, 32),        # outputs are int32
-    "add_latency": (1, 5),        # float engine: FP32Add latencies with a register
-    "mul_latency": (1, 4),        # float engine: FP32Mul latencies with a register
+    "add_latency": (1, 8),        # float engine: FP32Add latencies with a register
+    "mul_latency": (1, 7),        # float engine: FP32Mul latencies with a register
 }
 
 

@@ -37,6 +37,16 @@ def test_float_engine_matches_golden(sizes, density, reuse, add_latency):
     check(model, pixels, reuse, add_latency=add_latency)
 
 
+@pytest.mark.parametrize("add_latency, mul_latency", [(6, 6), (8, 7)])
+def test_deep_pipelines_match_golden(add_latency, mul_latency):
+    """The adder and multiplier at their deepest latencies (every stage registered): L
+    partial sums per row, rows shorter than the L*L + 1 cycle tail."""
+    rng = np.random.default_rng(add_latency * 10 + mul_latency)
+    model = random_float_model(rng, [40, 12, 5], 0.3)
+    pixels = rng.integers(0, 256, size=(5, 40), dtype=np.uint8)
+    check(model, pixels, 2, add_latency=add_latency, mul_latency=mul_latency)
+
+
 @pytest.mark.parametrize("sizes, density, reuse, add_latency, asymmetric", [
     ([20, 9, 7, 4], 0.4, 3, 3, (0, 1, 2)),     # every layer asymmetric
     ([20, 9, 7, 4], 0.4, 2, 3, (1,)),          # mixed: ordinary layers in an asymmetric engine

@@ -118,7 +118,7 @@ def test_reset_clears_valid(op):
     assert seen == [0] * (latency + 1)
 
 
-@pytest.mark.parametrize("cls,bad,top", [(FP32Add, -1, 5), (FP32Add, 6, 5), (FP32Mul, 5, 4), (FP32Add, 2.0, 5)])
+@pytest.mark.parametrize("cls,bad,top", [(FP32Add, -1, 8), (FP32Add, 9, 8), (FP32Mul, 8, 7), (FP32Add, 2.0, 8)])
 def test_bad_latency(cls, bad, top):
     with pytest.raises(ParameterError, match=rf"^latency: must be in 0\.\.{top}, got {bad!r}$"):
         cls(latency=bad)
@@ -133,7 +133,7 @@ def test_verilog_top_ports(fn, name):
     for decl in ("input [31:0] a;", "input [31:0] b;", "output [31:0] result;",
                  "input in_valid;", "output out_valid;", "input clk;", "input rst;"):
         assert decl in text
-    top = 5 if name == "fp32_add" else 4
+    top = 8 if name == "fp32_add" else 7
     for bad in (0, top + 1):
         with pytest.raises(ParameterError, match=rf"^latency: must be in 1\.\.{top}, got {bad}$"):
             fn(latency=bad)

@@ -118,7 +118,7 @@ def _eff(bits):
 def test_add_unpack_stage():
     m = Module()
     a, b = Signal(32), Signal(32)
-    o = add.unpack_stage(m, a, b)
+    o = add.unpack_stage(m, add.compare_stage(m, a, b))
     sv = [int(x) for x in special_values()] + [0x4049_0FDB, 0x0000_0100, 0x4B00_0001]
 
     async def body(ctx):
@@ -168,10 +168,10 @@ def test_add_align_and_add_stages():
     run_comb(m, body)
 
 
-def test_add_normalise_stage():
+def test_add_lzc_and_normalise_stages():
     m = Module()
     s = Signal(add.Summed)
-    n = add.normalise_stage(m, s)
+    n = add.normalise_stage(m, add.lzc_stage(m, s))
     rng = np.random.default_rng(3)
     cases = [(0, 1), (0, 254), (1 << 27, 254), (1, 1), (1, 30), (1 << 26, 1), (3 << 25, 1)]
     cases += [(int(v) >> int(k), int(e)) for v, k, e in zip(rng.integers(0, 1 << 28, 300),

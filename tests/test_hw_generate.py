@@ -26,6 +26,6 @@ def test_generate_refuses_before_writing(cli_files, capsys):
     refused(capsys, generate.main, ["--model", d / "m.npz", "--reuse", 0, "--out", out],
             "reuse: must be >= 1, got 0", out)
     refused(capsys, generate.main, ["--add-latency", 9, "--out", out],
-            "add-latency: must be in 1..5, got 9", out)
+            "add-latency: must be in 1..8, got 9", out)
     refused(capsys, generate.main, ["--mul-latency", 0, "--out", out],
-            "mul-latency: must be in 1..4, got 0", out)
+            "mul-latency: must be in 1..7, got 0", out)

@@ -12,8 +12,10 @@ NaNs (every NaN result is ``0x7FC00000``) per IEEE 754.
 unit               latency  default  stages (``*_REGISTERS``: which are followed by a
                                      register at each latency)
 =================  =======  =======  ================================================
-:class:`FP32Add`   0..5     3        unpack, align, add, normalise, round
-:class:`FP32Mul`   0..4     3        unpack, multiply, normalise, round
+:class:`FP32Add`   0..8     3        compare, unpack, align, add, lzc, normalise,
+                                     increment, round
+:class:`FP32Mul`   0..7     3        classify, unpack, multiply, window, normalise,
+                                     increment, round
 =================  =======  =======  ================================================
 
 :func:`fp32_add_top` and :func:`fp32_mul_top` build the units as standalone tops,
@@ -21,7 +23,7 @@ unit               latency  default  stages (``*_REGISTERS``: which are followed
 ``fp32_add`` / ``fp32_mul`` with ports ``clk``, ``rst``, ``a``, ``b``, ``in_valid``,
 ``result``, ``out_valid`` (``rst`` is synchronous, active high, and clears only the valid
 pipeline). A top needs latency >= 1 (a combinational unit has no clock); other latencies
-are refused with :class:`hw.errors.ParameterError`, ``"latency: must be in 1..5, got 9"``.
+are refused with :class:`hw.errors.ParameterError`, ``"latency: must be in 1..8, got 9"``.
 """
 
 from ..errors import ParameterError
@@ -44,13 +46,13 @@ def _check_top_latency(latency, registers) -> None:
 
 
 def fp32_add_top(latency: int = ADD_DEFAULT_LATENCY) -> FP32Add:
-    """:class:`FP32Add` as a standalone top (latency 1..5)."""
+    """:class:`FP32Add` as a standalone top (latency 1..8)."""
     _check_top_latency(latency, ADD_REGISTERS)
     return FP32Add(latency=latency)
 
 
 def fp32_mul_top(latency: int = MUL_DEFAULT_LATENCY) -> FP32Mul:
-    """:class:`FP32Mul` as a standalone top (latency 1..4)."""
+    """:class:`FP32Mul` as a standalone top (latency 1..7)."""
     _check_top_latency(latency, MUL_REGISTERS)
     return FP32Mul(latency=latency)
 

@@ -2,13 +2,16 @@
 
 Datapath (one pair of operands enters per cycle; a register may follow any stage)::
 
-    a, b ─► unpack ─► align ─► add ─► normalise ─► round ─► result
-            │         │        │      │            └ round to nearest even, pack, specials
-            │         │        │      └ leading-zero count, shift left (stops at exponent 1)
-            │         │        └ 28-bit add or subtract (one carry chain, carry-in for subtract)
-            │         └ shift the smaller significand right by the exponent difference,
-            │           keeping guard, round and sticky bits
-            └ classify, order by magnitude so |x| >= |y|, exponent difference
+    a, b ─► compare ─► unpack ─► align ─► add ─► lzc ─► normalise ─► increment ─► round ─► result
+            │          │         │        │      │      │            │             └ specials, pack
+            │          │         │        │      │      │            └ round to nearest even
+            │          │         │        │      │      └ shift left by min(lzc, exp)
+            │          │         │        │      └ leading-zero count, limited to the exponent
+            │          │         │        └ 28-bit add or subtract (one carry chain, carry-in)
+            │          │         └ shift the smaller significand right by the exponent
+            │          │           difference, keeping guard, round and sticky bits
+            │          └ order by magnitude so |x| >= |y|, exponent difference
+            └ classify, compare the magnitudes
 
 Because ``|x| >= |y|``, the difference of the aligned significands is never negative, so no
 result negation or end-around carry is needed, and the result takes x's sign. Three extra
@@ -16,8 +19,8 @@ bits (guard, round, sticky) suffice for correct rounding: if the exponents diffe
 a subtraction cancels at most one leading bit; if they differ by 0 or 1 no bit is lost in
 alignment and the sum is exact before normalisation.
 
-Special cases are decided in ``unpack`` and travel beside the datapath; an exact zero sum is
-detected in ``normalise``. Signed zeros follow IEEE 754 round-to-nearest: ``x + (-x) = +0``,
+Special cases are decided in ``compare`` and travel beside the datapath; an exact zero sum is
+detected in ``lzc``. Signed zeros follow IEEE 754 round-to-nearest: ``x + (-x) = +0``,
 ``(-0) + (-0) = -0``. Subnormal inputs and results are handled in full (no flush to zero).
 """
 
@@ -28,7 +31,7 @@ from ..errors import refuse
 
 from .common import (
     EXP_BITS, SIG_BITS, Operand, Pipeline, Special, binary_op_signature,
-    leading_zeros, round_stage, shift_right_sticky, unpack,
+    increment_stage, leading_zeros, pack_stage, shift_right_sticky, unpack,
 )
 
 
@@ -38,7 +41,9 @@ __all__ = ["FP32Add", "ADD_REGISTERS", "ADD_DEFAULT_LATENCY"]
 #: Which stages are followed by a pipeline register, for each supported latency.
 #: The output is always registered first; further registers split the heaviest remaining
 #: logic: normalise (LZC + min + shifter) and round (31-bit increment + compare) first, then
-#: the magnitude compare/swap, then the alignment shifter.
+#: the magnitude compare/swap, then the alignment shifter. From 6 on, the compare, the
+#: leading-zero count and the increment get registers of their own, so that no stage is
+#: deeper than 8 LUT levels on xcu (cost.synth reports the depth of each latency's unit).
 ADD_REGISTERS = {
     0: (),                                               # combinational
     1: ("round",),
@@ -46,6 +51,9 @@ ADD_REGISTERS = {
     3: ("add", "normalise", "round"),
     4: ("unpack", "add", "normalise", "round"),
     5: ("unpack", "align", "add", "normalise", "round"),
+    6: ("compare", "align", "add", "lzc", "normalise", "round"),
+    7: ("compare", "unpack", "align", "add", "lzc", "normalise", "round"),
+    8: ("compare", "unpack", "align", "add", "lzc", "normalise", "increment", "round"),
 }
 
 ADD_DEFAULT_LATENCY = 3
@@ -90,34 +98,46 @@ class Normalised(data.Struct):
     sig: _SUM_BITS          # 24 bits, guard, 3 sticky bits; top bit clear only if exp == 1
 
 
-def unpack_stage(m: Module, a_bits, b_bits) -> Ordered:
-    """Classify both operands and order them by magnitude."""
+class Compared(data.Struct):
+    a: Operand
+    b: Operand
+    swap: 1             # |b| > |a|: b is the larger-magnitude operand
+    special: Special    # NAN, INF or NONE (a zero sum is found in ``normalise``)
+
+
+def compare_stage(m: Module, a_bits, b_bits) -> Compared:
+    """Compare the magnitudes and classify the special cases."""
     a = unpack(m, a_bits, "a")
     b = unpack(m, b_bits, "b")
-
+    o = Signal(Compared, name="compared")
     # binary32 magnitudes order like the unsigned integers formed by bits 30..0.
-    swap = b_bits[:31] > a_bits[:31]
+    m.d.comb += [o.a.eq(a), o.b.eq(b), o.swap.eq(b_bits[:31] > a_bits[:31])]
+    # An infinity is always x (the larger magnitude), so x's sign is the infinity's sign.
+    with m.If(a.is_nan | b.is_nan | (a.is_inf & b.is_inf & (a.sign ^ b.sign))):
+        m.d.comb += o.special.eq(Special.NAN)
+    with m.Elif(a.is_inf | b.is_inf):
+        m.d.comb += o.special.eq(Special.INF)
+    with m.Else():
+        m.d.comb += o.special.eq(Special.NONE)
+    return o
+
+
+def unpack_stage(m: Module, c: Compared) -> Ordered:
+    """Order the operands by magnitude (``|x| >= |y|``); the exponent difference."""
     x = Signal(Operand, name="x")
     y = Signal(Operand, name="y")
-    m.d.comb += [x.eq(Mux(swap, b, a)), y.eq(Mux(swap, a, b))]
-
+    m.d.comb += [x.eq(Mux(c.swap, c.b, c.a)), y.eq(Mux(c.swap, c.a, c.b))]
     o = Signal(Ordered, name="ordered")
     m.d.comb += [
         o.tag.sign.eq(x.sign),
-        o.tag.zero_sign.eq(a.sign & b.sign),
+        o.tag.zero_sign.eq(c.a.sign & c.b.sign),
+        o.tag.special.eq(c.special),
         o.tag.exp.eq(x.exp),
-        o.sub.eq(a.sign ^ b.sign),
+        o.sub.eq(c.a.sign ^ c.b.sign),
         o.diff.eq(x.exp - y.exp),
         o.x_sig.eq(x.sig),
         o.y_sig.eq(y.sig),
     ]
-    # An infinity is always x (the larger magnitude), so x's sign is the infinity's sign.
-    with m.If(a.is_nan | b.is_nan | (a.is_inf & b.is_inf & o.sub)):
-        m.d.comb += o.tag.special.eq(Special.NAN)
-    with m.Elif(a.is_inf | b.is_inf):
-        m.d.comb += o.tag.special.eq(Special.INF)
-    with m.Else():
-        m.d.comb += o.tag.special.eq(Special.NONE)
     return o
 
 
@@ -150,23 +170,41 @@ def add_stage(m: Module, s: Aligned) -> Summed:
     return o
 
 
-def normalise_stage(m: Module, s: Summed) -> Normalised:
-    """Shift the leading one to the top of the 28-bit sum, but not below exponent 1.
+class Counted(data.Struct):
+    tag: Tag
+    sum: _SUM_BITS
+    shift: 5            # min(leading zeros of ``sum``, exp): the normalising left shift
+    zero: 1             # ``sum`` is zero
+
+
+def lzc_stage(m: Module, s: Summed) -> Counted:
+    """Count the sum's leading zeros; the normalising shift stops at exponent 1.
 
     The sum's top bit (the carry position) has effective exponent ``exp + 1``. Shifting left by
     ``min(lzc, exp)`` either puts the leading one on top (normal result) or stops at exponent 1
     with the top bit clear (subnormal result). An addition carry is the ``lzc == 0`` case, so
-    there is no separate right-shift path. A zero sum becomes a signed zero.
+    there is no separate right-shift path.
     """
     lzc = leading_zeros(m, s.sum)
-    shift = Mux(lzc > s.tag.exp, s.tag.exp, lzc)[:len(lzc)]
+    o = Signal(Counted, name="counted")
+    m.d.comb += [
+        o.tag.eq(s.tag),
+        o.sum.eq(s.sum),
+        o.shift.eq(Mux(lzc > s.tag.exp, s.tag.exp, lzc)),
+        o.zero.eq(lzc == _SUM_BITS),
+    ]
+    return o
+
+
+def normalise_stage(m: Module, s: Counted) -> Normalised:
+    """Shift the sum left by ``s.shift``; a zero sum becomes a signed zero."""
     o = Signal(Normalised, name="normalised")
     m.d.comb += [
         o.sign.eq(s.tag.sign),
-        o.exp.eq(s.tag.exp + 1 - shift),
-        o.sig.eq(s.sum << shift),
+        o.exp.eq(s.tag.exp + 1 - s.shift),
+        o.sig.eq(s.sum << s.shift),
     ]
-    with m.If((s.tag.special == Special.NONE) & (s.sum == 0)):
+    with m.If((s.tag.special == Special.NONE) & s.zero):
         m.d.comb += [o.special.eq(Special.ZERO), o.sign.eq(s.tag.zero_sign)]
     with m.Else():
         m.d.comb += o.special.eq(s.tag.special)
@@ -184,7 +222,7 @@ class FP32Add(wiring.Component):
 
     Throughput is one addition per cycle, with no stall input: the datapath registers load
     every cycle whatever ``in_valid`` is, and ``result`` is only meaningful with ``out_valid``.
-    Latency ``L`` in 0..5 places registers after the stages listed in :data:`ADD_REGISTERS`;
+    Latency ``L`` in 0..8 places registers after the stages listed in :data:`ADD_REGISTERS`;
     for ``L >= 1`` the result comes straight from a register. ``L = 0`` is combinational.
 
     Results match IEEE 754 (and numpy float32) bit for bit, subnormals included, with every
@@ -200,11 +238,14 @@ class FP32Add(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         pipe = Pipeline(m, ADD_REGISTERS[self.latency], self.in_valid)
-        s = pipe.stage("unpack", unpack_stage(m, self.a, self.b))
+        s = pipe.stage("compare", compare_stage(m, self.a, self.b))
+        s = pipe.stage("unpack", unpack_stage(m, s))
         s = pipe.stage("align", align_stage(m, s))
         s = pipe.stage("add", add_stage(m, s))
+        s = pipe.stage("lzc", lzc_stage(m, s))
         s = pipe.stage("normalise", normalise_stage(m, s))
-        s = pipe.stage("round", round_stage(m, s))
+        s = pipe.stage("increment", increment_stage(m, s))
+        s = pipe.stage("round", pack_stage(m, s))
         pipe.check(self.latency)
         m.d.comb += [self.result.eq(s), self.out_valid.eq(pipe.valid)]
         return m

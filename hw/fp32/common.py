@@ -26,7 +26,8 @@ from amaranth.utils import bits_for, ceil_log2
 __all__ = [
     "FRAC_BITS", "SIG_BITS", "EXP_BITS", "BIAS", "INF_MAG", "QNAN",
     "Special", "Operand", "binary_op_signature",
-    "unpack", "leading_zeros", "shift_right_sticky", "round_pack", "round_stage",
+    "unpack", "leading_zeros", "shift_right_sticky", "round_pack", "Rounded", "increment_stage",
+    "pack_stage", "round_stage",
     "Pipeline",
 ]
 
@@ -125,16 +126,19 @@ def leading_zeros(m: Module, value: Value, name: str = "lzc") -> Value:
 def shift_right_sticky(value: Value, amount: Value) -> Value:
     """``value >> amount`` with every bit shifted out ORed into bit 0 (the sticky bit).
 
-    ``amount`` is unsigned and may exceed ``len(value)``; it is clamped first, so the barrel
-    shifter only has ``bits_for(len(value))`` levels. The sticky bit is the OR of ``value``
-    under a thermometer mask decoded from the clamped amount, computed beside the shifter.
+    ``amount`` is unsigned and may exceed ``len(value)``. The barrel shifter uses only the
+    ``bits_for(len(value))`` low bits of ``amount``; beside it, ``amount >= len(value)``
+    (everything shifted out) is decided on the whole of ``amount``, and the sticky bit is the
+    OR of ``value`` under a thermometer mask decoded from the low bits, so that the three
+    run in parallel and meet only in the final merge.
     """
     width = len(value)
-    amount = Mux(amount >= width, width, amount)[:bits_for(width)]
-    shifted = value >> amount
-    lost_mask = ~(Const((1 << width) - 1, width) << amount)
+    low = amount[:bits_for(width)]
+    out = amount >= width
+    shifted = value >> low
+    lost_mask = ~(Const((1 << width) - 1, width) << low)
     lost = (value & lost_mask[:width]).any()
-    return shifted | lost
+    return Mux(out, 0, shifted) | (lost | (out & value.any()))
 
 
 def round_pack(sig: Value, exp: Value):
@@ -163,25 +167,46 @@ def round_pack(sig: Value, exp: Value):
     return packed[:31], overflow
 
 
-def round_stage(m: Module, n) -> Value:
-    """Final stage: round ``n.sig`` at ``n.exp`` and merge the special cases into a binary32 word.
+class Rounded(data.Struct):
+    """A result rounded and packed, before the special cases are merged in."""
+    sign: 1
+    special: Special
+    magnitude: 31       # bits 30..0 of a finite result
+    overflow: 1         # the finite result rounded to infinity or beyond
+
+
+def increment_stage(m: Module, n) -> Rounded:
+    """Round ``n.sig`` at ``n.exp`` (:func:`round_pack`); sign and special class ride along.
 
     ``n`` is a view with fields ``sign``, ``special`` (:class:`Special`), ``exp`` and ``sig``
-    (as :func:`round_pack` expects them). Overflow of a finite result gives infinity
-    (round to nearest never saturates to the largest finite number).
+    (as :func:`round_pack` expects them).
     """
     magnitude, overflow = round_pack(n.sig, n.exp)
+    o = Signal(Rounded, name="rounded")
+    m.d.comb += [o.sign.eq(n.sign), o.special.eq(n.special), o.magnitude.eq(magnitude),
+                 o.overflow.eq(overflow)]
+    return o
+
+
+def pack_stage(m: Module, r: Rounded) -> Value:
+    """Merge the special cases into a binary32 word. Overflow of a finite result gives
+    infinity (round to nearest never saturates to the largest finite number)."""
     result = Signal(32, name="result_comb")
-    with m.Switch(n.special):
+    with m.Switch(r.special):
         with m.Case(Special.NAN):
             m.d.comb += result.eq(QNAN)
         with m.Case(Special.INF):
-            m.d.comb += result.eq(Cat(Const(INF_MAG, 31), n.sign))
+            m.d.comb += result.eq(Cat(Const(INF_MAG, 31), r.sign))
         with m.Case(Special.ZERO):
-            m.d.comb += result.eq(Cat(Const(0, 31), n.sign))
+            m.d.comb += result.eq(Cat(Const(0, 31), r.sign))
         with m.Default():
-            m.d.comb += result.eq(Cat(Mux(overflow, INF_MAG, magnitude), n.sign))
+            m.d.comb += result.eq(Cat(Mux(r.overflow, INF_MAG, r.magnitude), r.sign))
     return result
+
+
+def round_stage(m: Module, n) -> Value:
+    """:func:`increment_stage` then :func:`pack_stage`, with no register between them."""
+    return pack_stage(m, increment_stage(m, n))
 
 
 class Pipeline:

@@ -2,12 +2,15 @@
 
 Datapath (one pair of operands enters per cycle; a register may follow any stage)::
 
-    a, b ─► unpack ─► multiply ─► normalise ─► round ─► result
-            │         │           │            └ round to nearest even, pack, specials
-            │         │           └ pick the 26-bit window under the product's leading one;
-            │         │             below the normal range shift right to exponent 1 (sticky)
-            │         └ 24 x 24 -> 48-bit significand product (DSP blocks)
-            └ classify; normalise a subnormal operand (LZC + shift left); exponent sum
+    a, b ─► classify ─► unpack ─► multiply ─► window ─► normalise ─► increment ─► round ─► result
+            │           │         │           │         │            │             └ specials, pack
+            │           │         │           │         │            └ round to nearest even
+            │           │         │           │         └ below the normal range shift right
+            │           │         │           │           to exponent 1 (sticky)
+            │           │         │           └ pick the 26-bit window under the leading one
+            │           │         └ 24 x 24 -> 48-bit significand product (DSP blocks)
+            │           └ normalise a subnormal operand (shift left), exponent sum
+            └ classify; pick the operand to normalise, count its leading zeros
 
 Only one operand needs normalising: if both are subnormal (or zero) the exact product is
 below 2**-252 and must round to zero, which the right-shift in ``normalise`` does anyway
@@ -24,7 +27,7 @@ from ..errors import refuse
 
 from .common import (
     BIAS, SIG_BITS, Operand, Pipeline, Special, binary_op_signature,
-    leading_zeros, round_stage, shift_right_sticky, unpack,
+    increment_stage, leading_zeros, pack_stage, shift_right_sticky, unpack,
 )
 
 
@@ -40,6 +43,9 @@ MUL_REGISTERS = {
     2: ("multiply", "round"),
     3: ("unpack", "multiply", "round"),
     4: ("unpack", "multiply", "normalise", "round"),
+    5: ("classify", "unpack", "multiply", "normalise", "round"),
+    6: ("classify", "unpack", "multiply", "window", "normalise", "round"),
+    7: ("classify", "unpack", "multiply", "window", "normalise", "increment", "round"),
 }
 
 MUL_DEFAULT_LATENCY = 3
@@ -70,8 +76,16 @@ class Normalised(data.Struct):
     sig: _WINDOW_BITS       # top bit clear only if exp == 1
 
 
-def unpack_stage(m: Module, a_bits, b_bits) -> Unpacked:
-    """Classify both operands, normalise the subnormal one (if any), add the exponents."""
+class Classified(data.Struct):
+    sign: 1
+    special: Special
+    n: Operand              # the operand to normalise (see :func:`classify_stage`)
+    k: Operand              # the other one
+    lzc: 5                  # leading zeros of n's significand
+
+
+def classify_stage(m: Module, a_bits, b_bits) -> Classified:
+    """Classify both operands; pick the one to normalise and count its leading zeros."""
     a = unpack(m, a_bits, "a")
     b = unpack(m, b_bits, "b")
 
@@ -82,14 +96,9 @@ def unpack_stage(m: Module, a_bits, b_bits) -> Unpacked:
     k = Signal(Operand, name="k")
     m.d.comb += [n.eq(Mux(swap, b, a)), k.eq(Mux(swap, a, b))]
 
-    lzc = leading_zeros(m, n.sig)
-    o = Signal(Unpacked, name="unpacked")
-    m.d.comb += [
-        o.sign.eq(a.sign ^ b.sign),
-        o.exp.eq(n.exp - lzc + k.exp - BIAS),
-        o.a_sig.eq(n.sig << lzc),
-        o.b_sig.eq(k.sig),
-    ]
+    o = Signal(Classified, name="classified")
+    m.d.comb += [o.sign.eq(a.sign ^ b.sign), o.n.eq(n), o.k.eq(k),
+                 o.lzc.eq(leading_zeros(m, n.sig))]
     with m.If(a.is_nan | b.is_nan | (a.is_inf & b.is_zero) | (a.is_zero & b.is_inf)):
         m.d.comb += o.special.eq(Special.NAN)
     with m.Elif(a.is_inf | b.is_inf):
@@ -98,6 +107,19 @@ def unpack_stage(m: Module, a_bits, b_bits) -> Unpacked:
         m.d.comb += o.special.eq(Special.ZERO)
     with m.Else():
         m.d.comb += o.special.eq(Special.NONE)
+    return o
+
+
+def unpack_stage(m: Module, c: Classified) -> Unpacked:
+    """Normalise n's significand (shift out its leading zeros); add the exponents."""
+    o = Signal(Unpacked, name="unpacked")
+    m.d.comb += [
+        o.sign.eq(c.sign),
+        o.special.eq(c.special),
+        o.exp.eq(c.n.exp - c.lzc + c.k.exp - BIAS),
+        o.a_sig.eq(c.n.sig << c.lzc),
+        o.b_sig.eq(c.k.sig),
+    ]
     return o
 
 
@@ -113,25 +135,37 @@ def multiply_stage(m: Module, s: Unpacked) -> Product:
     return o
 
 
-def normalise_stage(m: Module, s: Product) -> Normalised:
-    """Select the window under the leading one; shift right into the subnormal range if needed."""
+class Windowed(data.Struct):
+    sign: 1
+    special: Special
+    exp: _EXP               # effective exponent of window's top bit
+    window: _WINDOW_BITS    # the 24 bits under the product's leading one, guard, sticky
+
+
+def window_stage(m: Module, s: Product) -> Windowed:
+    """Select the window under the product's leading one."""
     p = s.product
     top = p[-1]                     # product in [2, 4): one more integer bit
-    window = Mux(top,
-                 Cat(p[:23].any(), p[23:48]),
-                 Cat(p[:22].any(), p[22:47]))
-    exp = Signal(_EXP, name="product_exp")
-    m.d.comb += exp.eq(s.exp + top)
+    o = Signal(Windowed, name="windowed")
+    m.d.comb += [
+        o.sign.eq(s.sign),
+        o.special.eq(s.special),
+        o.exp.eq(s.exp + top),
+        o.window.eq(Mux(top, Cat(p[:23].any(), p[23:48]), Cat(p[:22].any(), p[22:47]))),
+    ]
+    return o
 
-    # Below exponent 1 the result is subnormal (or rounds to zero, or up to the smallest
-    # normal): shift right by 1 - exp, the shifted-out bits joining the sticky bit.
-    tiny = exp < 1
+
+def normalise_stage(m: Module, s: Windowed) -> Normalised:
+    """Below exponent 1 the result is subnormal (or rounds to zero, or up to the smallest
+    normal): shift right by ``1 - exp``, the shifted-out bits joining the sticky bit."""
+    tiny = s.exp < 1
     o = Signal(Normalised, name="normalised")
     m.d.comb += [
         o.sign.eq(s.sign),
         o.special.eq(s.special),
-        o.exp.eq(Mux(tiny, 1, exp)),
-        o.sig.eq(shift_right_sticky(window, Mux(tiny, 1 - exp, 0)[:len(exp)])),
+        o.exp.eq(Mux(tiny, 1, s.exp)),
+        o.sig.eq(shift_right_sticky(s.window, Mux(tiny, 1 - s.exp, 0)[:len(s.exp)])),
     ]
     return o
 
@@ -145,7 +179,7 @@ class FP32Mul(wiring.Component):
         ``result``: Out(32)        ``fl(a * b)``, for the operands given ``latency`` cycles earlier
         ``out_valid``: Out(1)      ``in_valid`` delayed by ``latency`` cycles (reset to 0)
 
-    Throughput is one multiplication per cycle, with no stall input. Latency ``L`` in 0..4
+    Throughput is one multiplication per cycle, with no stall input. Latency ``L`` in 0..7
     places registers after the stages listed in :data:`MUL_REGISTERS`; for ``L >= 1`` the
     result comes straight from a register, for ``L >= 2`` the significand product is
     registered, for ``L >= 3`` so are the multiplier's operands. ``L = 0`` is combinational.
@@ -163,10 +197,13 @@ class FP32Mul(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         pipe = Pipeline(m, MUL_REGISTERS[self.latency], self.in_valid)
-        s = pipe.stage("unpack", unpack_stage(m, self.a, self.b))
+        s = pipe.stage("classify", classify_stage(m, self.a, self.b))
+        s = pipe.stage("unpack", unpack_stage(m, s))
         s = pipe.stage("multiply", multiply_stage(m, s))
+        s = pipe.stage("window", window_stage(m, s))
         s = pipe.stage("normalise", normalise_stage(m, s))
-        s = pipe.stage("round", round_stage(m, s))
+        s = pipe.stage("increment", increment_stage(m, s))
+        s = pipe.stage("round", pack_stage(m, s))
         pipe.check(self.latency)
         m.d.comb += [self.result.eq(s), self.out_valid.eq(pipe.valid)]
         return m
