@@ -19,7 +19,7 @@ from .summary import DenseShape, LayerInfo, ModelInfo
 
 __all__ = ["Block", "PixelLanePE", "standard_blocks", "dense_layer", "DEFAULT_MODEL", "PIXEL_GROUP_POINTS",
            "DEFAULT_REUSE", "DEFAULT_LANES_SWEEP", "DEFAULT_FLOAT_MODEL", "DEFAULT_FLOAT_REUSE",
-           "DENSE_LAYER", "DENSE_SWEEP", "PNR_REUSE", "PNR_DENSE"]
+           "DENSE_LAYER", "DENSE_SWEEP", "PNR_REUSE", "PNR_DENSE", "FLOAT_DEEP_LATENCY", "PNR_FLOAT_REUSE"]
 
 DEFAULT_MODEL = "build/models/fmnist-mlp-binary.npz"
 DEFAULT_REUSE = (1, 2, 4, 8, 16, 32)
@@ -29,6 +29,11 @@ DEFAULT_LANES_SWEEP = (1, 4, 16)
 #: The float network whose engines are synthesised too (when it exists), at these R.
 DEFAULT_FLOAT_MODEL = "build/models/fmnist-mlp-float.npz"
 DEFAULT_FLOAT_REUSE = (2, 4, 8)
+#: The float units, the float PE and one float engine are also built at these latencies
+#: (adder, multiplier): the shallowest at which no stage is deeper than 8 LUT levels on xcu.
+FLOAT_DEEP_LATENCY = (7, 6)
+#: The float engines placed and routed on the ECP5 (adder latency 3 and the deep one): at this R.
+PNR_FLOAT_REUSE = 2
 #: The dense BNN baseline: one ``n_out x n_in`` layer (the hidden layers of
 #: fmnist-mlp-binary) as a FINN-style unit at these (SIMD, PE).
 DENSE_LAYER = (512, 512)
@@ -98,6 +103,7 @@ def _fixed_blocks(plan, n_cols: int, words: list[int]) -> list[Block]:
     from hw.binary_plan import PIXEL_PASSES
 
     K = plan.lanes
+    la, lm = FLOAT_DEEP_LATENCY
     widths = dict(lanes=K, acc_width=plan.acc_width, start_width=plan.const_width)
     g = plan.field_width
     return [
@@ -116,9 +122,15 @@ def _fixed_blocks(plan, n_cols: int, words: list[int]) -> list[Block]:
               "binary layers; 31-bit accumulator)",
               lambda: LanePE(lanes=K, acc_width=31, start_width=32, k_width=15)),
         Block(names.PE_FLOAT, "float-accumulate PE: fp32 adder (latency 3), 2 x 3 partial sums, "
-              "sign flip", lambda: FloatAccumulatePE(lanes=3)),
+              "sign flip", lambda: FloatAccumulatePE(lanes=3), pnr=True),
         Block(names.FP32_ADD, "fp32 adder, latency 3", lambda: FP32Add(latency=3)),
         Block(names.FP32_MUL, "fp32 multiplier, latency 3", lambda: FP32Mul(latency=3)),
+        Block(names.at_latency(names.PE_FLOAT, la), f"float-accumulate PE: fp32 adder (latency {la}), "
+              f"2 x {la} partial sums, sign flip", lambda: FloatAccumulatePE(lanes=la), pnr=True),
+        Block(names.at_latency(names.FP32_ADD, la), f"fp32 adder, latency {la}",
+              lambda: FP32Add(latency=la)),
+        Block(names.at_latency(names.FP32_MUL, lm), f"fp32 multiplier, latency {lm}",
+              lambda: FP32Mul(latency=lm)),
     ]
 
 
@@ -157,8 +169,10 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
     to show the decoder's own logic without the deep memory's read multiplexer. The dense
     BNN units (:data:`DENSE_LAYER` at each (SIMD, PE) of ``dense_sweep``, weights from
     :func:`dense_layer`) come last. ``Block.pnr`` marks the blocks :mod:`cost.nextpnr`
-    places on the ECP5: the XNOR PE, the decoder, the engine at R = :data:`PNR_REUSE`
-    and the dense unit at :data:`PNR_DENSE`. Both model files are read here, before
+    places on the ECP5: the XNOR PE, the decoder, the engine at R = :data:`PNR_REUSE`,
+    the dense unit at :data:`PNR_DENSE`, the float PE at latencies 3 and
+    :data:`FLOAT_DEEP_LATENCY` and the float engines at R = :data:`PNR_FLOAT_REUSE` (the
+    float units, PE and that engine are built at both latencies). Both model files are read here, before
     anything is synthesised: a missing or malformed one raises
     :class:`sw.errors.InputError` (``model`` / ``float_model``).
     """
@@ -191,6 +205,12 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
     if float_model is not None:
         for r in float_reuses:
             blocks.append(Block(names.float_engine(r), f"whole float engine, R={r}, L=3",
-                                lambda r=r: Engine(plan_float(float_model, r)), float_reuse=r))
+                                lambda r=r: Engine(plan_float(float_model, r)), float_reuse=r,
+                                pnr=r == PNR_FLOAT_REUSE))
+        la, lm = FLOAT_DEEP_LATENCY
+        r = PNR_FLOAT_REUSE
+        blocks.append(Block(names.float_engine(r, la), f"whole float engine, R={r}, L={la}, "
+                            f"multiplier latency {lm}", lambda: Engine(plan_float(
+                                float_model, r, add_latency=la, mul_latency=lm)), pnr=True))
     blocks += _dense_blocks(dense_sweep)
     return blocks, _model_info(model_path, plan, n_cols, len(words), model.weights)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "DECODER", "DECODER_1K", "PE_XNOR", "PE_INT8", "PE_WEIGHTED", "PE_FLOAT",
-    "FP32_ADD", "FP32_MUL", "REQUIRED", "engine", "float_engine", "dense_mvu",
+    "FP32_ADD", "FP32_MUL", "REQUIRED", "engine", "float_engine", "at_latency", "dense_mvu",
 ]
 
 DECODER = "decoder"          # the RLE decompressor holding all of the model's words
@@ -26,9 +26,15 @@ def engine(reuse: int, lanes: int, pixels: int = 1) -> str:
     return f"engine_r{reuse}_k{lanes}" + (f"_p{pixels}" if pixels > 1 else "")
 
 
-def float_engine(reuse: int) -> str:
-    """The whole float engine at R = ``reuse``."""
-    return f"engine_float_r{reuse}"
+def float_engine(reuse: int, latency: int = 3) -> str:
+    """The whole float engine at R = ``reuse`` (and adder latency ``latency`` when not 3)."""
+    return at_latency(f"engine_float_r{reuse}", latency)
+
+
+def at_latency(name: str, latency: int) -> str:
+    """A float block (:data:`PE_FLOAT`, :data:`FP32_ADD`, :data:`FP32_MUL`, an engine) built
+    at ``latency`` instead of 3."""
+    return name if latency == 3 else f"{name}_l{latency}"
 
 
 def dense_mvu(simd: int, pe: int) -> str:

@@ -17,7 +17,8 @@ SMALL = "sw/pretrained/fmnist-mlp-binary-small.npz"
 def test_standard_blocks_of_the_small_model():
     blocks, info = standard_blocks(SMALL, (1, 8), float_model_path=None, lanes_sweep=(1, 4, 16))
     assert [b.name for b in blocks] == [*names.REQUIRED[:4], names.PE_WEIGHTED,
-                                        *names.REQUIRED[4:], "engine_r1_k4", "engine_r8_k4",
+                                        *names.REQUIRED[4:], "pe_float_l7", "fp32_add_l7",
+                                        "fp32_mul_l6", "engine_r1_k4", "engine_r8_k4",
                                         "engine_r8_k1", "engine_r8_k16",
                                         "dense_mvu_s16_p16", "dense_mvu_s32_p16",
                                         "dense_mvu_s32_p32"]
@@ -25,13 +26,40 @@ def test_standard_blocks_of_the_small_model():
     assert not any(b.float_reuse for b in blocks)
     assert [b.dense for b in blocks if b.dense] == [
         DenseShape(512, 512, 16, 16), DenseShape(512, 512, 32, 16), DenseShape(512, 512, 32, 32)]
-    assert [b.name for b in blocks if b.pnr] == ["decoder", "pe_xnor", "engine_r8_k4",
-                                                 "dense_mvu_s32_p32"]
+    assert [b.name for b in blocks if b.pnr] == ["decoder", "pe_xnor", "pe_float", "pe_float_l7",
+                                                 "engine_r8_k4", "dense_mvu_s32_p32"]
     assert blocks[-1].description == "dense BNN unit (FINN-style MVU), 512x512, SIMD=32, PE=32"
     weights = load_model(SMALL).weights
     assert info.path == SMALL and info.gamma == gamma.overall(gamma.of_weights(weights))
     assert [layer.shape for layer in info.layers] == [w.shape for w in weights]
     assert info.words > 1024 and info.n_cols == max(w.shape[1] for w in weights)
+
+
+def test_float_blocks_at_both_latencies(tmp_path):
+    """The float units, PE and one engine also at FLOAT_DEEP_LATENCY; only the latency-3
+    engines enter the C_op fit; the engines at PNR_FLOAT_REUSE are placed on the ECP5."""
+    from cost.blocks import FLOAT_DEEP_LATENCY, PNR_FLOAT_REUSE
+    import numpy as np
+    from sw.model_file import save_model
+    from sw.synthetic import random_float_model
+    la, lm = FLOAT_DEEP_LATENCY
+    path = save_model(tmp_path / "float.npz", random_float_model(np.random.default_rng(0), [12, 6, 3], 0.5))
+    blocks, _ = standard_blocks(SMALL, (), float_model_path=path, float_reuses=(2, 4),
+                                lanes_sweep=(), dense_sweep=())
+    by_name = {b.name: b for b in blocks}
+    engines = [b for b in blocks if b.name.startswith("engine_float")]
+    assert [(b.name, b.float_reuse, b.pnr) for b in engines] == [
+        ("engine_float_r2", 2, True), ("engine_float_r4", 4, False),
+        (f"engine_float_r{PNR_FLOAT_REUSE}_l{la}", None, True)]
+    built = {name: by_name[name].build() for name in (engines[-1].name, f"pe_float_l{la}",
+                                                       f"fp32_add_l{la}", f"fp32_mul_l{lm}")}
+    for component in built.values():
+        component._MustUse__silence = True  # not elaborated here
+    deep = built[engines[-1].name].plan
+    assert (deep.add_latency, deep.mul_latency) == (la, lm)
+    assert built[f"pe_float_l{la}"].lanes == la
+    assert built[f"fp32_add_l{la}"].latency == la and built[f"fp32_mul_l{lm}"].latency == lm
+    assert names.at_latency(names.PE_FLOAT, 3) == names.PE_FLOAT
 
 
 def test_pixel_lane_pe_adds_k_signed_pixels_per_cycle():

@@ -52,8 +52,8 @@ ADD_REGISTERS = {
     4: ("unpack", "add", "normalise", "round"),
     5: ("unpack", "align", "add", "normalise", "round"),
     6: ("compare", "align", "add", "lzc", "normalise", "round"),
-    7: ("compare", "unpack", "align", "add", "lzc", "normalise", "round"),
-    8: ("compare", "unpack", "align", "add", "lzc", "normalise", "increment", "round"),
+    7: ("input", "compare", "align", "add", "lzc", "normalise", "round"),
+    8: ("input", "compare", "unpack", "align", "add", "lzc", "normalise", "round"),
 }
 
 ADD_DEFAULT_LATENCY = 3
@@ -238,7 +238,8 @@ class FP32Add(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         pipe = Pipeline(m, ADD_REGISTERS[self.latency], self.in_valid)
-        s = pipe.stage("compare", compare_stage(m, self.a, self.b))
+        operands = pipe.stage("input", Cat(self.a, self.b))
+        s = pipe.stage("compare", compare_stage(m, operands[:32], operands[32:]))
         s = pipe.stage("unpack", unpack_stage(m, s))
         s = pipe.stage("align", align_stage(m, s))
         s = pipe.stage("add", add_stage(m, s))
