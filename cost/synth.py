@@ -1,6 +1,6 @@
 """Resource counts of the project's blocks from yosys synthesis for Kintex UltraScale.
 
-    python -m cost.synth [--model M.npz] [--reuse 1,2,4,8,16,32] [--out build/synth]
+    python -m cost.synth [--model M.npz] [--float-model F.npz] [--reuse 1,2,4,8,16,32] [--out build/synth]
                          [--frontend rtlil|verilog] [--force] [--no-pnr]
 
 Every block of :func:`cost.blocks.standard_blocks` is synthesised out of context with
@@ -110,6 +110,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = ArgumentParser(prog="python -m cost.synth", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=DEFAULT_MODEL, help="tnn-model-v1 .npz (default %(default)s)")
+    p.add_argument("--float-model", default=DEFAULT_FLOAT_MODEL,
+                   help="float tnn-model-v1 .npz whose engines are synthesised too, when it exists "
+                        "(default %(default)s)")
     p.add_argument("--reuse", type=_reuse_list, default=DEFAULT_REUSE,
                    help="engine sweep, comma-separated R values (default 1,2,4,8,16,32)")
     p.add_argument("--out", default=DEFAULT_OUT, help="cache and summary folder (default %(default)s)")
@@ -117,17 +120,21 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="netlist yosys reads (default %(default)s; see the module docstring)")
     p.add_argument("--force", action="store_true", help="resynthesise even when cached")
     p.add_argument("--pnr", action=argparse.BooleanOptionalAction, default=True,
-                   help="also place and route the engine at R=8, the XNOR PE, the decoder and "
-                   "one dense unit on a Lattice ECP5 for a measured Fmax (default: on)")
+                   help="also place and route the engine at R=8, the XNOR PE, the decoder, "
+                   "one dense unit, the float PEs and two float engines on a Lattice ECP5 for a "
+                   "measured Fmax (default: on)")
     return p.parse_args(argv)
 
 
 def _run(args: argparse.Namespace) -> int:
     from hw.plan import PlanError
+    if args.float_model != DEFAULT_FLOAT_MODEL and not Path(args.float_model).exists():
+        raise InputError(f"float-model: cannot read {args.float_model}: No such file or directory")
     start = time.monotonic()
     try:
         run_all(args.model, args.reuse, args.out, frontend=args.frontend, force=args.force,
-                log=lambda s: print(s, file=sys.stderr, flush=True), pnr=args.pnr)
+                log=lambda s: print(s, file=sys.stderr, flush=True), pnr=args.pnr,
+                float_model_path=args.float_model)
     except PlanError as exc:
         raise InputError(f"model: {exc}") from exc
     except SynthError as exc:

@@ -162,13 +162,16 @@ def check_args(args) -> list:
 
 
 def _synthesise(cfgs, trained: dict, out: Path, log):
-    """The blocks sized for the first binary config's model (cache: ``build/synth``);
-    the summary goes to ``<out>/synth-summary.json``, not to the one ``make roofline``
-    writes for the README."""
+    """The blocks sized for the first binary config's model and the first float
+    config's (cache: ``build/synth``); the summary goes to ``<out>/synth-summary.json``,
+    not to the one ``make roofline`` writes for the README."""
     from cost import synth
     binary = [c.name for c in cfgs if c.activation == "binary"]
+    floats = [c.name for c in cfgs if c.activation == "float"]
     model_path = trained[binary[0]].npz if binary else synth.DEFAULT_MODEL
-    return synth.run_all(model_path=model_path, log=log, summary_path=out / "synth-summary.json")
+    float_path = trained[floats[0]].npz if floats else synth.DEFAULT_FLOAT_MODEL
+    return synth.run_all(model_path=model_path, float_model_path=float_path, log=log,
+                         summary_path=out / "synth-summary.json")
 
 
 def run(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:

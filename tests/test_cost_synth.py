@@ -45,6 +45,13 @@ def test_missing_model_is_refused(capsys, tmp_path):
     assert not out.exists()
 
 
+def test_missing_float_model_is_refused(capsys, tmp_path):
+    model, out = tmp_path / "none.npz", tmp_path / "out"
+    assert synth.main(["--model", SMALL, "--float-model", str(model), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: float-model: cannot read {model}: No such file or directory\n"
+    assert not out.exists()
+
+
 def test_garbage_model_is_refused(capsys, tmp_path):
     model, out = tmp_path / "bad.npz", tmp_path / "out"
     model.write_bytes(b"not a zip file")

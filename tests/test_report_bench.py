@@ -48,10 +48,13 @@ def test_synthesis_summary_stays_in_the_bench_folder(tmp_path, monkeypatch):
     from sw.configs import get_config
     seen = {}
     monkeypatch.setattr(synth, "run_all", lambda **kw: seen.update(kw) or "summary")
-    trained = {"tiny": type("T", (), {"npz": tmp_path / "tiny.npz"})()}
+    trained = {name: type("T", (), {"npz": tmp_path / f"{name}.npz"})() for name in ("tiny", "tiny-float")}
     assert bench._synthesise([get_config("tiny")], trained, tmp_path, log=None) == "summary"
     assert seen["summary_path"] == tmp_path / "synth-summary.json"
     assert seen["model_path"] == tmp_path / "tiny.npz" and "out" not in seen
+    assert seen["float_model_path"] == synth.DEFAULT_FLOAT_MODEL
+    bench._synthesise([get_config("tiny"), get_config("tiny-float")], trained, tmp_path, log=None)
+    assert seen["float_model_path"] == tmp_path / "tiny-float.npz"
 
 
 def test_reuse_per_config():
