@@ -16,7 +16,7 @@ def silenced(component) -> bool:
 
 
 def test_a_refused_constructor_raises_a_parameter_error():
-    with pytest.raises(ParameterError, match=r"^latency: must be in 0\.\.5, got 9$") as info:
+    with pytest.raises(ParameterError, match=r"^latency: must be in 0\.\.8, got 9$") as info:
         FP32Add(latency=9)
     assert isinstance(info.value, InputError)
 
@@ -36,6 +36,6 @@ def test_build_all_silences_what_it_built_when_a_later_builder_refuses():
         built.append(Decompressor(field_width=2, n_cols=8, depth=4))
         return built[-1]
 
-    with pytest.raises(ParameterError, match=r"^latency: must be in 0\.\.5, got 9$"):
+    with pytest.raises(ParameterError, match=r"^latency: must be in 0\.\.8, got 9$"):
         build_all([decompressor, lambda: FP32Add(latency=9)])
     assert len(built) == 1 and silenced(built[0])
