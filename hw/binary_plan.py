@@ -1,5 +1,6 @@
-"""The binary engine's plan (:class:`hw.plan.BinaryPlan`): K lanes, a bit-serial first
-layer, thresholds folded into accumulator start values (arithmetic: :mod:`hw.binary_engine`).
+"""The binary engine's plan (:class:`BinaryPlan`, :class:`BinaryLayerPlan`, built on
+:class:`hw.plan.EnginePlan`): K lanes, a bit-serial first layer, thresholds folded into
+accumulator start values (arithmetic: :mod:`hw.binary_engine`).
 
 Pure Python, no RTL; refusals are :class:`hw.plan.PlanError`, the message starting
 with the field.
@@ -7,17 +8,141 @@ with the field.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 
 from sw.model_file import PIXEL_MAX, TnnModel
 
-from .conv_plan import ConvGeometry, activation_layout, conv_geometry, has_conv, walked_matrices
+from .conv_plan import (ActivationLayout, ConvGeometry, activation_layout, conv_geometry, has_conv,
+                        walked_matrices)
 from .lanes import encode_lanes, row_beats
-from .plan import (BinaryLayerPlan, BinaryPlan, PlanError, _check_range, _check_shape_and_width,
-                   signed_width)
+from .plan import EnginePlan, LayerPlan, PlanError, _check_range, _check_shape_and_width, signed_width
 
-__all__ = ["plan_binary", "engine_inputs", "choose_lanes", "lane_field_width", "longest_lane_run",
-           "PIXEL_PASSES", "LANE_CHOICES", "MIN_LANE_USE"]
+__all__ = ["BinaryLayerPlan", "BinaryPlan", "plan_binary", "engine_inputs", "choose_lanes",
+           "lane_field_width", "longest_lane_run", "PIXEL_PASSES", "LANE_CHOICES", "MIN_LANE_USE"]
+
+
+@dataclass(frozen=True)
+class BinaryLayerPlan(LayerPlan):
+    """A binary layer as the engine's K lanes walk it (:mod:`hw.lanes`): each row
+    ``passes`` times (8 for layer 0's pixel bits, else 1). ``word_base`` and
+    ``word_count`` are the layer's words over all lanes (storage);
+    ``lane_word_base``/``lane_word_count`` the walk of each lane's memory;
+    ``beats`` the cycles of one walk of every row.
+
+    A convolution layer (``conv``: its geometry, :mod:`hw.conv_plan`) walks each
+    row once per group of P output pixels (:meth:`ConvGeometry.walks`) and bit
+    plane (``passes = planes * conv.walks(P)``); ``n_out`` counts its rows (output channels), ``outputs``
+    the values it writes. ``row_base`` is the layer's first row in
+    :attr:`BinaryPlan.row_beats`; its row constants are ``classes`` per row
+    (border classes, :mod:`hw.conv_plan`), entry ``class * n_out + row`` from
+    ``const_base``, the class offset of output pixel ``(oy, ox)`` being
+    ``class_rows_y[oy] + class_rows_x[ox]`` (empty tuples: one class).
+    """
+
+    bits_mode: bool      # XNOR-popcount over input bits (layers >= 1); layer 0 walks pixel bit planes
+    weighted: bool       # integer weights kp, kn per row (kp{l}/kn{l} in the model file)
+    passes: int
+    lane_word_base: tuple[int, ...]
+    lane_word_count: tuple[int, ...]
+    beats: int
+    row_base: int = 0
+    pad_beats: int = 0   # null beats added to short rows (:func:`hw.binary_plan.min_walk_beats`)
+    planes: int = 1
+    conv: ConvGeometry | None = None
+    classes: int = 1
+    class_rows_y: tuple[int, ...] = ()
+    class_rows_x: tuple[int, ...] = ()
+
+    @property
+    def outputs(self) -> int:
+        if self.conv is None:
+            return self.n_out
+        return self.n_out * self.conv.hq * self.conv.wq
+
+
+
+@dataclass(frozen=True)
+class BinaryPlan(EnginePlan):
+    """The binary engine's plan (:mod:`hw.binary_engine`, arithmetic there).
+
+    ``lanes`` is K, the nonzeros each PE takes per cycle; ``lane_words`` the K
+    lanes' RLE words (:mod:`hw.lanes`), all layers each, and ``words`` all of
+    them together (the weight storage); ``row_beats`` the words (beats) of each
+    row in every lane, layer after layer. ``row_consts`` are each row's signed
+    accumulator start value and ``row_carries`` its carry bits (layer 0: bit
+    ``b`` is added with the first beat of the pass over pixel bit ``b``; 0 in
+    other layers): a hidden row's bit is then ``acc >= 0``. ``out_consts`` and
+    ``out_shift`` turn the last layer's accumulators into the model's scores,
+    ``(acc << out_shift) - out_consts[j]``. ``acc_width``, ``last_acc_width``
+    (the last layer's accumulators alone), ``const_width``,
+    ``out_const_width`` and ``score_width`` are signed widths that never
+    overflow. A weighted plan has ``row_k``, each row's ``kp | kn << k_width``
+    (uint64; ``kp = kn = 1`` in its ordinary layers), ``k_width`` the unsigned
+    bits of ``kp`` and ``kn``; else ``row_k`` is None and ``k_width`` 0.
+    """
+
+    kind: ClassVar[str] = "binary"
+    act_width: ClassVar[int] = 1   # one bit per image
+    golden_lanes: ClassVar[int] = 1  # exact integer sums: no partial sums
+
+    lanes: int
+    lane_words: tuple[np.ndarray, ...]
+    row_beats: np.ndarray
+    row_carries: np.ndarray
+    out_consts: np.ndarray
+    out_shift: int
+    acc_width: int
+    last_acc_width: int
+    score_width: int
+    const_width: int
+    out_const_width: int
+    row_k: np.ndarray | None = None
+    k_width: int = 0
+    layout: ActivationLayout | None = None
+    pixel_group: int = 1
+
+    @property
+    def weighted(self) -> bool:
+        """The PEs multiply each weight by its row's ``kp`` or ``kn``."""
+        return self.row_k is not None
+
+    @property
+    def weighted_layers(self) -> int:
+        return sum(lp.weighted for lp in self.layers)
+
+    @property
+    def out_width(self) -> int:
+        """Bits of one output-buffer entry: the last layer's accumulator (its low
+        bits: the last layer's range), which the host port turns into an int32 score."""
+        return self.last_acc_width
+
+    @property
+    def ideal_cycles(self) -> int:
+        """Cycles per batch at K nonzeros per cycle: ``passes * ceil(nnz / K)`` summed
+        over every row."""
+        return sum(lp.passes * (lp.beats - lp.empty_rows - lp.pad_beats) for lp in self.layers)
+
+    def cycle_budget(self, layer_overhead: int, row_overhead: int = 0) -> dict:
+        """Where a batch's cycles go: the ideal (``nonzeros``), one beat per walk
+        of an empty row (``empty_rows``), ``layer_overhead`` per layer and, with
+        P > 1, the null beats that pad short rows (``padding``) and the hidden
+        layers' queued writes of their last group (``write_queue``,
+        :mod:`hw.binary_conv`). Exact: lane streams have no skip words."""
+        budget = {
+            "nonzeros": self.ideal_cycles,
+            "empty_rows": sum(lp.passes * lp.empty_rows for lp in self.layers),
+            "layer_overhead": layer_overhead * len(self.layers),
+        }
+        if self.pixel_group > 1:
+            budget["padding"] = sum(lp.passes * lp.pad_beats for lp in self.layers)
+            budget["write_queue"] = sum(1 if lp.conv is None else lp.conv.last_group(self.pixel_group)
+                                        for lp in self.layers if not lp.last)
+        return budget
+
+
 
 
 def engine_inputs(model: TnnModel, pixels: np.ndarray) -> np.ndarray:

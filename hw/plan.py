@@ -9,7 +9,9 @@ field.
 One plan type per engine kind: :class:`BinaryPlan` and :class:`FloatPlan`
 share :class:`EnginePlan` (the weight side: one RLE word stream for all
 layers, one field width, one row walk per layer, one constant per row); their
-layers are :class:`BinaryLayerPlan` and :class:`FloatLayerPlan`. They differ
+layers are :class:`BinaryLayerPlan` and :class:`FloatLayerPlan`. Each kind's
+types live in its own module (:mod:`hw.binary_plan`, :mod:`hw.float_plan`)
+and are served from here too. They differ
 in the row constants and in what a row produces: the arithmetic of each kind,
 and the row constants it folds, are in :mod:`hw.binary_engine` and
 :mod:`hw.float_datapath`. Two scales per row are a *weighted* layer in a
@@ -88,45 +90,6 @@ class LayerPlan:
     def outputs(self) -> int:
         """Values the layer writes (its rows, for a dense layer)."""
         return self.n_out
-
-
-@dataclass(frozen=True)
-class BinaryLayerPlan(LayerPlan):
-    """A binary layer as the engine's K lanes walk it (:mod:`hw.lanes`): each row
-    ``passes`` times (8 for layer 0's pixel bits, else 1). ``word_base`` and
-    ``word_count`` are the layer's words over all lanes (storage);
-    ``lane_word_base``/``lane_word_count`` the walk of each lane's memory;
-    ``beats`` the cycles of one walk of every row.
-
-    A convolution layer (``conv``: its geometry, :mod:`hw.conv_plan`) walks each
-    row once per group of P output pixels (:meth:`ConvGeometry.walks`) and bit
-    plane (``passes = planes * conv.walks(P)``); ``n_out`` counts its rows (output channels), ``outputs``
-    the values it writes. ``row_base`` is the layer's first row in
-    :attr:`BinaryPlan.row_beats`; its row constants are ``classes`` per row
-    (border classes, :mod:`hw.conv_plan`), entry ``class * n_out + row`` from
-    ``const_base``, the class offset of output pixel ``(oy, ox)`` being
-    ``class_rows_y[oy] + class_rows_x[ox]`` (empty tuples: one class).
-    """
-
-    bits_mode: bool      # XNOR-popcount over input bits (layers >= 1); layer 0 walks pixel bit planes
-    weighted: bool       # integer weights kp, kn per row (kp{l}/kn{l} in the model file)
-    passes: int
-    lane_word_base: tuple[int, ...]
-    lane_word_count: tuple[int, ...]
-    beats: int
-    row_base: int = 0
-    pad_beats: int = 0   # null beats added to short rows (:func:`hw.binary_plan.min_walk_beats`)
-    planes: int = 1
-    conv: ConvGeometry | None = None
-    classes: int = 1
-    class_rows_y: tuple[int, ...] = ()
-    class_rows_x: tuple[int, ...] = ()
-
-    @property
-    def outputs(self) -> int:
-        if self.conv is None:
-            return self.n_out
-        return self.n_out * self.conv.hq * self.conv.wq
 
 
 def _passes(lp) -> int:
@@ -248,85 +211,6 @@ class EnginePlan:
                 "layers": [asdict(lp) for lp in self.layers]}
 
 
-@dataclass(frozen=True)
-class BinaryPlan(EnginePlan):
-    """The binary engine's plan (:mod:`hw.binary_engine`, arithmetic there).
-
-    ``lanes`` is K, the nonzeros each PE takes per cycle; ``lane_words`` the K
-    lanes' RLE words (:mod:`hw.lanes`), all layers each, and ``words`` all of
-    them together (the weight storage); ``row_beats`` the words (beats) of each
-    row in every lane, layer after layer. ``row_consts`` are each row's signed
-    accumulator start value and ``row_carries`` its carry bits (layer 0: bit
-    ``b`` is added with the first beat of the pass over pixel bit ``b``; 0 in
-    other layers): a hidden row's bit is then ``acc >= 0``. ``out_consts`` and
-    ``out_shift`` turn the last layer's accumulators into the model's scores,
-    ``(acc << out_shift) - out_consts[j]``. ``acc_width``, ``last_acc_width``
-    (the last layer's accumulators alone), ``const_width``,
-    ``out_const_width`` and ``score_width`` are signed widths that never
-    overflow. A weighted plan has ``row_k``, each row's ``kp | kn << k_width``
-    (uint64; ``kp = kn = 1`` in its ordinary layers), ``k_width`` the unsigned
-    bits of ``kp`` and ``kn``; else ``row_k`` is None and ``k_width`` 0.
-    """
-
-    kind: ClassVar[str] = "binary"
-    act_width: ClassVar[int] = 1   # one bit per image
-    golden_lanes: ClassVar[int] = 1  # exact integer sums: no partial sums
-
-    lanes: int
-    lane_words: tuple[np.ndarray, ...]
-    row_beats: np.ndarray
-    row_carries: np.ndarray
-    out_consts: np.ndarray
-    out_shift: int
-    acc_width: int
-    last_acc_width: int
-    score_width: int
-    const_width: int
-    out_const_width: int
-    row_k: np.ndarray | None = None
-    k_width: int = 0
-    layout: ActivationLayout | None = None
-    pixel_group: int = 1
-
-    @property
-    def weighted(self) -> bool:
-        """The PEs multiply each weight by its row's ``kp`` or ``kn``."""
-        return self.row_k is not None
-
-    @property
-    def weighted_layers(self) -> int:
-        return sum(lp.weighted for lp in self.layers)
-
-    @property
-    def out_width(self) -> int:
-        """Bits of one output-buffer entry: the last layer's accumulator (its low
-        bits: the last layer's range), which the host port turns into an int32 score."""
-        return self.last_acc_width
-
-    @property
-    def ideal_cycles(self) -> int:
-        """Cycles per batch at K nonzeros per cycle: ``passes * ceil(nnz / K)`` summed
-        over every row."""
-        return sum(lp.passes * (lp.beats - lp.empty_rows - lp.pad_beats) for lp in self.layers)
-
-    def cycle_budget(self, layer_overhead: int, row_overhead: int = 0) -> dict:
-        """Where a batch's cycles go: the ideal (``nonzeros``), one beat per walk
-        of an empty row (``empty_rows``), ``layer_overhead`` per layer and, with
-        P > 1, the null beats that pad short rows (``padding``) and the hidden
-        layers' queued writes of their last group (``write_queue``,
-        :mod:`hw.binary_conv`). Exact: lane streams have no skip words."""
-        budget = {
-            "nonzeros": self.ideal_cycles,
-            "empty_rows": sum(lp.passes * lp.empty_rows for lp in self.layers),
-            "layer_overhead": layer_overhead * len(self.layers),
-        }
-        if self.pixel_group > 1:
-            budget["padding"] = sum(lp.passes * lp.pad_beats for lp in self.layers)
-            budget["write_queue"] = sum(1 if lp.conv is None else lp.conv.last_group(self.pixel_group)
-                                        for lp in self.layers if not lp.last)
-        return budget
-
-
 def _check_range(name: str, value: int, limit_key: str) -> None:
     lo, hi = LIMITS[limit_key]
     if not lo <= value <= hi:
@@ -369,6 +253,7 @@ def plan_engine(model: TnnModel, reuse: int, field_width: int | None = None, lan
             raise PlanError(f"{next(iter(float_options))}: only float models have this option")
         from .binary_plan import plan_binary  # its module builds on this one
         return plan_binary(model, reuse, field_width, lanes, pixel_group)
+    from .float_plan import plan_float
     if lanes not in (None, 1):
         raise PlanError(f"lanes: the float engine takes one nonzero per cycle, got {lanes}")
     return plan_float(model, reuse, field_width, pixel_group=pixel_group, **float_options)
@@ -416,5 +301,14 @@ def _walk_layers(model: TnnModel, field_width: int, walked=None) -> tuple[list[d
     return layers, all_words
 
 
-# The float plan lives in its own module, built on the types above; re-exported here.
-from .float_plan import FloatLayerPlan, FloatPlan, plan_float  # noqa: E402
+#: Each kind's plan lives in its own module, built on the types above: these names are
+#: served from there on first use (so either module may be imported first).
+_KIND_MODULES = {"BinaryLayerPlan": "binary_plan", "BinaryPlan": "binary_plan",
+                 "FloatLayerPlan": "float_plan", "FloatPlan": "float_plan", "plan_float": "float_plan"}
+
+
+def __getattr__(name: str):
+    if name not in _KIND_MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f".{_KIND_MODULES[name]}", __package__), name)

@@ -185,3 +185,15 @@ def test_binary_inputs_walk_bit_plane_0_once():
     assert engine_inputs(plain, pixels) is pixels
     one_layer = plan_binary(random_binary_model(rng, [30, 3], 0.5, input_threshold=100), 2)
     assert [lp.passes for lp in one_layer.layers] == [1] and one_layer.out_shift == 1
+
+
+@pytest.mark.parametrize("module", ["hw.binary_plan", "hw.float_plan"])
+def test_either_kind_module_imports_first(module):
+    """hw.plan serves the kinds' types without importing their modules at load time, so a
+    fresh interpreter may import either kind's module before hw.plan."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    done = subprocess.run([sys.executable, "-c", f"import {module}, hw.plan; hw.plan.BinaryPlan; hw.plan.FloatPlan"],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
