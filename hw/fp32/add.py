@@ -1,6 +1,7 @@
 """IEEE-754 binary32 adder, round to nearest even, pipelined with a configurable latency.
 
-Datapath (one pair of operands enters per cycle; a register may follow any stage)::
+Datapath (one pair of operands enters per cycle; a register may follow any stage, the
+first being ``input``, which only passes the operands on)::
 
     a, b ─► compare ─► unpack ─► align ─► add ─► lzc ─► normalise ─► increment ─► round ─► result
             │          │         │        │      │      │            │             └ specials, pack
@@ -41,9 +42,10 @@ __all__ = ["FP32Add", "ADD_REGISTERS", "ADD_DEFAULT_LATENCY"]
 #: Which stages are followed by a pipeline register, for each supported latency.
 #: The output is always registered first; further registers split the heaviest remaining
 #: logic: normalise (LZC + min + shifter) and round (31-bit increment + compare) first, then
-#: the magnitude compare/swap, then the alignment shifter. From 6 on, the compare, the
-#: leading-zero count and the increment get registers of their own, so that no stage is
-#: deeper than 8 LUT levels on xcu (cost.synth reports the depth of each latency's unit).
+#: the magnitude compare/swap, then the alignment shifter. From 6 on, the compare and the
+#: leading-zero count get registers of their own, from 7 on the operands too (``input``: a
+#: PE's operand multiplexers get a cycle of their own), so that no stage of the adder or of
+#: the float PE is deeper than 8 LUT levels on xcu (cost.synth reports each latency's depth).
 ADD_REGISTERS = {
     0: (),                                               # combinational
     1: ("round",),
@@ -102,7 +104,7 @@ class Compared(data.Struct):
     a: Operand
     b: Operand
     swap: 1             # |b| > |a|: b is the larger-magnitude operand
-    special: Special    # NAN, INF or NONE (a zero sum is found in ``normalise``)
+    special: Special    # NAN, INF or NONE (a zero sum is found in ``lzc``)
 
 
 def compare_stage(m: Module, a_bits, b_bits) -> Compared:
