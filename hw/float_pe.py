@@ -50,8 +50,8 @@ also ``acc_n`` Out(32), the sum over the -1 weights.
 
 from __future__ import annotations
 
-from amaranth import Const, Module, Mux, Signal
-from amaranth.lib import data, wiring
+from amaranth import Array, Const, Module, Mux, Signal
+from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
 from .datapath import select
@@ -62,6 +62,27 @@ __all__ = ["FloatAccumulatePE", "float_pe_control_layout", "POSITIVE_ZERO"]
 
 POSITIVE_ZERO = Const(0, 32)
 SIGN_BIT = 1 << 31
+
+
+class _A(enum.Enum, shape=2):
+    """Where the adder's operand ``a`` comes from (one multiplexer level per bit)."""
+    ZERO = 0
+    RESULT = 1      # the adder's result: a combining chain, or the lane's partial written now
+    FIRST = 2       # partial 0 of the bank (the first combining step)
+    LANE = 3        # the lane's partial
+
+
+class _B(enum.Enum, shape=2):
+    """Where the adder's operand ``b`` comes from."""
+    ZERO = 0
+    RESULT = 1      # the lane's partial, written this cycle
+    TERM = 2        # the activation, sign flipped for a -1 weight
+    LANE = 3        # the lane's partial
+
+
+def _choose(source, values: dict):
+    """``values[source]`` (keys: every member of ``source``'s enum) as one multiplexer."""
+    return Array(values[member] for member in sorted(values, key=lambda v: v.value))[source]
 
 
 def float_pe_control_layout(lanes: int) -> data.StructLayout:
@@ -106,24 +127,49 @@ class FloatAccumulatePE(wiring.Component):
                     with m.If(ctl.wb & (ctl.wb_bank == b) & same_set(ctl.wb_set, t) & (ctl.wb_lane == k)):
                         m.d.sync += regs[b][t][k].eq(add.result)
 
-        def read(bank, set_, lane):
+        def stored(bank, set_, lane):
             def pick(lanes):
                 return lanes[lane] if isinstance(lane, int) else select(lanes, lane)
             per_bank = [pick(regs[b][0]) if one_set else Mux(set_, pick(regs[b][1]), pick(regs[b][0]))
                         for b in range(2)]
-            stored = Mux(bank, per_bank[1], per_bank[0])
-            hit = ctl.wb & (ctl.wb_bank == bank) & same_set(ctl.wb_set, set_) & (ctl.wb_lane == lane)
-            return Mux(hit, add.result, stored)
+            return Mux(bank, per_bank[1], per_bank[0])
 
-        first_partial = Mux(ctl.a_zero, POSITIVE_ZERO, read(ctl.bank, ctl.set, 0))
-        lane_partial = read(ctl.bank, ctl.set, ctl.lane)
+        def written(bank, set_, lane):
+            """The adder's result is being written to this partial this cycle (bypass)."""
+            return ctl.wb & (ctl.wb_bank == bank) & same_set(ctl.wb_set, set_) & (ctl.wb_lane == lane)
+
+        def read(bank, set_, lane):
+            return Mux(written(bank, set_, lane), add.result, stored(bank, set_, lane))
+
+        # Each adder operand is one 4-way choice per bit, the bypass folded into the choice.
+        a_src, b_src = Signal(_A, name="a_src"), Signal(_B, name="b_src")
+        lane_hit, first_hit = written(ctl.bank, ctl.set, ctl.lane), written(ctl.bank, ctl.set, 0)
+        with m.If(ctl.reduce):
+            with m.If(~ctl.first):
+                m.d.comb += a_src.eq(_A.RESULT)
+            with m.Elif(ctl.a_zero):
+                m.d.comb += a_src.eq(_A.ZERO)
+            with m.Else():
+                m.d.comb += a_src.eq(Mux(first_hit, _A.RESULT, _A.FIRST))
+            with m.If(ctl.b_zero):
+                m.d.comb += b_src.eq(_B.ZERO)
+            with m.Else():
+                m.d.comb += b_src.eq(Mux(lane_hit, _B.RESULT, _B.LANE))
+        with m.Else():
+            with m.If(ctl.fresh):
+                m.d.comb += a_src.eq(_A.ZERO)
+            with m.Else():
+                m.d.comb += a_src.eq(Mux(lane_hit, _A.RESULT, _A.LANE))
+            m.d.comb += b_src.eq(_B.TERM)
+        lane_partial = stored(ctl.bank, ctl.set, ctl.lane)
+        first_partial = stored(ctl.bank, ctl.set, 0)
         term = self.x ^ Mux(ctl.negate, SIGN_BIT, 0)
         m.d.comb += [
             add.in_valid.eq(ctl.term | ctl.reduce),
-            add.a.eq(Mux(ctl.reduce,
-                         Mux(ctl.first, first_partial, add.result),
-                         Mux(ctl.fresh, POSITIVE_ZERO, lane_partial))),
-            add.b.eq(Mux(ctl.reduce, Mux(ctl.b_zero, POSITIVE_ZERO, lane_partial), term)),
+            add.a.eq(_choose(a_src, {_A.ZERO: POSITIVE_ZERO, _A.RESULT: add.result,
+                                     _A.FIRST: first_partial, _A.LANE: lane_partial})),
+            add.b.eq(_choose(b_src, {_B.ZERO: POSITIVE_ZERO, _B.RESULT: add.result,
+                                     _B.TERM: term, _B.LANE: lane_partial})),
         ]
         if L == 1:
             row_sum = Mux(ctl.cap_zero, POSITIVE_ZERO, read(ctl.cap_bank, ctl.cap_set, 0))
