@@ -56,13 +56,6 @@ class BinaryLayerPlan(LayerPlan):
     class_rows_y: tuple[int, ...] = ()
     class_rows_x: tuple[int, ...] = ()
 
-    @property
-    def outputs(self) -> int:
-        if self.conv is None:
-            return self.n_out
-        return self.n_out * self.conv.hq * self.conv.wq
-
-
 
 @dataclass(frozen=True)
 class BinaryPlan(EnginePlan):

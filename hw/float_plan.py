@@ -37,12 +37,6 @@ class FloatLayerPlan(LayerPlan):
     conv: ConvGeometry | None = None
     passes: int = 1
 
-    @property
-    def outputs(self) -> int:
-        if self.conv is None:
-            return self.n_out
-        return self.n_out * self.conv.hq * self.conv.wq
-
 
 @dataclass(frozen=True)
 class FloatPlan(EnginePlan):

@@ -88,8 +88,10 @@ class LayerPlan:
 
     @property
     def outputs(self) -> int:
-        """Values the layer writes (its rows, for a dense layer)."""
-        return self.n_out
+        """Values the layer writes: its rows for a dense layer; for a convolution (a
+        kind's ``conv`` geometry) its rows times the pooled output pixels."""
+        conv = getattr(self, "conv", None)
+        return self.n_out if conv is None else self.n_out * conv.hq * conv.wq
 
 
 def _passes(lp) -> int:
