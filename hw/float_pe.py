@@ -15,7 +15,9 @@ using the same adder. This is exactly :func:`sw.golden.float_accumulate` with
 ``lanes = L`` (partials start at +0.0; an empty partial is +0.0).
 
 Two banks of ``L`` partials let the next row accumulate while the previous
-row's partials are being combined.
+row's partials are being combined. The partials live in one small memory with one
+write port and asynchronous read ports (two; three at ``L = 1``), which synthesis
+maps to distributed RAM (LUTRAM) instead of registers and wide multiplexers.
 
 Asymmetric layers (``sets = 2``; model files with ``sn{l}``, see
 :mod:`sw.model_file`) keep a second set of partials per bank for the terms of
@@ -50,11 +52,11 @@ also ``acc_n`` Out(32), the sum over the -1 weights.
 
 from __future__ import annotations
 
-from amaranth import Array, Const, Module, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, enum, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .datapath import select
 from .errors import refuse
 from .fp32 import FP32Add
 
@@ -113,26 +115,29 @@ class FloatAccumulatePE(wiring.Component):
         m = Module()
         L, ctl = self.lanes, self.ctl
         m.submodules.add = add = FP32Add(latency=L)
-        # regs[bank][set][lane]; with one set the set fields are ignored.
-        regs = [[[Signal(32, name=f"p{b}_{t}_{k}") for k in range(L)] for t in range(self.sets)]
-                for b in range(2)]
         one_set = self.sets == 1
+        # The partials, one per (bank, set, lane), in one memory with asynchronous reads
+        # (distributed RAM): address = Cat(lane, set, bank); with one set the set fields
+        # are ignored.
+        lane_bits = (L - 1).bit_length()
+        m.submodules.partials = partials = Memory(
+            shape=32, depth=2 ** (lane_bits + (0 if one_set else 1) + 1), init=[])
+
+        def address(bank, set_, lane):
+            lane = Const(lane, lane_bits) if isinstance(lane, int) else lane
+            return Cat(lane, bank) if one_set else Cat(lane, set_, bank)
+
+        write = partials.write_port()
+        m.d.comb += [write.en.eq(ctl.wb), write.addr.eq(address(ctl.wb_bank, ctl.wb_set, ctl.wb_lane)),
+                     write.data.eq(add.result)]
+
+        def stored(bank, set_, lane):
+            port = partials.read_port(domain="comb")
+            m.d.comb += port.addr.eq(address(bank, set_, lane))
+            return port.data
 
         def same_set(a, b):
             return 1 if one_set else a == b
-
-        for b in range(2):
-            for t in range(self.sets):
-                for k in range(L):
-                    with m.If(ctl.wb & (ctl.wb_bank == b) & same_set(ctl.wb_set, t) & (ctl.wb_lane == k)):
-                        m.d.sync += regs[b][t][k].eq(add.result)
-
-        def stored(bank, set_, lane):
-            def pick(lanes):
-                return lanes[lane] if isinstance(lane, int) else select(lanes, lane)
-            per_bank = [pick(regs[b][0]) if one_set else Mux(set_, pick(regs[b][1]), pick(regs[b][0]))
-                        for b in range(2)]
-            return Mux(bank, per_bank[1], per_bank[0])
 
         def written(bank, set_, lane):
             """The adder's result is being written to this partial this cycle (bypass)."""
