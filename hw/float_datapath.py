@@ -114,6 +114,7 @@ class FloatDatapath(wiring.Component):
         m.submodules.x_table = x_table = memory.Memory(
             shape=unsigned(32), depth=len(plan.x_table), init=[int(v) for v in plan.x_table])
         c = _control_state(self, m)
+        _tail_decode(self, m, c)
         _stage_a(self, m, c)
         _stage_b(self, m, c)
         _tail(self, m, c)
@@ -163,28 +164,55 @@ def _control_state(dp, m) -> SimpleNamespace:
     return c
 
 
+def _tail_decode(dp, m, c):
+    """The tail's cycle decoded one cycle ahead into registers, so that no decoder of
+    ``tail_t`` sits in front of the PEs' operand choice or the beat's ``ready``.
+
+    Each register holds, in the cycle where the tail is at ``t``, what the tail's
+    position ``t`` means (``reserved_next``: what ``t + 1`` means); it is loaded from
+    ``tail_t = t - 1`` (``t - 2``). A tail starts at ``t = 1``, where nothing is decoded
+    (the first slot is ``L + 1 >= 3``, the first capture ``L*L + 1 >= 2``), and runs on
+    without a gap until its last capture, so the decode ahead never misses a cycle."""
+    L = c.L
+    c.reserved_next = reserved_next = Signal()  # the next cycle is a reserved combining slot
+    reducing, red_set = Signal(), Signal()       # a combining step now, and of which set
+    step = Signal(range(L))
+    capture, cap_set = Signal(), Signal()        # a capture now (into acc_n if cap_set)
+    capturing = Signal()                         # the row's last capture now
+    tail_end = Mux(c.tail_asym, c.ACC_LAST, c.ACC_FIRST)
+    m.d.sync += [reserved_next.eq(0), reducing.eq(0), capture.eq(0),
+                 capturing.eq(c.tail_active & (c.tail_t == tail_end - 1)),
+                 cap_set.eq(c.tail_t == c.ACC_LAST - 1 if c.ASYM else 0)]
+    with m.If(c.tail_active):
+        m.d.sync += capture.eq((c.tail_t == c.ACC_FIRST - 1) | (c.tail_asym & (c.tail_t == c.ACC_LAST - 1)))
+        with m.Switch(c.tail_t):
+            for t in c.slots:
+                with m.Case(t - 2):
+                    m.d.sync += reserved_next.eq(1)
+            for t in c.asym_slots:
+                with m.Case(t - 2):
+                    m.d.sync += reserved_next.eq(c.tail_asym)
+        with m.Switch(c.tail_t):
+            for t, (set_, k) in {**c.slots, **c.asym_slots}.items():
+                with m.Case(t - 1):
+                    m.d.sync += [reducing.eq(1 if set_ == 0 else c.tail_asym), red_set.eq(set_),
+                                 step.eq(k)]
+    vars(c).update(reducing=reducing, red_set=red_set, step=step, cap_set=cap_set, capture=capture,
+                   capturing=capturing)
+
+
 def _stage_a(dp, m, c):
     """Accept a beat unless a reserved slot or a tail conflict is ahead."""
     beat = dp.beat.payload
-    reserved_next = Signal()
-    with m.If(c.tail_active):
-        with m.Switch(c.tail_t + 1):
-            for t in c.slots:
-                with m.Case(t):
-                    m.d.comb += reserved_next.eq(1)
-            for t in c.asym_slots:
-                with m.Case(t):
-                    m.d.comb += reserved_next.eq(c.tail_asym)
     tail_end = Mux(c.tail_asym, c.ACC_LAST, c.ACC_FIRST)
     tail_busy_next = (c.tail_active & (c.tail_t != tail_end)) | (c.b_valid & c.b_last)
-    c.capturing = c.tail_active & (c.tail_t == tail_end)   # the row's last capture
     # The next row's first capture (ACC_FIRST after its end) must not overwrite
     # sums the output unit has still to read.
     out_conflict = (c.out_left > c.ACC_FIRST + 2)
     if c.R > c.ACC_FIRST + 1:
         out_conflict = out_conflict | c.capturing
     row_end_blocked = beat.last & (tail_busy_next | out_conflict)
-    m.d.comb += dp.beat.ready.eq(~reserved_next & ~row_end_blocked)
+    m.d.comb += dp.beat.ready.eq(~c.reserved_next & ~row_end_blocked)
     accept = dp.beat.valid & dp.beat.ready
     m.d.sync += [c.b_valid.eq(accept), c.b_sign.eq(beat.sign), c.b_last.eq(beat.last),
                  c.b_null.eq(beat.null)]
@@ -236,23 +264,8 @@ def _tail(dp, m, c):
         for t in range(c.SETS):
             adds_one = c.issue & (c.term_set == t) & (c.counts[t] != L)
             m.d.sync += tail_terms[t].eq(Mux(adds_one, c.counts[t] + 1, c.counts[t]))
-    reducing, red_set = Signal(), Signal()
-    step = Signal(range(L))
-    with m.If(c.tail_active):
-        with m.Switch(tail_t):
-            for t, (set_, k) in {**c.slots, **c.asym_slots}.items():
-                with m.Case(t):
-                    m.d.comb += [reducing.eq(1 if set_ == 0 else c.tail_asym), red_set.eq(set_),
-                                 step.eq(k)]
-    cap_set = Signal()
-    capture = Signal()
-    m.d.comb += [
-        capture.eq(c.tail_active & ((tail_t == c.ACC_FIRST) | (c.tail_asym & (tail_t == c.ACC_LAST)))),
-        cap_set.eq(tail_t == c.ACC_LAST if c.ASYM else 0),
-    ]
-    vars(c).update(reducing=reducing, red_set=red_set, step=step, cap_set=cap_set, capture=capture)
-    c.red_terms = select(tail_terms, red_set) if c.ASYM else tail_terms[0]
-    c.cap_terms = select(tail_terms, cap_set) if c.ASYM else tail_terms[0]
+    c.red_terms = select(tail_terms, c.red_set) if c.ASYM else tail_terms[0]
+    c.cap_terms = select(tail_terms, c.cap_set) if c.ASYM else tail_terms[0]
 
 
 def _pes(dp, m, c, x_table) -> list:
@@ -309,8 +322,11 @@ def _output_unit(dp, m, c, const_rd, pes):
             m.d.sync += neg_scale.eq(const_rd.data[64:96])
     with m.Elif(c.out_left != 0):
         m.d.sync += c.out_left.eq(c.out_left - 1)
-    image = Signal(range(R))
-    m.d.comb += image.eq(R - c.out_left)
+    image = Signal(range(R))              # R - out_left while issuing, as a counter
+    with m.If(c.capturing):
+        m.d.sync += image.eq(0)
+    with m.Elif(c.out_left != 0):
+        m.d.sync += image.eq(image + 1)
     issuing = c.out_left != 0
 
     m.submodules.mul = mul = FP32Mul(latency=Lm)

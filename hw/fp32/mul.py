@@ -97,8 +97,9 @@ def classify_stage(m: Module, a_bits, b_bits) -> Classified:
     m.d.comb += [n.eq(Mux(swap, b, a)), k.eq(Mux(swap, a, b))]
 
     o = Signal(Classified, name="classified")
+    # Both counts in parallel, then the choice: the count does not wait for ``swap``.
     m.d.comb += [o.sign.eq(a.sign ^ b.sign), o.n.eq(n), o.k.eq(k),
-                 o.lzc.eq(leading_zeros(m, n.sig))]
+                 o.lzc.eq(Mux(swap, leading_zeros(m, b.sig, "lzc_b"), leading_zeros(m, a.sig, "lzc_a")))]
     with m.If(a.is_nan | b.is_nan | (a.is_inf & b.is_zero) | (a.is_zero & b.is_inf)):
         m.d.comb += o.special.eq(Special.NAN)
     with m.Elif(a.is_inf | b.is_inf):
