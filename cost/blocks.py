@@ -30,9 +30,10 @@ DEFAULT_LANES_SWEEP = (1, 4, 16)
 DEFAULT_FLOAT_MODEL = "build/models/fmnist-mlp-float.npz"
 DEFAULT_FLOAT_REUSE = (2, 4, 8)
 #: The float units, the float PE and one float engine are also built at these latencies
-#: (adder, multiplier): the shallowest at which no stage of the float PE (its adder
-#: included) or of the multiplier is deeper than 8 LUT levels on xcu.
-FLOAT_DEEP_LATENCY = (7, 6)
+#: (adder, multiplier): the shallowest at which no register-to-register path of the float
+#: PE (its adder included), the multiplier or the float engine is deeper than 8 LUT levels
+#: on xcu (the multiplier's operand register, from 7 on, takes the output unit's choice of PE).
+FLOAT_DEEP_LATENCY = (7, 7)
 #: The float engines placed and routed on the ECP5 (adder latency 3 and the deep one): at this R.
 PNR_FLOAT_REUSE = 2
 #: The dense BNN baseline: one ``n_out x n_in`` layer (the hidden layers of

@@ -18,7 +18,7 @@ def test_standard_blocks_of_the_small_model():
     blocks, info = standard_blocks(SMALL, (1, 8), float_model_path=None, lanes_sweep=(1, 4, 16))
     assert [b.name for b in blocks] == [*names.REQUIRED[:4], names.PE_WEIGHTED,
                                         *names.REQUIRED[4:], "pe_float_l7", "fp32_add_l7",
-                                        "fp32_mul_l6", "engine_r1_k4", "engine_r8_k4",
+                                        "fp32_mul_l7", "engine_r1_k4", "engine_r8_k4",
                                         "engine_r8_k1", "engine_r8_k16",
                                         "dense_mvu_s16_p16", "dense_mvu_s32_p16",
                                         "dense_mvu_s32_p32"]

@@ -1,13 +1,15 @@
 """IEEE-754 binary32 multiplier, round to nearest even, pipelined with a configurable latency.
 
-Datapath (one pair of operands enters per cycle; a register may follow any stage)::
+Datapath (one pair of operands enters per cycle; a register may follow any stage, the
+first being ``input``, which only passes the operands on)::
 
     a, b ─► classify ─► unpack ─► multiply ─► window ─► normalise ─► increment ─► round ─► result
             │           │         │           │         │            │             └ specials, pack
             │           │         │           │         │            └ round to nearest even
             │           │         │           │         └ below the normal range shift right
             │           │         │           │           to exponent 1 (sticky)
-            │           │         │           └ pick the 26-bit window under the leading one
+            │           │         │           └ pick the 26-bit window under the leading one;
+            │           │         │             the right shift of a result below 2**-126
             │           │         └ 24 x 24 -> 48-bit significand product (DSP blocks)
             │           └ normalise a subnormal operand (shift left), exponent sum
             └ classify; pick the operand to normalise, count its leading zeros
@@ -37,6 +39,9 @@ __all__ = ["FP32Mul", "MUL_REGISTERS", "MUL_DEFAULT_LATENCY"]
 #: Which stages are followed by a pipeline register, for each supported latency. After the
 #: output register, the product register comes next (DSP output register), then the operand
 #: register in front of the multiplier (DSP input registers), then the one before rounding.
+#: At 7 the operands are registered too (``input``: a multiplexer in front of the unit gets
+#: a cycle of its own, as the adder's at 7 and 8), so that with the two windows' shifts
+#: decided in ``window`` no stage is deeper than 8 LUT levels on xcu.
 MUL_REGISTERS = {
     0: (),                                               # combinational
     1: ("round",),
@@ -45,7 +50,7 @@ MUL_REGISTERS = {
     4: ("unpack", "multiply", "normalise", "round"),
     5: ("classify", "unpack", "multiply", "normalise", "round"),
     6: ("classify", "unpack", "multiply", "window", "normalise", "round"),
-    7: ("classify", "unpack", "multiply", "window", "normalise", "increment", "round"),
+    7: ("input", "classify", "unpack", "multiply", "window", "normalise", "round"),
 }
 
 MUL_DEFAULT_LATENCY = 3
@@ -141,10 +146,13 @@ class Windowed(data.Struct):
     special: Special
     exp: _EXP               # effective exponent of window's top bit
     window: _WINDOW_BITS    # the 24 bits under the product's leading one, guard, sticky
+    tiny: 1                 # exp < 1: the result is below the normal range
+    shift: _EXP.width       # 1 - exp if tiny, else 0: the right shift in ``normalise``
 
 
 def window_stage(m: Module, s: Product) -> Windowed:
-    """Select the window under the product's leading one."""
+    """Select the window under the product's leading one; decide the right shift of a
+    result below the normal range (for both windows in parallel with finding the top)."""
     p = s.product
     top = p[-1]                     # product in [2, 4): one more integer bit
     o = Signal(Windowed, name="windowed")
@@ -153,6 +161,9 @@ def window_stage(m: Module, s: Product) -> Windowed:
         o.special.eq(s.special),
         o.exp.eq(s.exp + top),
         o.window.eq(Mux(top, Cat(p[:23].any(), p[23:48]), Cat(p[:22].any(), p[22:47]))),
+        # exp + top < 1, and 1 - (exp + top), as a choice between the two values of top
+        o.tiny.eq(Mux(top, s.exp < 0, s.exp < 1)),
+        o.shift.eq(Mux(top, Mux(s.exp < 0, -s.exp, 0), Mux(s.exp < 1, 1 - s.exp, 0))),
     ]
     return o
 
@@ -160,13 +171,12 @@ def window_stage(m: Module, s: Product) -> Windowed:
 def normalise_stage(m: Module, s: Windowed) -> Normalised:
     """Below exponent 1 the result is subnormal (or rounds to zero, or up to the smallest
     normal): shift right by ``1 - exp``, the shifted-out bits joining the sticky bit."""
-    tiny = s.exp < 1
     o = Signal(Normalised, name="normalised")
     m.d.comb += [
         o.sign.eq(s.sign),
         o.special.eq(s.special),
-        o.exp.eq(Mux(tiny, 1, s.exp)),
-        o.sig.eq(shift_right_sticky(s.window, Mux(tiny, 1 - s.exp, 0)[:len(s.exp)])),
+        o.exp.eq(Mux(s.tiny, 1, s.exp)),
+        o.sig.eq(shift_right_sticky(s.window, s.shift)),
     ]
     return o
 
@@ -198,7 +208,8 @@ class FP32Mul(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         pipe = Pipeline(m, MUL_REGISTERS[self.latency], self.in_valid)
-        s = pipe.stage("classify", classify_stage(m, self.a, self.b))
+        operands = pipe.stage("input", Cat(self.a, self.b))
+        s = pipe.stage("classify", classify_stage(m, operands[:32], operands[32:]))
         s = pipe.stage("unpack", unpack_stage(m, s))
         s = pipe.stage("multiply", multiply_stage(m, s))
         s = pipe.stage("window", window_stage(m, s))
