@@ -184,7 +184,12 @@ def _memories(engine, m) -> SimpleNamespace:
             m.submodules[f"padding{sfx}"] = padding = memory.Memory(
                 shape=1, depth=plan.layout.plane_size + over,
                 init=[int(v) for v in plan.input_padding] + [1] * over)
-            mem.pad_rd.append(padding.read_port())
+            # A synchronous read, written as a register on the address in front of an
+            # asynchronous read: the flag's lookup runs in the cycle after the address sum.
+            pad_addr, pad_rd = Signal(range(plan.layout.plane_size + over), name=f"pad_addr{sfx}"), \
+                padding.read_port(domain="comb")
+            m.d.comb += pad_rd.addr.eq(pad_addr)
+            mem.pad_rd.append(SimpleNamespace(addr=pad_addr, data=pad_rd.data))
     m.submodules.outputs = outputs = memory.Memory(
         shape=unsigned(B * plan.out_width), depth=plan.n_outputs, init=[])
     mem.out_wr = outputs.write_port(granularity=plan.out_width)
@@ -216,7 +221,7 @@ def conv_engine(engine, m, dec, dp, t, layer) -> SimpleNamespace:
         slot_addr = addr + ct.pe_offset[p] if p else addr
         m.d.comb += [mem.pix_rd[p].addr.eq(slot_addr), mem.act_rd[p].addr.eq(slot_addr)]
         if mem.pad_rd:
-            m.d.comb += mem.pad_rd[p].addr.eq(slot_addr)
+            m.d.sync += mem.pad_rd[p].addr.eq(slot_addr)
     with m.If(~engine.busy):  # the host's debug port reads slot 0's copy while idle
         m.d.comb += mem.act_rd[0].addr.eq(ct.hid_base + engine.hidden.addr)
     m.d.comb += [
