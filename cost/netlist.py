@@ -16,7 +16,13 @@ from dataclasses import asdict, dataclass, field
 __all__ = [
     "SynthError", "Resources", "LogicLevels", "parse_stat", "count_resources", "logic_levels",
     "LUTRAM_LUTS", "LUT_TYPES", "FF_TYPES", "CARRY_TYPES", "MUXF_TYPES",
+    "DSP_PIPELINE_REGISTERS", "DSP_LEVEL_WEIGHTS", "LEVELS_VERSION",
 ]
+
+
+#: Bumped whenever :func:`logic_levels` counts differently; part of every synthesis cache
+#: key (:mod:`cost.yosys`), so that no cached depth from an older count is reused.
+LEVELS_VERSION = 2
 
 
 class SynthError(RuntimeError):
@@ -142,8 +148,24 @@ def count_resources(cells: dict[str, int]) -> Resources:
 
 def _is_path_end(cell_type: str) -> bool:
     """Registers, block RAMs, DSPs, UltraRAM, clock buffers: where a timing path starts or ends.
-    DSP48E2 and block RAMs are taken as registered (their internal registers in use)."""
+    Block RAMs are taken as registered, DSP48E2 too unless :func:`_unregistered_dsp`."""
     return cell_type.startswith(("FD", "RAMB", "DSP48", "URAM", "BUFG"))
+
+
+#: A DSP48E2 with all of these 0 multiplies combinationally (UG579; the primitive's default
+#: for each is 1). Yosys' ``synth_xilinx`` leaves a multiplier's registers in the fabric.
+DSP_PIPELINE_REGISTERS = ("AREG", "BREG", "MREG", "PREG")
+#: ``(lut_levels, levels)`` an unregistered DSP48E2 adds to a path: one level, as Vivado counts
+#: a cell of a path, and no LUT level, although its multiply takes longer than a LUT.
+DSP_LEVEL_WEIGHTS = (0, 1)
+
+
+def _unregistered_dsp(cell: dict) -> bool:
+    if cell["type"] != "DSP48E2":
+        return False
+    params = cell.get("parameters", {})
+    value = lambda v: v if isinstance(v, int) else int(str(v), 2)  # noqa: E731
+    return all(value(params.get(p, 1)) == 0 for p in DSP_PIPELINE_REGISTERS)
 
 
 def _level_weights(cell_type: str) -> tuple[int, int] | None:
@@ -160,6 +182,8 @@ def _comb_inputs(cell_type: str, port: str) -> bool:
     the read address does (``A*``, ``ADDR*``, ``DPRA*``); data and write enable are clocked."""
     if cell_type in LUTRAM_LUTS:
         return port.startswith(("A", "DPRA"))
+    if cell_type == "DSP48E2":  # unregistered: every data and mode input, no clock controls
+        return not port.startswith(("CLK", "CE", "RST"))
     return True
 
 
@@ -167,8 +191,9 @@ def logic_levels(netlist: dict, top: str) -> LogicLevels:
     """Deepest register-to-register logic of module ``top`` in a yosys ``write_json`` netlist.
 
     ``lut`` counts LUT (and LUTRAM-read) cells on the worst path, ``total`` also counts
-    CARRY4/CARRY8 and MUXF cells as Vivado's "logic levels" do. Paths start and end at
-    ports, registers, block RAMs and DSPs (:func:`_is_path_end`); a cell type the table
+    CARRY4/CARRY8 and MUXF cells as Vivado's "logic levels" do, and unregistered DSP48E2
+    multipliers (:data:`DSP_LEVEL_WEIGHTS`). Paths start and end at ports, registers,
+    block RAMs and registered DSPs (:func:`_is_path_end`); a cell type the table
     does not know is treated as a path end too and listed in ``unknown_cells``, so nothing
     is silently counted as zero depth. Raises :class:`SynthError` on a combinational loop.
     """
@@ -176,7 +201,10 @@ def logic_levels(netlist: dict, top: str) -> LogicLevels:
     comb, unknown = [], set()
     for cell in module["cells"].values():
         ctype = cell["type"]
-        weights = None if _is_path_end(ctype) else _level_weights(ctype)
+        if _unregistered_dsp(cell):
+            weights = DSP_LEVEL_WEIGHTS
+        else:
+            weights = None if _is_path_end(ctype) else _level_weights(ctype)
         if weights is None:
             if not _is_path_end(ctype):
                 unknown.add(ctype)

