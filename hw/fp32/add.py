@@ -6,7 +6,9 @@ first being ``input``, which only passes the operands on)::
     a, b ─► compare ─► unpack ─► align ─► add ─► lzc ─► normalise ─► increment ─► round ─► result
             │          │         │        │      │      │            │             └ specials, pack
             │          │         │        │      │      │            └ round to nearest even
-            │          │         │        │      │      └ shift left by min(lzc, exp)
+            │          │         │        │      │      └ shift left by min(lzc, exp): by 0 or 1
+            │          │         │        │      │        a choice, from 2 a multiplication
+            │          │         │        │      │        (one DSP block) and a choice
             │          │         │        │      └ leading-zero count, limited to the exponent
             │          │         │        └ 28-bit add or subtract (one carry chain, carry-in)
             │          │         └ shift the smaller significand right by the exponent
@@ -226,12 +228,22 @@ def lzc_stage(m: Module, s: Summed) -> Counted:
 
 
 def normalise_stage(m: Module, s: Counted) -> Normalised:
-    """Shift the sum left by ``s.shift``; a zero sum becomes a signed zero."""
+    """Shift the sum left by ``s.shift``; a zero sum becomes a signed zero.
+
+    Shifts of 0 and 1 are a choice. From 2 on, the sum's top two bits are zero (the shift
+    never exceeds its leading zeros), so its low 26 bits times ``2 ** (shift % 16)`` (one
+    DSP block), moved up 16 more for shifts from 16 on, give the shifted sum.
+    """
+    scale = Signal(16, name="normalise_scale")
+    product = Signal(_SUM_BITS - 2 + 16, name="normalise_product")
+    m.d.comb += [scale.eq(Const(1, 16) << s.shift[:4]), product.eq(s.sum[:_SUM_BITS - 2] * scale)]
+    small = Mux(s.shift[0], s.sum << 1, s.sum)
+    large = Mux(s.shift[4], product << 16, product)
     o = Signal(Normalised, name="normalised")
     m.d.comb += [
         o.sign.eq(s.tag.sign),
         o.exp.eq(s.tag.exp + 1 - s.shift),
-        o.sig.eq(s.sum << s.shift),
+        o.sig.eq(Mux(s.shift[1:].any(), large[:_SUM_BITS], small[:_SUM_BITS])),
     ]
     with m.If((s.tag.special == Special.NONE) & s.zero):
         m.d.comb += [o.special.eq(Special.ZERO), o.sign.eq(s.tag.zero_sign)]
