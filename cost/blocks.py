@@ -123,12 +123,12 @@ def _fixed_blocks(plan, n_cols: int, words: list[int]) -> list[Block]:
         Block(names.PE_WEIGHTED, f"PE with {K} lanes of 15-bit integer weights kp, kn (weighted "
               "binary layers; 31-bit accumulator)",
               lambda: LanePE(lanes=K, acc_width=31, start_width=32, k_width=15)),
-        Block(names.PE_FLOAT, "float-accumulate PE: fp32 adder (latency 3), 2 x 3 partial sums, "
+        Block(names.PE_FLOAT, "float-accumulate PE: fp32 adder (latency 3), 2 x 3 partial sums in LUTRAM, "
               "sign flip", lambda: FloatAccumulatePE(lanes=3), pnr=True),
         Block(names.FP32_ADD, "fp32 adder, latency 3", lambda: FP32Add(latency=3)),
         Block(names.FP32_MUL, "fp32 multiplier, latency 3", lambda: FP32Mul(latency=3)),
         Block(names.at_latency(names.PE_FLOAT, la), f"float-accumulate PE: fp32 adder (latency {la}), "
-              f"2 x {la} partial sums, sign flip", lambda: FloatAccumulatePE(lanes=la), pnr=True),
+              f"2 x {la} partial sums in LUTRAM, sign flip", lambda: FloatAccumulatePE(lanes=la), pnr=True),
         Block(names.at_latency(names.FP32_ADD, la), f"fp32 adder, latency {la}",
               lambda: FP32Add(latency=la)),
         Block(names.at_latency(names.FP32_MUL, lm), f"fp32 multiplier, latency {lm}",

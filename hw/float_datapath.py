@@ -72,9 +72,10 @@ __all__ = ["FloatDatapath"]
 class FloatDatapath(wiring.Component):
     """Float datapath for a :class:`hw.plan.FloatPlan`; any other plan is a
     programming error (``TypeError``). ``elaborate`` builds the parts in the
-    order of the pipeline above: stage A (:func:`_stage_a`), stage B
-    (:func:`_stage_b`), the tail (:func:`_tail`), the PEs (:func:`_pes`) and the
-    output unit (:func:`_output_unit`), all sharing :func:`_control_state`."""
+    order of the pipeline above: the tail's decoded cycle (:func:`_tail_decode`),
+    stage A (:func:`_stage_a`), stage B (:func:`_stage_b`), the tail
+    (:func:`_tail`), the PEs (:func:`_pes`) and the output unit
+    (:func:`_output_unit`), all sharing :func:`_control_state`."""
 
     @staticmethod
     def acc_ready(plan, asymmetric: bool = False) -> int:
