@@ -4,7 +4,8 @@ from __future__ import annotations
 
 __all__ = [
     "DECODER", "DECODER_1K", "PE_XNOR", "PE_INT8", "PE_WEIGHTED", "PE_FLOAT",
-    "FP32_ADD", "FP32_MUL", "REQUIRED", "engine", "float_engine", "at_latency", "dense_mvu",
+    "FP32_ADD", "FP32_MUL", "REQUIRED", "engine", "float_engine", "at_latency", "with_lut_shifts",
+    "dense_mvu",
 ]
 
 DECODER = "decoder"          # the RLE decompressor holding all of the model's words
@@ -35,6 +36,11 @@ def at_latency(name: str, latency: int) -> str:
     """A float block (:data:`PE_FLOAT`, :data:`FP32_ADD`, :data:`FP32_MUL`, an engine) built
     at ``latency`` instead of 3."""
     return name if latency == 3 else f"{name}_l{latency}"
+
+
+def with_lut_shifts(name: str) -> str:
+    """A float block whose fp32 adders shift with LUTs instead of DSP multiplications."""
+    return f"{name}_lut"
 
 
 def dense_mvu(simd: int, pe: int) -> str:

@@ -274,7 +274,7 @@ def _pes(dp, m, c, x_table) -> list:
     own image's activation (layer 0: ``x_table[pixel]``)."""
     pes = []
     for i in range(c.R):
-        pe = FloatAccumulatePE(lanes=c.L, sets=c.SETS)
+        pe = FloatAccumulatePE(lanes=c.L, sets=c.SETS, dsp_shifts=dp.plan.dsp_shifts)
         m.submodules[f"pe{i}"] = pe
         pes.append(pe)
         pixel = dp.pixels[i * PIXEL_BITS:(i + 1) * PIXEL_BITS]
@@ -343,7 +343,7 @@ def _output_unit(dp, m, c, const_rd, pes):
         # Second product in parallel; ordinary layers multiply +0.0 by sn = 0,
         # and x + (-(+0.0)) = x exactly (signed zeros included).
         m.submodules.mul_n = mul_n = FP32Mul(latency=Lm)
-        m.submodules.sub = sub = FP32Add(latency=L)
+        m.submodules.sub = sub = FP32Add(latency=L, dsp_shifts=dp.plan.dsp_shifts)
         acc_n = Mux(out_asym, select([pe.acc_n for pe in pes], image), POSITIVE_ZERO)
         m.d.comb += [mul_n.a.eq(acc_n), mul_n.b.eq(neg_scale), mul_n.in_valid.eq(issuing),
                      sub.a.eq(mul.result), sub.b.eq(mul_n.result ^ (1 << 31)),
@@ -352,7 +352,7 @@ def _output_unit(dp, m, c, const_rd, pes):
         in_flight += [side[0] for side in sub_side]
         m_valid, m_image, m_row, m_bias = split(sub_side[-1], 1, len(image), len(out_row), 32)
         product = sub.result
-    m.submodules.add = add = FP32Add(latency=L)
+    m.submodules.add = add = FP32Add(latency=L, dsp_shifts=dp.plan.dsp_shifts)
     m.d.comb += [add.a.eq(product), add.b.eq(m_bias), add.in_valid.eq(m_valid)]
     add_side = delay_line(m, Cat(m_valid, m_image, m_row), L, "add_side")
     in_flight += [side[0] for side in add_side]

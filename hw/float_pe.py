@@ -98,14 +98,15 @@ def float_pe_control_layout(lanes: int) -> data.StructLayout:
 
 
 class FloatAccumulatePE(wiring.Component):
-    """One image's float accumulation; ``lanes`` = the adder's latency ``L`` (>= 1)."""
+    """One image's float accumulation; ``lanes`` = the adder's latency ``L`` (>= 1);
+    ``dsp_shifts``: the adder's (:class:`hw.fp32.FP32Add`)."""
 
-    def __init__(self, lanes: int, sets: int = 1):
+    def __init__(self, lanes: int, sets: int = 1, dsp_shifts: bool = True):
         if lanes < 1:
             refuse(self, f"lanes: must be >= 1 (the adder's latency), got {lanes!r}")
         if sets not in (1, 2):
             refuse(self, f"sets: must be 1 or 2 partial-sum sets, got {sets!r}")
-        self.lanes, self.sets = lanes, sets
+        self.lanes, self.sets, self.dsp_shifts = lanes, sets, dsp_shifts
         members = {"ctl": In(float_pe_control_layout(lanes)), "x": In(32), "acc": Out(32)}
         if sets == 2:
             members["acc_n"] = Out(32)
@@ -114,7 +115,7 @@ class FloatAccumulatePE(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         L, ctl = self.lanes, self.ctl
-        m.submodules.add = add = FP32Add(latency=L)
+        m.submodules.add = add = FP32Add(latency=L, dsp_shifts=self.dsp_shifts)
         one_set = self.sets == 1
         # The partials, one per (bank, set, lane), in one memory with asynchronous reads
         # (distributed RAM): address = Cat(lane, set, bank); with one set the set fields

@@ -48,7 +48,8 @@ class FloatPlan(EnginePlan):
     ``x_table[p]`` holds the binary32 bits of ``fl(fl(p * x_scale) + x_offset)``
     for every pixel value ``p`` (layer 0's inputs, uint32 [256]); ``add_latency``
     and ``mul_latency`` are the floating-point units' pipeline latencies, and
-    ``add_latency`` is also the number of partial sums per row.
+    ``add_latency`` is also the number of partial sums per row; ``dsp_shifts``: the
+    adders' shifters as DSP multiplications (:class:`hw.fp32.FP32Add`), the same results.
 
     A plan with convolution layers has ``layout`` (:mod:`hw.conv_plan` with one
     input area: the pixel memory holds layer 0's padded input, addresses
@@ -65,6 +66,7 @@ class FloatPlan(EnginePlan):
     x_table: np.ndarray
     layout: ActivationLayout | None = None
     pixel_group: int = 1
+    dsp_shifts: bool = True
 
     @property
     def act_base(self) -> int:
@@ -121,7 +123,7 @@ def float_bits(values) -> np.ndarray:
 
 def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
                add_latency: int = FLOAT_ADD_LATENCY, mul_latency: int = FLOAT_MUL_LATENCY,
-               pixel_group: int = 1) -> FloatPlan:
+               pixel_group: int = 1, dsp_shifts: bool = True) -> FloatPlan:
     """Plan the float engine (:mod:`hw.float_datapath`) for ``model`` with ``reuse``
     PEs; each PE's adder has ``add_latency`` pipeline stages, which is also the
     number of interleaved partial sums per row (``sw.golden.float_accumulate``'s
@@ -132,6 +134,8 @@ def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
     if model.activation != "float":
         raise PlanError(f"activation: the float engine needs a 'float' model, got {model.activation!r}")
     _check_range("add_latency", add_latency, "add_latency")
+    if type(dsp_shifts) is not bool:
+        raise PlanError(f"dsp_shifts: must be True or False, got {dsp_shifts!r}")
     _check_range("mul_latency", mul_latency, "mul_latency")
     conv = has_conv(model)
     from .binary_plan import check_pixel_group  # its module imports this one's
@@ -160,4 +164,5 @@ def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
     return FloatPlan(
         reuse=reuse, field_width=field_width, layers=layers, words=all_words,
         row_consts=consts, add_latency=add_latency, mul_latency=mul_latency, x_table=x_table,
-        layout=activation_layout(model, geometry, planes=1) if conv else None, pixel_group=pixel_group)
+        layout=activation_layout(model, geometry, planes=1) if conv else None, pixel_group=pixel_group,
+        dsp_shifts=dsp_shifts)

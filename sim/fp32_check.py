@@ -8,6 +8,7 @@ and compares every result with numpy. One build (under ``build/fp32_tb/``, cache
 tops::
 
     python -m sim.fp32_check --op add --n 1000000            # both ops: --op all
+    python -m sim.fp32_check --op add --lut-shifts           # the adder's LUT shifters
 
 The operand generators and :func:`compare` are also used by the Amaranth-simulator tests.
 Reference: numpy float32 ``a + b`` / ``a * b``, round to nearest even, subnormals kept (numpy
@@ -272,8 +273,9 @@ def read_results(path: Path) -> np.ndarray:
 
 
 def build_harness(add_latency: int, mul_latency: int, build_dir: Path = BUILD_DIR,
-                  jobs: int = 2) -> Path:
-    """Verilate the harness with the ``fp32_add`` and ``fp32_mul`` tops of the given latencies.
+                  jobs: int = 2, dsp_shifts: bool = True) -> Path:
+    """Verilate the harness with the ``fp32_add`` and ``fp32_mul`` tops of the given latencies
+    (the adder with ``dsp_shifts``, see :class:`hw.fp32.FP32Add`).
 
     Cached by content hash (Verilog, harness, flags), and serialised with a lock file so that
     parallel test workers share one build. Returns the simulation binary.
@@ -283,7 +285,8 @@ def build_harness(add_latency: int, mul_latency: int, build_dir: Path = BUILD_DI
     from sim.tools import use_verilator
 
     verilator = use_verilator()
-    tops = {"fp32_add": verilog_fp32_add(add_latency), "fp32_mul": verilog_fp32_mul(mul_latency)}
+    tops = {"fp32_add": verilog_fp32_add(add_latency, dsp_shifts),
+            "fp32_mul": verilog_fp32_mul(mul_latency)}
     flags = ["--binary", "--timing", "--timescale", "1ns/1ps", *WAIVERS, "--top-module", "fp32_tb",
              "-O3", "--build-jobs", str(jobs),
              # -O1: the C++ build, not the million-cycle run, dominates. (C++20 for --timing
@@ -291,7 +294,7 @@ def build_harness(add_latency: int, mul_latency: int, build_dir: Path = BUILD_DI
              "-CFLAGS", "-O1"]
     key = hashlib.sha256("\0".join([*tops.values(), HARNESS.read_text(), str(verilator), *flags])
                          .encode()).hexdigest()[:16]
-    mdir = Path(build_dir) / f"add_L{add_latency}_mul_L{mul_latency}"
+    mdir = Path(build_dir) / (f"add_L{add_latency}_mul_L{mul_latency}" + ("" if dsp_shifts else "_lut"))
     mdir.mkdir(parents=True, exist_ok=True)
     exe, stamp = mdir / "fp32_tb", mdir / "stamp"
     with open(mdir / "lock", "w") as lock:
@@ -330,8 +333,9 @@ def run_harness(exe: Path, op: str, a: np.ndarray, b: np.ndarray, latency: int, 
 
 def check_fp32(op: str = "add", n: int = 1_000_000, seed: int = 0, latency: int | None = None,
                *, directed: bool = True, bubble_shift: int = 3,
-               build_dir: Path = BUILD_DIR) -> dict:
-    """Run ``n`` random pairs (plus the directed set) through the RTL; returns counts.
+               build_dir: Path = BUILD_DIR, dsp_shifts: bool = True) -> dict:
+    """Run ``n`` random pairs (plus the directed set) through the RTL (the adder with
+    ``dsp_shifts``); returns counts.
 
     Keys: those of :func:`compare` plus ``latency``, ``n_random``, ``n_directed``,
     ``received`` (results seen), ``valid_errors`` (cycles where out_valid differed from
@@ -346,7 +350,7 @@ def check_fp32(op: str = "add", n: int = 1_000_000, seed: int = 0, latency: int 
     latency = latencies[op]
 
     t0 = time.monotonic()
-    exe = build_harness(latencies["add"], latencies["mul"], build_dir)
+    exe = build_harness(latencies["add"], latencies["mul"], build_dir, dsp_shifts=dsp_shifts)
     t1 = time.monotonic()
     a, b = random_pairs(op, n, seed)
     da, db = directed_pairs(op) if directed else (a[:0], b[:0])
@@ -358,7 +362,7 @@ def check_fp32(op: str = "add", n: int = 1_000_000, seed: int = 0, latency: int 
         raise RuntimeError(f"harness returned {len(got)} results for {len(a)} pairs")
     report = compare(op, a, b, got)
     t3 = time.monotonic()
-    report.update(latency=latency, n_random=n, n_directed=len(da),
+    report.update(latency=latency, dsp_shifts=dsp_shifts, n_random=n, n_directed=len(da),
                   received=summary["received"], valid_errors=summary["valid_errors"],
                   cycles=summary["cycles"], build_s=round(t1 - t0, 2),
                   run_s=round(t2 - t1, 2), compare_s=round(t3 - t2, 2))
@@ -372,6 +376,8 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=1_000_000, help="random pairs (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--latency", type=int, default=None, help="default: the unit's default")
+    p.add_argument("--lut-shifts", action="store_true",
+                   help="the adder's shifters in LUTs instead of DSP multiplications")
     p.add_argument("--bubble-shift", type=int, default=3,
                    help="bubble on ~1/2**S of the cycles, 0 = none (default %(default)s)")
     args = p.parse_args(argv)
@@ -386,7 +392,8 @@ def check_all(args) -> int:
         raise InputError(f"bubble-shift: must be >= 0, got {args.bubble_shift}")
     ok = True
     for op in OPS if args.op == "all" else (args.op,):
-        r = check_fp32(op, args.n, args.seed, args.latency, bubble_shift=args.bubble_shift)
+        r = check_fp32(op, args.n, args.seed, args.latency, bubble_shift=args.bubble_shift,
+                       dsp_shifts=not args.lut_shifts)
         print(json.dumps(r))
         ok &= r["mismatches"] == 0 and r["non_canonical_nan"] == 0 and r["valid_errors"] == 0
     return 0 if ok else 1

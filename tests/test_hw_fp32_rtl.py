@@ -33,9 +33,9 @@ def test_lint(tmp_path, name, latency):
     assert clean, messages
 
 
-@pytest.mark.parametrize("op", fp32_check.OPS)
-def test_million_pairs(op):
-    r = fp32_check.check_fp32(op, n=1_000_000, seed=0)
+@pytest.mark.parametrize("op, dsp_shifts", [("add", True), ("add", False), ("mul", True)])
+def test_million_pairs(op, dsp_shifts):
+    r = fp32_check.check_fp32(op, n=1_000_000, seed=0, dsp_shifts=dsp_shifts)
     assert r["n"] == r["received"] == 1_000_000 + r["n_directed"]
     assert r["n_directed"] > 300
     assert r["mismatches"] == 0, r

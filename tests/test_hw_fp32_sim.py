@@ -89,6 +89,22 @@ def test_pipelined(op, latency):
     assert_exact(op, a, b, got)
 
 
+@pytest.mark.parametrize("latency", [0, 3, 7])
+def test_adder_with_lut_shifts(latency):
+    """The adder's barrel-shifter variant (``dsp_shifts=False``): directed and random pairs."""
+    a, b = random_pairs("add", 400 if latency else 2000, seed=11 + latency)
+    da, db = directed_pairs("add")
+    a, b = np.concatenate([da if latency == 0 else da[::5], a]), np.concatenate([db if latency == 0 else db[::5], b])
+    got, valid_ok = simulate(FP32Add(latency=latency, dsp_shifts=False), a, b, bubble_every=7)
+    assert valid_ok
+    assert_exact("add", a, b, got)
+
+
+def test_bad_dsp_shifts():
+    with pytest.raises(ParameterError, match=r"^dsp_shifts: must be True or False, got 1$"):
+        FP32Add(dsp_shifts=1)
+
+
 @pytest.mark.parametrize("op", UNITS)
 def test_reset_clears_valid(op):
     cls, regs = UNITS[op]

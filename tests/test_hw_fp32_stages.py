@@ -138,15 +138,16 @@ def test_add_unpack_stage():
                 big, small = (x, y) if _abs(x) >= _abs(y) else (y, x)
                 (ex, mx), (ey, my) = _eff(big), _eff(small)
                 d = ex - ey
-                assert (got.tag.sign, got.tag.exp, got.x_sig, got.y_sig, got.coarse, got.scale) == \
-                       (big >> 31, ex, mx, my, d >> 4, 1 << (15 - d % 16)), (hex(x), hex(y))
+                assert (got.tag.sign, got.tag.exp, got.x_sig, got.y_sig, got.diff, got.scale) == \
+                       (big >> 31, ex, mx, my, d, 1 << (15 - d % 16)), (hex(x), hex(y))
     run_comb(m, body)
 
 
-def test_add_align_and_add_stages():
+@pytest.mark.parametrize("dsp", [True, False])
+def test_add_align_and_add_stages(dsp):
     m = Module()
     s = Signal(add.Ordered)
-    aligned = add.align_stage(m, s)
+    aligned = add.align_stage(m, s, dsp)
     summed = add.add_stage(m, aligned)
     rng = np.random.default_rng(2)
 
@@ -160,7 +161,7 @@ def test_add_align_and_add_stages():
             if diff == 0:
                 x_sig, y_sig = max(x_sig, y_sig), min(x_sig, y_sig)
             ctx.set(s, {"tag": {"exp": 100, "special": Special.NONE}, "sub": sub,
-                        "coarse": diff >> 4, "scale": 1 << (15 - diff % 16),
+                        "diff": diff, "scale": 1 << (15 - diff % 16),
                         "x_sig": x_sig, "y_sig": y_sig})
             y = y_sig << 3
             lost = y & ((1 << min(diff, 27)) - 1)
@@ -171,10 +172,11 @@ def test_add_align_and_add_stages():
     run_comb(m, body)
 
 
-def test_add_lzc_and_normalise_stages():
+@pytest.mark.parametrize("dsp", [True, False])
+def test_add_lzc_and_normalise_stages(dsp):
     m = Module()
     s = Signal(add.Summed)
-    n = add.normalise_stage(m, add.lzc_stage(m, s))
+    n = add.normalise_stage(m, add.lzc_stage(m, s), dsp)
     rng = np.random.default_rng(3)
     cases = [(0, 1), (0, 254), (1 << 27, 254), (1, 1), (1, 30), (1 << 26, 1), (3 << 25, 1)]
     cases += [(int(v) >> int(k), int(e)) for v, k, e in zip(rng.integers(0, 1 << 28, 300),

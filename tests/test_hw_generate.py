@@ -17,6 +17,16 @@ def test_generate_writes_the_blocks_and_the_engine_plan(cli_files, capsys):
     assert (plan["activation"], plan["reuse"], len(plan["layers"])) == ("binary", 3, 2)
 
 
+def test_generate_lut_shifts(cli_files, capsys):
+    """``--lut-shifts``: the adder without multiplications (DSP blocks), the default with."""
+    d, out = cli_files
+    assert generate.main(["--out", str(out / "dsp")]) == 0
+    assert generate.main(["--lut-shifts", "--out", str(out / "lut")]) == 0
+    capsys.readouterr()
+    assert " * " in (out / "dsp" / "fp32_add.v").read_text()
+    assert " * " not in (out / "lut" / "fp32_add.v").read_text()
+
+
 def test_generate_refuses_before_writing(cli_files, capsys):
     d, out = cli_files
     refused(capsys, generate.main, ["--model", d / "missing.npz", "--out", out],

@@ -109,6 +109,7 @@ def test_refusals_start_with_the_field():
     refused(f"field_width: must be in 1..{rle.MAX_FIELD_WIDTH}, got 0", plan_binary, binary, 2, field_width=0)
     refused("add_latency: 0 is outside the supported range 1..8", plan_float, floats, 2, add_latency=0)
     refused("mul_latency: 9 is outside the supported range 1..7", plan_float, floats, 2, mul_latency=9)
+    refused("dsp_shifts: must be True or False, got 1", plan_float, floats, 2, dsp_shifts=1)
     refused("activation: the float engine needs a 'float' model, got 'binary'", plan_float, binary, 2)
     refused("activation: the binary engine needs a 'binary' model, got 'float'", plan_binary, floats, 2)
     refused("add_latency: only float models have this option", plan_engine, binary, 2, add_latency=3)

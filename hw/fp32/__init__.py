@@ -12,10 +12,10 @@ NaNs (every NaN result is ``0x7FC00000``) per IEEE 754.
 unit               latency  default  stages (``*_REGISTERS``: which are followed by a
                                      register at each latency)
 =================  =======  =======  ================================================
-:class:`FP32Add`   0..8     3        compare, unpack, align, add, lzc, normalise,
-                                     increment, round
-:class:`FP32Mul`   0..7     3        classify, unpack, multiply, window, normalise,
-                                     increment, round
+:class:`FP32Add`   0..8     3        input, compare, unpack, align, add, lzc,
+                                     normalise, increment, round
+:class:`FP32Mul`   0..7     3        input, classify, unpack, multiply, window,
+                                     normalise, increment, round
 =================  =======  =======  ================================================
 
 :func:`fp32_add_top` and :func:`fp32_mul_top` build the units as standalone tops,
@@ -24,6 +24,7 @@ unit               latency  default  stages (``*_REGISTERS``: which are followed
 ``result``, ``out_valid`` (``rst`` is synchronous, active high, and clears only the valid
 pipeline). A top needs latency >= 1 (a combinational unit has no clock); other latencies
 are refused with :class:`hw.errors.ParameterError`, ``"latency: must be in 1..8, got 9"``.
+The adder's shifters are DSP multiplications unless ``dsp_shifts=False`` (:class:`FP32Add`).
 """
 
 from ..errors import ParameterError
@@ -45,10 +46,10 @@ def _check_top_latency(latency, registers) -> None:
         raise ParameterError(f"latency: must be in 1..{max(registers)}, got {latency!r}")
 
 
-def fp32_add_top(latency: int = ADD_DEFAULT_LATENCY) -> FP32Add:
+def fp32_add_top(latency: int = ADD_DEFAULT_LATENCY, dsp_shifts: bool = True) -> FP32Add:
     """:class:`FP32Add` as a standalone top (latency 1..8)."""
     _check_top_latency(latency, ADD_REGISTERS)
-    return FP32Add(latency=latency)
+    return FP32Add(latency=latency, dsp_shifts=dsp_shifts)
 
 
 def fp32_mul_top(latency: int = MUL_DEFAULT_LATENCY) -> FP32Mul:
@@ -57,9 +58,9 @@ def fp32_mul_top(latency: int = MUL_DEFAULT_LATENCY) -> FP32Mul:
     return FP32Mul(latency=latency)
 
 
-def verilog_fp32_add(latency: int = ADD_DEFAULT_LATENCY) -> str:
+def verilog_fp32_add(latency: int = ADD_DEFAULT_LATENCY, dsp_shifts: bool = True) -> str:
     """Verilog text of module ``fp32_add`` (:func:`fp32_add_top`)."""
-    return to_verilog(fp32_add_top(latency), "fp32_add")
+    return to_verilog(fp32_add_top(latency, dsp_shifts), "fp32_add")
 
 
 def verilog_fp32_mul(latency: int = MUL_DEFAULT_LATENCY) -> str:

@@ -82,8 +82,8 @@ class Tag(data.Struct):
 class Ordered(data.Struct):
     tag: Tag
     sub: 1              # effective subtraction: the operand signs differ
-    coarse: EXP_BITS - 4    # exponent difference x.exp - y.exp >= 0, split as 16 coarse + fine:
-    scale: 16           # 2 ** (15 - fine), one-hot (the fine shift as a multiplication)
+    diff: EXP_BITS      # exponent difference, x.exp - y.exp >= 0
+    scale: 16           # 2 ** (15 - diff % 16), one-hot: the DSP alignment's fine shift
     x_sig: SIG_BITS     # significand of the larger-magnitude operand
     y_sig: SIG_BITS     # significand of the smaller one
 
@@ -132,8 +132,8 @@ def compare_stage(m: Module, a_bits, b_bits) -> Compared:
 
 
 def unpack_stage(m: Module, c: Compared) -> Ordered:
-    """Order the operands by magnitude (``|x| >= |y|``); the exponent difference, as
-    ``coarse = diff // 16`` and the fine shift's ``scale = 2 ** (15 - diff % 16)``."""
+    """Order the operands by magnitude (``|x| >= |y|``); the exponent difference and the
+    DSP alignment's fine shift, ``scale = 2 ** (15 - diff % 16)`` (unused by LUT shifts)."""
     x = Signal(Operand, name="x")
     y = Signal(Operand, name="y")
     m.d.comb += [x.eq(Mux(c.swap, c.b, c.a)), y.eq(Mux(c.swap, c.a, c.b))]
@@ -146,7 +146,7 @@ def unpack_stage(m: Module, c: Compared) -> Ordered:
         o.tag.special.eq(c.special),
         o.tag.exp.eq(x.exp),
         o.sub.eq(c.a.sign ^ c.b.sign),
-        o.coarse.eq(diff[4:]),
+        o.diff.eq(diff),
         o.scale.eq(Const(1 << 15, 16) >> diff[:4]),
         o.x_sig.eq(x.sig),
         o.y_sig.eq(y.sig),
@@ -154,26 +154,30 @@ def unpack_stage(m: Module, c: Compared) -> Ordered:
     return o
 
 
-def align_stage(m: Module, s: Ordered) -> Aligned:
+def align_stage(m: Module, s: Ordered, dsp: bool) -> Aligned:
     """Shift y's significand right by the exponent difference; shifted-out bits become sticky.
 
-    The fine part of the shift (0..15) is a multiplication by ``2 ** (15 - fine)`` (a DSP
-    block): ``p = y * scale`` is y shifted right by ``fine`` with 15 fraction bits kept.
-    The coarse part picks a 27-bit window of ``p``: shifted by 0 or 16 more, or nothing left
-    (a difference of 32 or more); every bit below the window joins the sticky bit.
+    With ``dsp``, the fine part of the shift (0..15) is a multiplication by ``s.scale``
+    (a DSP block): ``p = y * scale`` is y shifted right by ``diff % 16`` with 15 fraction
+    bits kept. The coarse part picks a 27-bit window of ``p``: shifted by 0 or 16 more, or
+    nothing left (a difference of 32 or more); every bit below the window joins the sticky
+    bit. Without, a barrel shifter does it all.
     """
-    p = Signal(SIG_BITS + 15, name="align_product")
-    m.d.comb += p.eq(s.y_sig * s.scale)
-    low = p[:15 - _EXT].any()                       # below the window at coarse 0
-    mid = p[15 - _EXT:31 - _EXT].any()              # further bits lost at coarse 1
     shifted = Signal(_ALIGNED_BITS, name="align_shifted")
-    with m.Switch(s.coarse):
-        with m.Case(0):
-            m.d.comb += shifted.eq(Cat(p[15 - _EXT] | low, p[16 - _EXT:]))
-        with m.Case(1):
-            m.d.comb += shifted.eq(Cat(p[31 - _EXT] | low | mid, p[32 - _EXT:]))
-        with m.Default():
-            m.d.comb += shifted.eq(s.y_sig.any())
+    if dsp:
+        p = Signal(SIG_BITS + 15, name="align_product")
+        m.d.comb += p.eq(s.y_sig * s.scale)
+        low = p[:15 - _EXT].any()                       # below the window at coarse 0
+        mid = p[15 - _EXT:31 - _EXT].any()              # further bits lost at coarse 1
+        with m.Switch(s.diff[4:]):
+            with m.Case(0):
+                m.d.comb += shifted.eq(Cat(p[15 - _EXT] | low, p[16 - _EXT:]))
+            with m.Case(1):
+                m.d.comb += shifted.eq(Cat(p[31 - _EXT] | low | mid, p[32 - _EXT:]))
+            with m.Default():
+                m.d.comb += shifted.eq(s.y_sig.any())
+    else:
+        m.d.comb += shifted.eq(shift_right_sticky(Cat(Const(0, _EXT), s.y_sig), s.diff))
     o = Signal(Aligned, name="aligned")
     m.d.comb += [
         o.tag.eq(s.tag),
@@ -227,23 +231,28 @@ def lzc_stage(m: Module, s: Summed) -> Counted:
     return o
 
 
-def normalise_stage(m: Module, s: Counted) -> Normalised:
+def normalise_stage(m: Module, s: Counted, dsp: bool) -> Normalised:
     """Shift the sum left by ``s.shift``; a zero sum becomes a signed zero.
 
-    Shifts of 0 and 1 are a choice. From 2 on, the sum's top two bits are zero (the shift
-    never exceeds its leading zeros), so its low 26 bits times ``2 ** (shift % 16)`` (one
-    DSP block), moved up 16 more for shifts from 16 on, give the shifted sum.
+    With ``dsp``: shifts of 0 and 1 are a choice. From 2 on, the sum's top two bits are
+    zero (the shift never exceeds its leading zeros), so its low 26 bits times
+    ``2 ** (shift % 16)`` (a DSP block), moved up 16 more for shifts from 16 on, give the
+    shifted sum. Without, a barrel shifter.
     """
-    scale = Signal(16, name="normalise_scale")
-    product = Signal(_SUM_BITS - 2 + 16, name="normalise_product")
-    m.d.comb += [scale.eq(Const(1, 16) << s.shift[:4]), product.eq(s.sum[:_SUM_BITS - 2] * scale)]
-    small = Mux(s.shift[0], s.sum << 1, s.sum)
-    large = Mux(s.shift[4], product << 16, product)
+    if dsp:
+        scale = Signal(16, name="normalise_scale")
+        product = Signal(_SUM_BITS - 2 + 16, name="normalise_product")
+        m.d.comb += [scale.eq(Const(1, 16) << s.shift[:4]), product.eq(s.sum[:_SUM_BITS - 2] * scale)]
+        small = Mux(s.shift[0], s.sum << 1, s.sum)
+        large = Mux(s.shift[4], product << 16, product)
+        shifted = Mux(s.shift[1:].any(), large[:_SUM_BITS], small[:_SUM_BITS])
+    else:
+        shifted = s.sum << s.shift
     o = Signal(Normalised, name="normalised")
     m.d.comb += [
         o.sign.eq(s.tag.sign),
         o.exp.eq(s.tag.exp + 1 - s.shift),
-        o.sig.eq(Mux(s.shift[1:].any(), large[:_SUM_BITS], small[:_SUM_BITS])),
+        o.sig.eq(shifted),
     ]
     with m.If((s.tag.special == Special.NONE) & s.zero):
         m.d.comb += [o.special.eq(Special.ZERO), o.sign.eq(s.tag.zero_sign)]
@@ -265,15 +274,21 @@ class FP32Add(wiring.Component):
     every cycle whatever ``in_valid`` is, and ``result`` is only meaningful with ``out_valid``.
     Latency ``L`` in 0..8 places registers after the stages listed in :data:`ADD_REGISTERS`;
     for ``L >= 1`` the result comes straight from a register. ``L = 0`` is combinational.
+    ``dsp_shifts`` (default True) makes the alignment and normalisation shifts
+    multiplications by powers of two, one DSP block each on parts whose multipliers take a
+    24 x 16 product (Xilinx DSP48E2); False builds them as barrel shifters in LUTs (better
+    where a multiplier is 18 x 18, as on the ECP5). Both give the same results.
 
     Results match IEEE 754 (and numpy float32) bit for bit, subnormals included, with every
     NaN result being the quiet NaN ``0x7FC00000``.
     """
 
-    def __init__(self, latency: int = ADD_DEFAULT_LATENCY):
+    def __init__(self, latency: int = ADD_DEFAULT_LATENCY, dsp_shifts: bool = True):
         if type(latency) is not int or latency not in ADD_REGISTERS:
             refuse(self, f"latency: must be in {min(ADD_REGISTERS)}..{max(ADD_REGISTERS)}, got {latency!r}")
-        self.latency = latency
+        if type(dsp_shifts) is not bool:
+            refuse(self, f"dsp_shifts: must be True or False, got {dsp_shifts!r}")
+        self.latency, self.dsp_shifts = latency, dsp_shifts
         super().__init__(binary_op_signature())
 
     def elaborate(self, platform):
@@ -282,10 +297,10 @@ class FP32Add(wiring.Component):
         operands = pipe.stage("input", Cat(self.a, self.b))
         s = pipe.stage("compare", compare_stage(m, operands[:32], operands[32:]))
         s = pipe.stage("unpack", unpack_stage(m, s))
-        s = pipe.stage("align", align_stage(m, s))
+        s = pipe.stage("align", align_stage(m, s, self.dsp_shifts))
         s = pipe.stage("add", add_stage(m, s))
         s = pipe.stage("lzc", lzc_stage(m, s))
-        s = pipe.stage("normalise", normalise_stage(m, s))
+        s = pipe.stage("normalise", normalise_stage(m, s, self.dsp_shifts))
         s = pipe.stage("increment", increment_stage(m, s))
         s = pipe.stage("round", pack_stage(m, s))
         pipe.check(self.latency)
