@@ -133,13 +133,13 @@ def _fixed_blocks(plan, n_cols: int, words: list[int]) -> list[Block]:
               lambda: FP32Add(latency=la)),
         Block(names.at_latency(names.FP32_MUL, lm), f"fp32 multiplier, latency {lm}",
               lambda: FP32Mul(latency=lm)),
-        Block(names.with_lut_shifts(names.PE_FLOAT), "the float PE (latency 3) with the adder's "
-              "shifts in LUTs", lambda: FloatAccumulatePE(lanes=3, dsp_shifts=False), pnr=True),
-        Block(names.with_lut_shifts(names.at_latency(names.PE_FLOAT, la)), f"the float PE (latency {la}) "
-              "with the adder's shifts in LUTs", lambda: FloatAccumulatePE(lanes=la, dsp_shifts=False),
+        Block(names.with_dsp_shifts(names.PE_FLOAT), "the float PE (latency 3) with the adder's "
+              "shifts on DSPs", lambda: FloatAccumulatePE(lanes=3, dsp_shifts=True), pnr=True),
+        Block(names.with_dsp_shifts(names.at_latency(names.PE_FLOAT, la)), f"the float PE (latency {la}) "
+              "with the adder's shifts on DSPs", lambda: FloatAccumulatePE(lanes=la, dsp_shifts=True),
               pnr=True),
-        Block(names.with_lut_shifts(names.FP32_ADD), "fp32 adder, latency 3, shifts in LUTs",
-              lambda: FP32Add(latency=3, dsp_shifts=False)),
+        Block(names.with_dsp_shifts(names.FP32_ADD), "fp32 adder, latency 3, shifts on DSPs",
+              lambda: FP32Add(latency=3, dsp_shifts=True)),
     ]
 
 
@@ -182,8 +182,8 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
     the dense unit at :data:`PNR_DENSE`, the float PE at latencies 3 and
     :data:`FLOAT_DEEP_LATENCY` and the float engines at R = :data:`PNR_FLOAT_REUSE` (the
     float units, PE and that engine are built at both latencies; the PE at both and the
-    adder and the engine at latency 3 also with the adders' shifts in LUTs,
-    :func:`names.with_lut_shifts`). Both model files are read here, before
+    adder and the engine at latency 3 also with the adders' shifts on DSPs,
+    :func:`names.with_dsp_shifts`). Both model files are read here, before
     anything is synthesised: a missing or malformed one raises
     :class:`sw.errors.InputError` (``model`` / ``float_model``).
     """
@@ -223,8 +223,8 @@ def standard_blocks(model_path=DEFAULT_MODEL, reuses=DEFAULT_REUSE,
         blocks.append(Block(names.float_engine(r, la), f"whole float engine, R={r}, L={la}, "
                             f"multiplier latency {lm}", lambda: Engine(plan_float(
                                 float_model, r, add_latency=la, mul_latency=lm)), pnr=True))
-        blocks.append(Block(names.with_lut_shifts(names.float_engine(r)), f"whole float engine, R={r}, "
-                            "L=3, the adders' shifts in LUTs", lambda: Engine(plan_float(
-                                float_model, r, dsp_shifts=False)), pnr=True))
+        blocks.append(Block(names.with_dsp_shifts(names.float_engine(r)), f"whole float engine, R={r}, "
+                            "L=3, the adders' shifts on DSPs", lambda: Engine(plan_float(
+                                float_model, r, dsp_shifts=True)), pnr=True))
     blocks += _dense_blocks(dense_sweep)
     return blocks, _model_info(model_path, plan, n_cols, len(words), model.weights)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "DECODER", "DECODER_1K", "PE_XNOR", "PE_INT8", "PE_WEIGHTED", "PE_FLOAT",
-    "FP32_ADD", "FP32_MUL", "REQUIRED", "engine", "float_engine", "at_latency", "with_lut_shifts",
+    "FP32_ADD", "FP32_MUL", "REQUIRED", "engine", "float_engine", "at_latency", "with_dsp_shifts",
     "dense_mvu",
 ]
 
@@ -38,9 +38,9 @@ def at_latency(name: str, latency: int) -> str:
     return name if latency == 3 else f"{name}_l{latency}"
 
 
-def with_lut_shifts(name: str) -> str:
-    """A float block whose fp32 adders shift with LUTs instead of DSP multiplications."""
-    return f"{name}_lut"
+def with_dsp_shifts(name: str) -> str:
+    """A float block whose fp32 adders shift by DSP multiplications instead of LUTs."""
+    return f"{name}_dsp"
 
 
 def dense_mvu(simd: int, pe: int) -> str:

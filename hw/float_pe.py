@@ -101,7 +101,7 @@ class FloatAccumulatePE(wiring.Component):
     """One image's float accumulation; ``lanes`` = the adder's latency ``L`` (>= 1);
     ``dsp_shifts``: the adder's (:class:`hw.fp32.FP32Add`)."""
 
-    def __init__(self, lanes: int, sets: int = 1, dsp_shifts: bool = True):
+    def __init__(self, lanes: int, sets: int = 1, dsp_shifts: bool = False):
         if lanes < 1:
             refuse(self, f"lanes: must be >= 1 (the adder's latency), got {lanes!r}")
         if sets not in (1, 2):

@@ -66,7 +66,7 @@ class FloatPlan(EnginePlan):
     x_table: np.ndarray
     layout: ActivationLayout | None = None
     pixel_group: int = 1
-    dsp_shifts: bool = True
+    dsp_shifts: bool = False
 
     @property
     def act_base(self) -> int:
@@ -123,7 +123,7 @@ def float_bits(values) -> np.ndarray:
 
 def plan_float(model: TnnModel, reuse: int, field_width: int | None = None, *,
                add_latency: int = FLOAT_ADD_LATENCY, mul_latency: int = FLOAT_MUL_LATENCY,
-               pixel_group: int = 1, dsp_shifts: bool = True) -> FloatPlan:
+               pixel_group: int = 1, dsp_shifts: bool = False) -> FloatPlan:
     """Plan the float engine (:mod:`hw.float_datapath`) for ``model`` with ``reuse``
     PEs; each PE's adder has ``add_latency`` pipeline stages, which is also the
     number of interleaved partial sums per row (``sw.golden.float_accumulate``'s

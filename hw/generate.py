@@ -10,14 +10,14 @@ Always writes the standalone blocks:
   words of weight memory.
 * ``fp32_add.v`` / ``fp32_mul.v``: IEEE-754 binary32 adder and multiplier tops
   (ports ``clk, rst, a, b, in_valid, result, out_valid``), latency 3 by default; the
-  adder's shifters are DSP multiplications unless ``--lut-shifts``.
+  adder's shifters are barrel shifters unless ``--dsp-shifts``.
 
 With ``--model`` also the whole engine for that ``tnn-model-v1`` network:
 
 * ``tnn_engine.v``: module ``tnn_engine`` (:class:`hw.engine.Engine`, binary or
   float datapath by the model's activation), R = ``--reuse`` PEs, weights and
   row constants in its on-chip memories; float engines use ``--add-latency``,
-  ``--mul-latency`` and ``--lut-shifts`` for their floating-point units.
+  ``--mul-latency`` and ``--dsp-shifts`` for their floating-point units.
 * ``tnn_engine.json``: the plan it was built from (widths, per-layer words,
   nonzeros, ideal cycles per batch).
 
@@ -55,9 +55,9 @@ def parse_args(argv=None):
     p.add_argument("--depth", type=int, default=4096, help="decompressor.v: memory words (default %(default)s)")
     p.add_argument("--add-latency", type=int, default=ADD_DEFAULT_LATENCY, help="fp32_add.v latency")
     p.add_argument("--mul-latency", type=int, default=MUL_DEFAULT_LATENCY, help="fp32_mul.v latency")
-    p.add_argument("--lut-shifts", action="store_true",
-                   help="fp32 adders: barrel shifters in LUTs instead of DSP multiplications "
-                        "(for parts with 18 x 18 multipliers, e.g. ECP5)")
+    p.add_argument("--dsp-shifts", action="store_true",
+                   help="fp32 adders: shifts as multiplications (DSP blocks) instead of "
+                        "barrel shifters in LUTs")
     return p.parse_args(argv)
 
 
@@ -83,14 +83,14 @@ def generate(args) -> int:
     builders = [
         lambda: Decompressor(field_width=args.field_width, n_cols=args.n_cols, depth=args.depth,
                              writable=True),
-        lambda: fp32_add_top(args.add_latency, dsp_shifts=not args.lut_shifts),
+        lambda: fp32_add_top(args.add_latency, dsp_shifts=args.dsp_shifts),
         lambda: fp32_mul_top(args.mul_latency),
     ]
     names = ["decompressor", "fp32_add", "fp32_mul"]
     if args.model:
         model = load_model(args.model)
         options = ({"add_latency": args.add_latency, "mul_latency": args.mul_latency,
-                    "dsp_shifts": not args.lut_shifts} if model.activation == "float" else {})
+                    "dsp_shifts": args.dsp_shifts} if model.activation == "float" else {})
         if args.lanes is not None:
             options["lanes"] = args.lanes
         plan = plan_engine(model, args.reuse, **options)

@@ -8,7 +8,7 @@ and compares every result with numpy. One build (under ``build/fp32_tb/``, cache
 tops::
 
     python -m sim.fp32_check --op add --n 1000000            # both ops: --op all
-    python -m sim.fp32_check --op add --lut-shifts           # the adder's LUT shifters
+    python -m sim.fp32_check --op add --dsp-shifts           # the adder's DSP shifts
 
 The operand generators and :func:`compare` are also used by the Amaranth-simulator tests.
 Reference: numpy float32 ``a + b`` / ``a * b``, round to nearest even, subnormals kept (numpy
@@ -273,7 +273,7 @@ def read_results(path: Path) -> np.ndarray:
 
 
 def build_harness(add_latency: int, mul_latency: int, build_dir: Path = BUILD_DIR,
-                  jobs: int = 2, dsp_shifts: bool = True) -> Path:
+                  jobs: int = 2, dsp_shifts: bool = False) -> Path:
     """Verilate the harness with the ``fp32_add`` and ``fp32_mul`` tops of the given latencies
     (the adder with ``dsp_shifts``, see :class:`hw.fp32.FP32Add`).
 
@@ -294,7 +294,7 @@ def build_harness(add_latency: int, mul_latency: int, build_dir: Path = BUILD_DI
              "-CFLAGS", "-O1"]
     key = hashlib.sha256("\0".join([*tops.values(), HARNESS.read_text(), str(verilator), *flags])
                          .encode()).hexdigest()[:16]
-    mdir = Path(build_dir) / (f"add_L{add_latency}_mul_L{mul_latency}" + ("" if dsp_shifts else "_lut"))
+    mdir = Path(build_dir) / (f"add_L{add_latency}_mul_L{mul_latency}" + ("_dsp" if dsp_shifts else ""))
     mdir.mkdir(parents=True, exist_ok=True)
     exe, stamp = mdir / "fp32_tb", mdir / "stamp"
     with open(mdir / "lock", "w") as lock:
@@ -333,7 +333,7 @@ def run_harness(exe: Path, op: str, a: np.ndarray, b: np.ndarray, latency: int, 
 
 def check_fp32(op: str = "add", n: int = 1_000_000, seed: int = 0, latency: int | None = None,
                *, directed: bool = True, bubble_shift: int = 3,
-               build_dir: Path = BUILD_DIR, dsp_shifts: bool = True) -> dict:
+               build_dir: Path = BUILD_DIR, dsp_shifts: bool = False) -> dict:
     """Run ``n`` random pairs (plus the directed set) through the RTL (the adder with
     ``dsp_shifts``); returns counts.
 
@@ -376,8 +376,8 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=1_000_000, help="random pairs (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--latency", type=int, default=None, help="default: the unit's default")
-    p.add_argument("--lut-shifts", action="store_true",
-                   help="the adder's shifters in LUTs instead of DSP multiplications")
+    p.add_argument("--dsp-shifts", action="store_true",
+                   help="the adder's shifts as multiplications (DSP blocks) instead of LUTs")
     p.add_argument("--bubble-shift", type=int, default=3,
                    help="bubble on ~1/2**S of the cycles, 0 = none (default %(default)s)")
     args = p.parse_args(argv)
@@ -393,7 +393,7 @@ def check_all(args) -> int:
     ok = True
     for op in OPS if args.op == "all" else (args.op,):
         r = check_fp32(op, args.n, args.seed, args.latency, bubble_shift=args.bubble_shift,
-                       dsp_shifts=not args.lut_shifts)
+                       dsp_shifts=args.dsp_shifts)
         print(json.dumps(r))
         ok &= r["mismatches"] == 0 and r["non_canonical_nan"] == 0 and r["valid_errors"] == 0
     return 0 if ok else 1

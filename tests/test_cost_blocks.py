@@ -18,8 +18,8 @@ def test_standard_blocks_of_the_small_model():
     blocks, info = standard_blocks(SMALL, (1, 8), float_model_path=None, lanes_sweep=(1, 4, 16))
     assert [b.name for b in blocks] == [*names.REQUIRED[:4], names.PE_WEIGHTED,
                                         *names.REQUIRED[4:], "pe_float_l7", "fp32_add_l7",
-                                        "fp32_mul_l7", "pe_float_lut", "pe_float_l7_lut",
-                                        "fp32_add_lut", "engine_r1_k4", "engine_r8_k4",
+                                        "fp32_mul_l7", "pe_float_dsp", "pe_float_l7_dsp",
+                                        "fp32_add_dsp", "engine_r1_k4", "engine_r8_k4",
                                         "engine_r8_k1", "engine_r8_k16",
                                         "dense_mvu_s16_p16", "dense_mvu_s32_p16",
                                         "dense_mvu_s32_p32"]
@@ -28,7 +28,7 @@ def test_standard_blocks_of_the_small_model():
     assert [b.dense for b in blocks if b.dense] == [
         DenseShape(512, 512, 16, 16), DenseShape(512, 512, 32, 16), DenseShape(512, 512, 32, 32)]
     assert [b.name for b in blocks if b.pnr] == ["decoder", "pe_xnor", "pe_float", "pe_float_l7",
-                                                 "pe_float_lut", "pe_float_l7_lut",
+                                                 "pe_float_dsp", "pe_float_l7_dsp",
                                                  "engine_r8_k4", "dense_mvu_s32_p32"]
     assert blocks[-1].description == "dense BNN unit (FINN-style MVU), 512x512, SIMD=32, PE=32"
     weights = load_model(SMALL).weights
@@ -53,15 +53,16 @@ def test_float_blocks_at_both_latencies(tmp_path):
     assert [(b.name, b.float_reuse, b.pnr) for b in engines] == [
         ("engine_float_r2", 2, True), ("engine_float_r4", 4, False),
         (f"engine_float_r{PNR_FLOAT_REUSE}_l{la}", None, True),
-        (f"engine_float_r{PNR_FLOAT_REUSE}_lut", None, True)]
+        (f"engine_float_r{PNR_FLOAT_REUSE}_dsp", None, True)]
     built = {name: by_name[name].build() for name in (engines[-2].name, f"pe_float_l{la}",
                                                        f"fp32_add_l{la}", f"fp32_mul_l{lm}",
-                                                       engines[-1].name, f"pe_float_l{la}_lut")}
+                                                       engines[-1].name, f"pe_float_l{la}_dsp")}
     for component in built.values():
         component._MustUse__silence = True  # not elaborated here
     deep = built[engines[-2].name].plan
     assert (deep.add_latency, deep.mul_latency) == (la, lm)
-    assert not built[engines[-1].name].plan.dsp_shifts and not built[f"pe_float_l{la}_lut"].dsp_shifts
+    assert built[engines[-1].name].plan.dsp_shifts and built[f"pe_float_l{la}_dsp"].dsp_shifts
+    assert not built[engines[-2].name].plan.dsp_shifts
     assert built[f"pe_float_l{la}"].lanes == la
     assert built[f"fp32_add_l{la}"].latency == la and built[f"fp32_mul_l{lm}"].latency == lm
     assert names.at_latency(names.PE_FLOAT, 3) == names.PE_FLOAT

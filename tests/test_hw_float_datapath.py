@@ -48,13 +48,13 @@ def test_deep_pipelines_match_golden(add_latency, mul_latency):
 
 
 @pytest.mark.parametrize("add_latency", [3, 7])
-def test_lut_shifts_match_golden(add_latency):
-    """Adders with barrel shifters (``dsp_shifts=False``): the same results and cycles."""
+def test_dsp_shifts_match_golden(add_latency):
+    """Adders with DSP shifts (``dsp_shifts=True``): the same results and cycles."""
     rng = np.random.default_rng(40 + add_latency)
     model = random_float_model(rng, [24, 10, 5], 0.4)
     pixels = rng.integers(0, 256, size=(5, 24), dtype=np.uint8)
-    plan, _ = check(model, pixels, 2, add_latency=add_latency, dsp_shifts=False)
-    assert not plan.dsp_shifts
+    plan, _ = check(model, pixels, 2, add_latency=add_latency, dsp_shifts=True)
+    assert plan.dsp_shifts
 
 
 @pytest.mark.parametrize("sizes, density, reuse, add_latency, asymmetric", [

@@ -90,12 +90,12 @@ def test_pipelined(op, latency):
 
 
 @pytest.mark.parametrize("latency", [0, 3, 7])
-def test_adder_with_lut_shifts(latency):
-    """The adder's barrel-shifter variant (``dsp_shifts=False``): directed and random pairs."""
+def test_adder_with_dsp_shifts(latency):
+    """The adder's DSP-shift variant (``dsp_shifts=True``): directed and random pairs."""
     a, b = random_pairs("add", 400 if latency else 2000, seed=11 + latency)
     da, db = directed_pairs("add")
     a, b = np.concatenate([da if latency == 0 else da[::5], a]), np.concatenate([db if latency == 0 else db[::5], b])
-    got, valid_ok = simulate(FP32Add(latency=latency, dsp_shifts=False), a, b, bubble_every=7)
+    got, valid_ok = simulate(FP32Add(latency=latency, dsp_shifts=True), a, b, bubble_every=7)
     assert valid_ok
     assert_exact("add", a, b, got)
 

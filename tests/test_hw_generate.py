@@ -17,11 +17,11 @@ def test_generate_writes_the_blocks_and_the_engine_plan(cli_files, capsys):
     assert (plan["activation"], plan["reuse"], len(plan["layers"])) == ("binary", 3, 2)
 
 
-def test_generate_lut_shifts(cli_files, capsys):
-    """``--lut-shifts``: the adder without multiplications (DSP blocks), the default with."""
+def test_generate_dsp_shifts(cli_files, capsys):
+    """``--dsp-shifts``: the adder with multiplications (DSP blocks), the default without."""
     d, out = cli_files
-    assert generate.main(["--out", str(out / "dsp")]) == 0
-    assert generate.main(["--lut-shifts", "--out", str(out / "lut")]) == 0
+    assert generate.main(["--dsp-shifts", "--out", str(out / "dsp")]) == 0
+    assert generate.main(["--out", str(out / "lut")]) == 0
     capsys.readouterr()
     assert " * " in (out / "dsp" / "fp32_add.v").read_text()
     assert " * " not in (out / "lut" / "fp32_add.v").read_text()

@@ -24,7 +24,7 @@ unit               latency  default  stages (``*_REGISTERS``: which are followed
 ``result``, ``out_valid`` (``rst`` is synchronous, active high, and clears only the valid
 pipeline). A top needs latency >= 1 (a combinational unit has no clock); other latencies
 are refused with :class:`hw.errors.ParameterError`, ``"latency: must be in 1..8, got 9"``.
-The adder's shifters are DSP multiplications unless ``dsp_shifts=False`` (:class:`FP32Add`).
+The adder's shifters are barrel shifters in LUTs unless ``dsp_shifts=True`` (:class:`FP32Add`).
 """
 
 from ..errors import ParameterError
@@ -46,7 +46,7 @@ def _check_top_latency(latency, registers) -> None:
         raise ParameterError(f"latency: must be in 1..{max(registers)}, got {latency!r}")
 
 
-def fp32_add_top(latency: int = ADD_DEFAULT_LATENCY, dsp_shifts: bool = True) -> FP32Add:
+def fp32_add_top(latency: int = ADD_DEFAULT_LATENCY, dsp_shifts: bool = False) -> FP32Add:
     """:class:`FP32Add` as a standalone top (latency 1..8)."""
     _check_top_latency(latency, ADD_REGISTERS)
     return FP32Add(latency=latency, dsp_shifts=dsp_shifts)
@@ -58,7 +58,7 @@ def fp32_mul_top(latency: int = MUL_DEFAULT_LATENCY) -> FP32Mul:
     return FP32Mul(latency=latency)
 
 
-def verilog_fp32_add(latency: int = ADD_DEFAULT_LATENCY, dsp_shifts: bool = True) -> str:
+def verilog_fp32_add(latency: int = ADD_DEFAULT_LATENCY, dsp_shifts: bool = False) -> str:
     """Verilog text of module ``fp32_add`` (:func:`fp32_add_top`)."""
     return to_verilog(fp32_add_top(latency, dsp_shifts), "fp32_add")
 

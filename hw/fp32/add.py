@@ -41,17 +41,16 @@ from .common import (
 )
 
 
-__all__ = ["FP32Add", "ADD_REGISTERS", "ADD_DEFAULT_LATENCY"]
+__all__ = ["FP32Add", "ADD_REGISTERS", "ADD_REGISTERS_DSP", "ADD_DEFAULT_LATENCY"]
 
 
 #: Which stages are followed by a pipeline register, for each supported latency.
 #: The output is always registered first; further registers split the heaviest remaining
 #: logic: normalise (LZC + min + shifter) and round (31-bit increment + compare) first, then
-#: the magnitude compare/swap, then the alignment. From 6 on, the compare, the unpack (in
-#: front of the alignment's multiplier, as a DSP's input registers) and the leading-zero
-#: count get registers of their own, from 7 on the operands too (``input``: a PE's operand
-#: multiplexers get a cycle of their own), so that no stage of the adder or of the float PE
-#: is deeper than 8 LUT levels on xcu (cost.synth reports each latency's depth).
+#: the magnitude compare/swap, then the alignment shifter. From 6 on, the compare and the
+#: leading-zero count get registers of their own, from 7 on the operands too (``input``: a
+#: PE's operand multiplexers get a cycle of their own), so that no stage of the adder or of
+#: the float PE is deeper than 8 LUT levels on xcu (cost.synth reports each latency's depth).
 ADD_REGISTERS = {
     0: (),                                               # combinational
     1: ("round",),
@@ -59,10 +58,15 @@ ADD_REGISTERS = {
     3: ("add", "normalise", "round"),
     4: ("unpack", "add", "normalise", "round"),
     5: ("unpack", "align", "add", "normalise", "round"),
-    6: ("compare", "unpack", "add", "lzc", "normalise", "round"),
-    7: ("input", "compare", "unpack", "add", "lzc", "normalise", "round"),
+    6: ("compare", "align", "add", "lzc", "normalise", "round"),
+    7: ("input", "compare", "align", "add", "lzc", "normalise", "round"),
     8: ("input", "compare", "unpack", "align", "add", "lzc", "normalise", "round"),
 }
+#: With ``dsp_shifts``, latencies 6 and 7 register the unpack stage instead of the alignment:
+#: in front of the alignment's multiplier, as a DSP block's input registers.
+ADD_REGISTERS_DSP = {**ADD_REGISTERS,
+                     6: ("compare", "unpack", "add", "lzc", "normalise", "round"),
+                     7: ("input", "compare", "unpack", "add", "lzc", "normalise", "round")}
 
 ADD_DEFAULT_LATENCY = 3
 
@@ -272,18 +276,21 @@ class FP32Add(wiring.Component):
 
     Throughput is one addition per cycle, with no stall input: the datapath registers load
     every cycle whatever ``in_valid`` is, and ``result`` is only meaningful with ``out_valid``.
-    Latency ``L`` in 0..8 places registers after the stages listed in :data:`ADD_REGISTERS`;
+    Latency ``L`` in 0..8 places registers after the stages listed in :data:`ADD_REGISTERS`
+    (:data:`ADD_REGISTERS_DSP` with ``dsp_shifts``);
     for ``L >= 1`` the result comes straight from a register. ``L = 0`` is combinational.
-    ``dsp_shifts`` (default True) makes the alignment and normalisation shifts
-    multiplications by powers of two, one DSP block each on parts whose multipliers take a
-    24 x 16 product (Xilinx DSP48E2); False builds them as barrel shifters in LUTs (better
-    where a multiplier is 18 x 18, as on the ECP5). Both give the same results.
+    ``dsp_shifts`` makes the alignment and normalisation shifts multiplications by powers
+    of two, one DSP block each on parts whose multipliers take a 24 x 16 product (Xilinx
+    DSP48E2); the default (False) builds them as barrel shifters in LUTs. Both give the same
+    results. (Measured: on xcu the DSP shifts save about 65 LUTs at latency 3 for their 2
+    DSPs, less than 2 DSPs are worth in the paper's cost model; on the ECP5 each takes two
+    18 x 18 multipliers and a fabric adder, which lowers the clock.)
 
     Results match IEEE 754 (and numpy float32) bit for bit, subnormals included, with every
     NaN result being the quiet NaN ``0x7FC00000``.
     """
 
-    def __init__(self, latency: int = ADD_DEFAULT_LATENCY, dsp_shifts: bool = True):
+    def __init__(self, latency: int = ADD_DEFAULT_LATENCY, dsp_shifts: bool = False):
         if type(latency) is not int or latency not in ADD_REGISTERS:
             refuse(self, f"latency: must be in {min(ADD_REGISTERS)}..{max(ADD_REGISTERS)}, got {latency!r}")
         if type(dsp_shifts) is not bool:
@@ -293,7 +300,8 @@ class FP32Add(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        pipe = Pipeline(m, ADD_REGISTERS[self.latency], self.in_valid)
+        registers = ADD_REGISTERS_DSP if self.dsp_shifts else ADD_REGISTERS
+        pipe = Pipeline(m, registers[self.latency], self.in_valid)
         operands = pipe.stage("input", Cat(self.a, self.b))
         s = pipe.stage("compare", compare_stage(m, operands[:32], operands[32:]))
         s = pipe.stage("unpack", unpack_stage(m, s))
