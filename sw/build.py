@@ -44,7 +44,8 @@ def _build_network(cfg: Config, ds: Dataset, weights: str, eta: float | None,
         if cfg.activation not in ("binary", "float"):
             raise InputError(f"activation: expected 'binary' or 'float', got {cfg.activation!r}")
         cls = BinaryMLP if cfg.activation == "binary" else FloatMLP
-        kw = {} if cfg.activation == "binary" else {"x_scale": cfg.x_scale, "x_offset": cfg.x_offset}
+        kw = ({"sign_ste": cfg.sign_ste} if cfg.activation == "binary"
+              else {"x_scale": cfg.x_scale, "x_offset": cfg.x_offset})
         return cls(ds.n_features, cfg.hidden, ds.n_classes, weights=weights, etas=eta_fc,
                    lams=lam_fc, dropout=cfg.dropout, **kw)
     if cfg.arch == "cnn":
@@ -57,5 +58,5 @@ def _build_network(cfg: Config, ds: Dataset, weights: str, eta: float | None,
                         activation=cfg.activation, weights=weights,
                         etas=[eta_conv] * n_conv + [eta_fc, eta_out],
                         lams=[lam_conv] * n_conv + [lam_fc, lam_out],
-                        x_scale=cfg.x_scale, x_offset=cfg.x_offset)
+                        x_scale=cfg.x_scale, x_offset=cfg.x_offset, sign_ste=cfg.sign_ste)
     raise InputError(f"arch: expected 'mlp' or 'cnn', got {cfg.arch!r}")

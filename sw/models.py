@@ -62,9 +62,9 @@ def _per_layer(values: Sequence[float] | float, n: int, name: str) -> list[float
     return values
 
 
-def _activation(kind: str) -> nn.Module:
+def _activation(kind: str, sign_ste: str = "hardtanh") -> nn.Module:
     if kind == "binary":
-        return BinarySign()
+        return BinarySign(sign_ste)
     if kind == "float":
         return nn.ReLU()
     raise InputError(f"activation: expected one of {ACTIVATIONS}, got {kind!r}")
@@ -97,7 +97,7 @@ class _MLP(nn.Module):
     activation: str
 
     def __init__(self, n_in: int, hidden: Sequence[int], n_classes: int, *, weights: str,
-                 etas, lams, dropout: float):
+                 etas, lams, dropout: float, sign_ste: str = "hardtanh"):
         super().__init__()
         sizes = [n_in, *hidden, n_classes]
         n = len(sizes) - 1
@@ -106,7 +106,7 @@ class _MLP(nn.Module):
             _linear(sizes[i], sizes[i + 1], weights, etas[i], lams[i]) for i in range(n)
         )
         self.norms = nn.ModuleList(nn.BatchNorm1d(h) for h in hidden)
-        self.act = _activation(self.activation)
+        self.act = _activation(self.activation, sign_ste)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def _input(self, x: Tensor) -> Tensor:
@@ -132,9 +132,10 @@ class BinaryMLP(_MLP):
     activation = "binary"
 
     def __init__(self, n_in: int, hidden: Sequence[int], n_classes: int, *,
-                 weights: str = "ternary", etas=0.0, lams=0.0, dropout: float = 0.0):
+                 weights: str = "ternary", etas=0.0, lams=0.0, dropout: float = 0.0,
+                 sign_ste: str = "hardtanh"):
         super().__init__(n_in, hidden, n_classes, weights=weights, etas=etas, lams=lams,
-                         dropout=dropout)
+                         dropout=dropout, sign_ste=sign_ste)
         self.out_scale = OutputScale(1.0 / (hidden[-1] if hidden else n_in) ** 0.5)
 
     def _output(self, acc: Tensor) -> Tensor:
@@ -175,7 +176,7 @@ class VGGSmall(nn.Module):
     def __init__(self, image_shape: tuple[int, int], n_classes: int, *,
                  features: Sequence[int | str] = (16, 16, "M", 32, 32, "M"), fc: int = 128,
                  activation: str = "float", weights: str = "ternary", etas=0.0, lams=0.0,
-                 x_scale: float = 1 / 255, x_offset: float = 0.0):
+                 x_scale: float = 1 / 255, x_offset: float = 0.0, sign_ste: str = "hardtanh"):
         super().__init__()
         self.activation = activation
         self.image_shape = tuple(image_shape)
@@ -196,13 +197,13 @@ class VGGSmall(nn.Module):
                 h, w = h // 2, w // 2
             else:
                 layers += [_conv(c, int(f), weights, etas[k], lams[k]), nn.BatchNorm2d(int(f)),
-                           _activation(activation)]
+                           _activation(activation, sign_ste)]
                 c, k = int(f), k + 1
         self.pre = Preprocess(x_scale, x_offset) if activation == "float" else nn.Identity()
         self.features = nn.Sequential(*layers)
         self.fc = _linear(c * h * w, fc, weights, etas[k], lams[k])
         self.fc_norm = nn.BatchNorm1d(fc)
-        self.act = _activation(activation)
+        self.act = _activation(activation, sign_ste)
         self.out = _linear(fc, n_classes, weights, etas[k + 1], lams[k + 1])
         self.out_post = nn.BatchNorm1d(n_classes) if activation == "float" else OutputScale(fc ** -0.5)
         # features[i:j] is convolution block k (conv, batch norm[, pool], activation)

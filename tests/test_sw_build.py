@@ -32,6 +32,18 @@ def test_fmnist_method_configs_construct(act):
 
 
 
+@pytest.mark.parametrize("name", ["tiny", "tiny-cnn-binary"])
+def test_sign_ste_reaches_every_binary_activation(name):
+    from sw.quant.activation import BinarySign
+    ds = SimpleNamespace(n_features=64, n_classes=10, image_shape=(8, 8))
+    for ste in ("hardtanh", "approx"):
+        model = build_model(get_config(name).with_(sign_ste=ste), ds)
+        signs = [m for m in model.modules() if isinstance(m, BinarySign)]
+        assert signs and all(m.ste == ste for m in signs)
+    with pytest.raises(InputError, match="^sign_ste: expected one of"):
+        build_model(get_config(name).with_(sign_ste="relu"), ds)
+
+
 @pytest.mark.parametrize("name, changes, message", [
     ("tiny", {"quantizer": "nope"},
      "quantizer: unknown 'nope' (known: incremental, prox-dual, prox-single, sq, threshold, ttq-sparsity, "

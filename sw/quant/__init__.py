@@ -37,7 +37,7 @@ along dim 0 instead of one per tensor. Each module's docstring states its
 contract, gradient and the choices made where the paper leaves them open.
 """
 
-from .activation import BinarySign, sign_ste
+from .activation import STES, BinarySign, sign_ste
 from .adapters import ADAPTERS, make_layer_quantizer
 from .layers import TernaryConv2d, TernaryLinear, TernaryLayer, ternary_layers
 from .quantizer import LayerQuantizer
@@ -69,7 +69,7 @@ __all__ = [
     "ADAPTERS",
     "LayerQuantizer",
     "make_layer_quantizer",
-    "BinarySign",
+    "BinarySign", "STES",
     "sign_ste",
     # TWN
     "TWN_FACTOR",
