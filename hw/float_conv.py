@@ -186,8 +186,8 @@ def _memories(engine, m) -> SimpleNamespace:
                 init=[int(v) for v in plan.input_padding] + [1] * over)
             # A synchronous read, written as a register on the address in front of an
             # asynchronous read: the flag's lookup runs in the cycle after the address sum.
-            pad_addr, pad_rd = Signal(range(plan.layout.plane_size + over), name=f"pad_addr{sfx}"), \
-                padding.read_port(domain="comb")
+            pad_addr = Signal(range(plan.layout.plane_size + over), name=f"pad_addr{sfx}")
+            pad_rd = padding.read_port(domain="comb")
             m.d.comb += pad_rd.addr.eq(pad_addr)
             mem.pad_rd.append(SimpleNamespace(addr=pad_addr, data=pad_rd.data))
     m.submodules.outputs = outputs = memory.Memory(
