@@ -6,17 +6,12 @@ first being ``input``, which only passes the operands on)::
     a, b ─► compare ─► unpack ─► align ─► add ─► lzc ─► normalise ─► increment ─► round ─► result
             │          │         │        │      │      │            │             └ specials, pack
             │          │         │        │      │      │            └ round to nearest even
-            │          │         │        │      │      └ shift left by min(lzc, exp): by 0 or 1
-            │          │         │        │      │        a choice, from 2 a multiplication
-            │          │         │        │      │        (one DSP block) and a choice
+            │          │         │        │      │      └ shift left by min(lzc, exp)
             │          │         │        │      └ leading-zero count, limited to the exponent
             │          │         │        └ 28-bit add or subtract (one carry chain, carry-in)
             │          │         └ shift the smaller significand right by the exponent
-            │          │           difference, keeping guard, round and sticky bits: the
-            │          │           fine part (0..15) a multiplication (one DSP block), the
-            │          │           coarse part (0, 16, all) a choice of window
-            │          └ order by magnitude so |x| >= |y|, exponent difference, the fine
-            │            shift's power of two
+            │          │           difference, keeping guard, round and sticky bits
+            │          └ order by magnitude so |x| >= |y|, exponent difference
             └ classify, compare the magnitudes
 
 Because ``|x| >= |y|``, the difference of the aligned significands is never negative, so no
@@ -24,6 +19,13 @@ result negation or end-around carry is needed, and the result takes x's sign. Th
 bits (guard, round, sticky) suffice for correct rounding: if the exponents differ by 2 or more,
 a subtraction cancels at most one leading bit; if they differ by 0 or 1 no bit is lost in
 alignment and the sum is exact before normalisation.
+
+The two shifts are barrel shifters, or with ``dsp_shifts`` multiplications by one-hot powers
+of two (one DSP block each) for their fine part and a choice for the rest: the alignment
+multiplies y's significand by ``2 ** (15 - diff % 16)`` (``unpack`` decodes it) and picks a
+window 0 or 16 places further (or none, from 32 on); the normalisation shifts by 0 or 1 with a
+choice and from 2 on multiplies the sum's low 26 bits by ``2 ** (shift % 16)``, moving the
+product up 16 more from 16 on.
 
 Special cases are decided in ``compare`` and travel beside the datapath; an exact zero sum is
 detected in ``lzc``. Signed zeros follow IEEE 754 round-to-nearest: ``x + (-x) = +0``,
@@ -282,9 +284,8 @@ class FP32Add(wiring.Component):
     ``dsp_shifts`` makes the alignment and normalisation shifts multiplications by powers
     of two, one DSP block each on parts whose multipliers take a 24 x 16 product (Xilinx
     DSP48E2); the default (False) builds them as barrel shifters in LUTs. Both give the same
-    results. (Measured: on xcu the DSP shifts save about 65 LUTs at latency 3 for their 2
-    DSPs, less than 2 DSPs are worth in the paper's cost model; on the ECP5 each takes two
-    18 x 18 multipliers and a fabric adder, which lowers the clock.)
+    results. (Which costs less depends on the part and the cost model: the README's roofline
+    table has both, the ``_dsp`` rows being the DSP shifts.)
 
     Results match IEEE 754 (and numpy float32) bit for bit, subnormals included, with every
     NaN result being the quiet NaN ``0x7FC00000``.
