@@ -180,9 +180,9 @@ def _tail_decode(dp, m, c):
     step = Signal(range(L))
     capture, cap_set = Signal(), Signal()        # a capture now (into acc_n if cap_set)
     capturing = Signal()                         # the row's last capture now
-    tail_end = Mux(c.tail_asym, c.ACC_LAST, c.ACC_FIRST)
+    c.tail_end = Mux(c.tail_asym, c.ACC_LAST, c.ACC_FIRST)  # the tail's last capture
     m.d.sync += [reserved_next.eq(0), reducing.eq(0), capture.eq(0),
-                 capturing.eq(c.tail_active & (c.tail_t == tail_end - 1)),
+                 capturing.eq(c.tail_active & (c.tail_t == c.tail_end - 1)),
                  cap_set.eq(c.tail_t == c.ACC_LAST - 1 if c.ASYM else 0)]
     with m.If(c.tail_active):
         m.d.sync += capture.eq((c.tail_t == c.ACC_FIRST - 1) | (c.tail_asym & (c.tail_t == c.ACC_LAST - 1)))
@@ -205,8 +205,7 @@ def _tail_decode(dp, m, c):
 def _stage_a(dp, m, c):
     """Accept a beat unless a reserved slot or a tail conflict is ahead."""
     beat = dp.beat.payload
-    tail_end = Mux(c.tail_asym, c.ACC_LAST, c.ACC_FIRST)
-    tail_busy_next = (c.tail_active & (c.tail_t != tail_end)) | (c.b_valid & c.b_last)
+    tail_busy_next = (c.tail_active & (c.tail_t != c.tail_end)) | (c.b_valid & c.b_last)
     # The next row's first capture (ACC_FIRST after its end) must not overwrite
     # sums the output unit has still to read.
     out_conflict = (c.out_left > c.ACC_FIRST + 2)

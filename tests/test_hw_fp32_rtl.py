@@ -13,7 +13,7 @@ import pytest
 
 from hw.fp32 import (ADD_DEFAULT_LATENCY, ADD_REGISTERS, MUL_DEFAULT_LATENCY, MUL_REGISTERS,
                      verilog_fp32_add, verilog_fp32_mul)
-from sim import fp32_check
+from sim import fp32_check, fp32_operands
 from sim.tools import SimulatorMissing, use_verilator
 
 try:
@@ -44,18 +44,18 @@ def test_million_pairs(op, dsp_shifts):
 
 
 def test_checks_can_fail():
-    a, b = fp32_check.random_pairs("add", 2000, seed=1)
+    a, b = fp32_operands.random_pairs("add", 2000, seed=1)
     latency = ADD_DEFAULT_LATENCY
     exe = fp32_check.build_harness(latency, MUL_DEFAULT_LATENCY)     # the million tests' build
     got, summary = fp32_check.run_harness(exe, "add", a, b, latency=latency, bubble_shift=2)
-    assert summary["valid_errors"] == 0 and fp32_check.compare("add", a, b, got)["mismatches"] == 0
+    assert summary["valid_errors"] == 0 and fp32_operands.compare("add", a, b, got)["mismatches"] == 0
     # Claiming the wrong latency must trip the per-cycle out_valid check (bubbles make the
     # valid pattern irregular enough).
     _, summary = fp32_check.run_harness(exe, "add", a, b, latency=latency - 1, bubble_shift=2)
     assert summary["valid_errors"] > 0
     # One flipped result bit, or a NaN where a number was due, must count as a mismatch.
-    finite = np.flatnonzero(~fp32_check.is_nan(got))
+    finite = np.flatnonzero(~fp32_operands.is_nan(got))
     bad = got.copy()
     bad[finite[0]] ^= 1
     bad[finite[1]] = 0x7FC0_0000
-    assert fp32_check.compare("add", a, b, bad)["mismatches"] == 2
+    assert fp32_operands.compare("add", a, b, bad)["mismatches"] == 2

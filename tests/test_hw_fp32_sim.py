@@ -13,7 +13,7 @@ from amaranth.sim import Simulator
 from hw.errors import ParameterError
 from hw.fp32 import (ADD_REGISTERS, MUL_REGISTERS, FP32Add, FP32Mul,
                      verilog_fp32_add, verilog_fp32_mul)
-from sim.fp32_check import compare, directed_pairs, random_pairs
+from sim.fp32_operands import compare, directed_pairs, random_pairs
 
 UNITS = {"add": (FP32Add, ADD_REGISTERS), "mul": (FP32Mul, MUL_REGISTERS)}
 

@@ -14,7 +14,7 @@ from amaranth.sim import Simulator
 from hw.fp32 import add
 from hw.fp32.common import (Special, leading_zeros, round_pack, round_stage,
                              shift_right_sticky)
-from sim.fp32_check import MAX_FINITE, MIN_NORMAL, MIN_SUB, ONE, SIGN, reference, special_values
+from sim.fp32_operands import MAX_FINITE, MIN_NORMAL, MIN_SUB, ONE, SIGN, reference, special_values
 
 
 def run_comb(m, body):
