@@ -45,12 +45,15 @@ Padding (a tap outside the input leaves its partial sum unchanged)
     included), and a NaN partial stays the adder's canonical NaN. Hidden
     layers: padding cells of an area are never written, so they read +0.0
     (the activation memory's initial contents; the engine never clears it).
-    Layer 0: pixel 0 is not +0.0 after ``x_table``, so a 1-bit memory of
-    the pixel memory's depth flags its padding cells (``pad``, read beside
-    the pixels) and the PEs take +0.0 there (``Mux(pad, 0, x_table[p])``,
-    folded into the existing 2:1 input multiplexer: a 4-input function per
-    bit, no extra LUT on 6-input-LUT FPGAs). Cost: ``plane_size`` ROM bits,
-    built only when layer 0 has padding.
+    Layer 0: pixel 0 is not +0.0 after ``x_table``, so each pixel-memory
+    word carries one more bit, the padding flag (``pad``): the memory's
+    initial contents set it in the padding cells (and the overrun words),
+    the host's loads, which write real pixels only, clear it. The PEs take
+    +0.0 where it is set (``Mux(pad, 0, x_table[p])``, folded into the
+    existing 2:1 input multiplexer: a 4-input function per bit, no extra LUT
+    on 6-input-LUT FPGAs); the flag leaves the memory's output register with
+    the pixels, so it adds no lookup to the operand's path. Cost: one bit
+    per pixel-memory word, only when layer 0 has padding.
 
 Pooling (float max pool = the largest binary32 bit pattern after ReLU)
     The output unit delivers each walk's R values one PE per cycle, in PE
@@ -161,17 +164,21 @@ def _tables(plan, layer) -> SimpleNamespace:
 
 
 def _memories(engine, m) -> SimpleNamespace:
-    """The pixel memory with the host's ``load`` port, the activation memory, the
-    output buffer (B images a word) and (layer 0 with padding) the padding
-    flags; the pixel, activation and padding memories once per slot (P copies
-    of B images a word, each read at its slot's address, written alike)."""
+    """The pixel memory with the host's ``load`` port (with padding in layer 0,
+    each word's top bit is the padding flag: module docstring), the activation
+    memory and the output buffer (B images a word); the pixel and activation
+    memories once per slot (P copies of B images a word, each read at its
+    slot's address, written alike)."""
     plan = engine.plan
     B, P, over = plan.batch, plan.pixel_group, plan.group_overrun
-    mem = SimpleNamespace(pix_rd=[], act_wr=[], act_rd=[], pad_rd=[])
+    mem = SimpleNamespace(pix_rd=[], act_wr=[], act_rd=[])
+    flag = B * PIXEL_BITS  # the padding flag's bit in a pixel word
+    pix_init = ([int(v) << flag for v in plan.input_padding] + [1 << flag] * over
+                if plan.input_padded else [])
     for p in range(P):
         sfx = f"{p}" if p else ""
         m.submodules[f"pixels{sfx}"] = pixels = memory.Memory(
-            shape=unsigned(B * PIXEL_BITS), depth=plan.layout.plane_size + over, init=[])
+            shape=unsigned(flag + plan.input_padded), depth=plan.layout.plane_size + over, init=pix_init)
         pix_wr = pixels.write_port()
         m.d.comb += [pix_wr.addr.eq(engine.load.addr), pix_wr.data.eq(engine.load.data),
                      pix_wr.en.eq(engine.load.en)]
@@ -180,16 +187,6 @@ def _memories(engine, m) -> SimpleNamespace:
         mem.pix_rd.append(pixels.read_port())
         mem.act_wr.append(acts.write_port(granularity=32))
         mem.act_rd.append(acts.read_port())
-        if plan.input_padded:
-            m.submodules[f"padding{sfx}"] = padding = memory.Memory(
-                shape=1, depth=plan.layout.plane_size + over,
-                init=[int(v) for v in plan.input_padding] + [1] * over)
-            # A synchronous read, written as a register on the address in front of an
-            # asynchronous read: the flag's lookup runs in the cycle after the address sum.
-            pad_addr = Signal(range(plan.layout.plane_size + over), name=f"pad_addr{sfx}")
-            pad_rd = padding.read_port(domain="comb")
-            m.d.comb += pad_rd.addr.eq(pad_addr)
-            mem.pad_rd.append(SimpleNamespace(addr=pad_addr, data=pad_rd.data))
     m.submodules.outputs = outputs = memory.Memory(
         shape=unsigned(B * plan.out_width), depth=plan.n_outputs, init=[])
     mem.out_wr = outputs.write_port(granularity=plan.out_width)
@@ -220,18 +217,17 @@ def conv_engine(engine, m, dec, dp, t, layer) -> SimpleNamespace:
     for p in range(P):
         slot_addr = addr + ct.pe_offset[p] if p else addr
         m.d.comb += [mem.pix_rd[p].addr.eq(slot_addr), mem.act_rd[p].addr.eq(slot_addr)]
-        if mem.pad_rd:
-            m.d.sync += mem.pad_rd[p].addr.eq(slot_addr)
     with m.If(~engine.busy):  # the host's debug port reads slot 0's copy while idle
         m.d.comb += mem.act_rd[0].addr.eq(ct.hid_base + engine.hidden.addr)
     m.d.comb += [
         dp.layer.eq(layer), dp.first.eq(t.is_first), dp.last.eq(t.is_last),
         dp.const_base.eq(t.const_base),
-        dp.pixels.eq(Cat(rd.data for rd in mem.pix_rd)), dp.acts.eq(Cat(rd.data for rd in mem.act_rd)),
+        dp.pixels.eq(Cat(rd.data[:B * PIXEL_BITS] for rd in mem.pix_rd)),
+        dp.acts.eq(Cat(rd.data for rd in mem.act_rd)),
         engine.hidden.data.eq(mem.act_rd[0].data),
     ]
-    if mem.pad_rd:
-        m.d.comb += dp.pad.eq(Cat(rd.data for rd in mem.pad_rd))
+    if plan.input_padded:
+        m.d.comb += dp.pad.eq(Cat(rd.data[B * PIXEL_BITS] for rd in mem.pix_rd))
     wr = dp.write
     # PE r = p*B + b writes image b's value: every slot's copy takes it (its slot is in wr.addr)
     images = Signal(B)

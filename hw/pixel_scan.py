@@ -14,7 +14,8 @@ walk per row.
 Ports
 -----
 geometry : In(:data:`scan_layout`)
-    The layer's constants (stable while it runs); ``ycls_base``/``xcls_base``
+    The layer's constants, stable from the cycle of ``start`` until the layer's
+    last walk (the scan registers comparisons with them); ``ycls_base``/``xcls_base``
     index the class tables given at construction.
 start : In(1)
     The first walk of the layer's first row comes next (takes priority).
@@ -137,8 +138,9 @@ class PixelScan(wiring.Component):
         dx, dy, qx, qy = (Signal(self.count_width, name=n) for n in ("dx", "dy", "qx", "qy"))
         oy, ox = Signal(self.count_width * 2, name="oy"), Signal(self.count_width * 2, name="ox")
         ybase, xbase = Signal(self.addr_width, name="ybase"), Signal(self.addr_width, name="xbase")
-        end_dx, end_dy = dx == g.last_dx, dy == g.last_dy
-        end_qx, end_qy = qx == g.last_qx, qy == g.last_qy
+        # Whether each count is at its last value: registers, set with the counts from
+        # their next values (the geometry is the layer's from ``start`` on).
+        end_dx, end_dy, end_qx, end_qy = (Signal(name=f"end_{k}") for k in ("dx", "dy", "qx", "qy"))
         m.d.comb += [
             self.window_first.eq((dx == 0) & (dy == 0)),
             self.window_last.eq(end_dx & end_dy),
@@ -168,6 +170,8 @@ class PixelScan(wiring.Component):
         step = self.start | self.advance
         with m.If(step):
             m.d.sync += [s.eq(getattr(n, k)) for k, s in regs.items()]
+            m.d.sync += [end_dx.eq(n.dx == g.last_dx), end_dy.eq(n.dy == g.last_dy),
+                         end_qx.eq(n.qx == g.last_qx), end_qy.eq(n.qy == g.last_qy)]
 
         with m.If(self.start):
             m.d.sync += self.out_addr.eq(g.out_first)
