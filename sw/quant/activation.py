@@ -64,4 +64,4 @@ class BinarySign(nn.Module):
         self.ste = ste
 
     def forward(self, x: Tensor) -> Tensor:
-        return STES[self.ste].apply(x)
+        return sign_ste(x, self.ste)
