@@ -16,7 +16,10 @@ plan's kind:
   hidden activations, int32 outputs; its loader takes ``load_cycles(plan)``
   cycles per ``load`` word (``load_ready``).
 * ``float`` models: :class:`Engine` here, one decompressor and the datapath
-  :class:`hw.float_datapath.FloatDatapath` (contract: :mod:`hw.datapath`),
+  :class:`hw.float_datapath.FloatDatapath` (contract: :mod:`hw.datapath`)
+  with a stream register between them (:class:`hw.stream_register.StreamRegister`:
+  the datapath's ``ready`` and the activation addresses do not reach back into the
+  decompressor's memory read in the same cycle),
   float-accumulate PEs, binary32 hidden activations and outputs. A run takes
   the RLE words, ``add_latency - 1`` reduction slots per row, a per-layer
   drain, and stalls where rows are shorter than the lane reduction (see there).
@@ -63,12 +66,13 @@ from amaranth.lib.wiring import In, Out
 
 from .binary_engine import LAYER_OVERHEAD, LOAD_CYCLES, BinaryEngine
 from .datapath import PIXEL_BITS, bits_for, select
-from .decompressor import Decompressor
+from .decompressor import Decompressor, beat_layout
 from .float_conv import conv_engine, decompressor_args
 from .float_datapath import FloatDatapath
 from .float_schedule import float_batch_cycles
 from .plan import EnginePlan
 from .sequencer import sequence_layers
+from .stream_register import StreamRegister
 
 __all__ = ["Engine", "build_engine", "engine_signature", "layer_overhead", "cycle_budget",
            "load_cycles", "result_signature", "pack_input_words", "PIXEL_BITS", "DATAPATHS"]
@@ -156,7 +160,8 @@ class Engine(wiring.Component):
     """The whole float network in one component, generated from a
     :class:`hw.plan.FloatPlan` (ports: :func:`engine_signature`).
 
-    ``elaborate`` builds the decompressor and the plan's datapath, then
+    ``elaborate`` builds the decompressor, the plan's datapath and the stream
+    register between them, then
     :func:`_buffers` (input, ping-pong and output memories), the per-layer
     tables (:func:`_layer_tables`), the datapath's connections
     (:func:`_connect_datapath`), the sequencer (:func:`_sequencer`) and the host
@@ -174,18 +179,20 @@ class Engine(wiring.Component):
         m.submodules.dec = dec = Decompressor(
             field_width=plan.field_width, depth=len(plan.words), init=plan.words, **decompressor_args(plan))
         m.submodules.datapath = dp = self.datapath_class(plan, dec.col_addr_width)
+        m.submodules.beats = beats = StreamRegister(beat_layout(dec.col_addr_width))
+        wiring.connect(m, dec.o, beats.i)
         if plan.conv:  # hw.float_conv: one activation memory, a pixel scan, pooled writes
             layer = Signal(range(len(plan.layers)))
             tables = _layer_tables(self, dec, layer)
-            conv = conv_engine(self, m, dec, dp, tables, layer)
-            _sequencer(self, m, dec, dp, [], tables, layer, passes=conv.passes)
+            conv = conv_engine(self, m, beats.o, dp, tables, layer)
+            _sequencer(self, m, dec, beats.o, dp, [], tables, layer, passes=conv.passes)
             _result_port(self, m, conv.out_rd)
             return m
         bufs = _buffers(self, m, dp)
         layer = Signal(range(len(plan.layers)))
         tables = _layer_tables(self, dec, layer)
-        _connect_datapath(self, m, dec, dp, bufs, tables, layer)
-        _sequencer(self, m, dec, dp, bufs.acts, tables, layer)
+        _connect_datapath(self, m, beats.o, dp, bufs, tables, layer)
+        _sequencer(self, m, dec, beats.o, dp, bufs.acts, tables, layer)
         _result_port(self, m, bufs.out_rd)
         return m
 
@@ -231,11 +238,11 @@ def _layer_tables(engine, dec, layer) -> SimpleNamespace:
         write_buf=tab([l % 2 for l in range(n_layers)], 1))
 
 
-def _connect_datapath(engine, m, dec, dp, bufs, t, layer):
+def _connect_datapath(engine, m, beats, dp, bufs, t, layer):
     """The datapath, fed by the decompressor; activations read at ``beat.addr``;
     its writes routed to a hidden buffer or the output buffer."""
-    wiring.connect(m, dec.o, dp.beat)
-    beat_addr = dec.o.payload.addr
+    wiring.connect(m, beats, dp.beat)
+    beat_addr = beats.payload.addr
     m.d.comb += bufs.pix_rd.addr.eq(beat_addr)
     for _, rd in bufs.acts:  # the host's debug port reads them while idle
         m.d.comb += rd.addr.eq(Mux(engine.busy, beat_addr, engine.hidden.addr))
@@ -261,7 +268,7 @@ def _connect_datapath(engine, m, dec, dp, bufs, t, layer):
     ]
 
 
-def _sequencer(engine, m, dec, dp, act_bufs, t, layer, passes=None):
+def _sequencer(engine, m, dec, beats, dp, act_bufs, t, layer, passes=None):
     """:func:`hw.sequencer.sequence_layers` with the decompressor's walk per layer
     (``passes``: conv plans' walks per row); the host's debug port reads the
     buffer the last layer run wrote (conv plans: :mod:`hw.float_conv`)."""
@@ -280,7 +287,7 @@ def _sequencer(engine, m, dec, dp, act_bufs, t, layer, passes=None):
         return dec.cmd.ready
 
     debug = bool(act_bufs) or (passes is not None and len(engine.plan.layers) > 1)
-    sequence_layers(engine, m, layer, t.is_last, ~dec.busy & dp.idle, issue, debug)
+    sequence_layers(engine, m, layer, t.is_last, ~dec.busy & ~beats.valid & dp.idle, issue, debug)
 
 
 def _result_port(engine, m, out_rd):

@@ -194,7 +194,7 @@ def _memories(engine, m) -> SimpleNamespace:
     return mem
 
 
-def conv_engine(engine, m, dec, dp, t, layer) -> SimpleNamespace:
+def conv_engine(engine, m, beats, dp, t, layer) -> SimpleNamespace:
     """A conv plan's memories, pixel scan, activation addresses and writes around
     the decompressor ``dec`` and datapath ``dp`` (``t``: the engine's layer
     tables). Returns the output buffer's read port (``out_rd``) and the current
@@ -204,8 +204,8 @@ def conv_engine(engine, m, dec, dp, t, layer) -> SimpleNamespace:
     ct = _tables(plan, layer)
     mem = _memories(engine, m)
     m.submodules.scan = scan = PixelScan(addr_width=ct.addr_width, count_width=ct.count_width, group=P)
-    wiring.connect(m, dec.o, dp.beat)
-    beat = dec.o
+    wiring.connect(m, beats, dp.beat)
+    beat = beats
     m.d.comb += [getattr(scan.geometry, k).eq(v) for k, v in ct.scan.items()]
     m.d.comb += [scan.start.eq(dp.start), scan.advance.eq(beat.valid & beat.ready & beat.payload.last),
                  dp.pixel.out_addr.eq(scan.out_addr), dp.pixel.window_first.eq(scan.window_first),

@@ -14,7 +14,8 @@ Pipeline
 --------
 ::
 
-    A: decompressor beat (accepted when ready); activations read at beat.addr
+    A: beat (the decompressor's, through a stream register; accepted when ready);
+       activations read at beat.addr
     B: R PEs add the term x or -x to partial sum n mod L of the row's bank
     tail (one row at a time, overlapping the next row's stage B):
        t = L+1, 2L+1, ..., (L-1)L+1 cycles after the row end: a combining step
@@ -86,12 +87,13 @@ class FloatDatapath(wiring.Component):
     @classmethod
     def layer_overhead(cls, plan) -> int:
         """Cycles per layer beyond the RLE words and reduction slots: the binary
-        engine's 5 (command, memory latency, pipeline), the last row's tail, the
-        output unit's R issue cycles and its multiplier and adder latencies (one
-        adder more in engines with asymmetric layers). Asymmetric layers take one
-        cycle more (their second sum's capture)."""
+        engine's 5 (command, memory latency, pipeline), one for the stream register
+        between the decompressor and stage A (:class:`hw.stream_register.StreamRegister`),
+        the last row's tail, the output unit's R issue cycles and its multiplier and
+        adder latencies (one adder more in engines with asymmetric layers).
+        Asymmetric layers take one cycle more (their second sum's capture)."""
         extra = plan.add_latency + 1 if plan.asymmetric else 0
-        return 4 + cls.acc_ready(plan) + plan.reuse + plan.mul_latency + plan.add_latency + extra
+        return 5 + cls.acc_ready(plan) + plan.reuse + plan.mul_latency + plan.add_latency + extra
 
     @staticmethod
     def row_overhead(plan) -> int:

@@ -3,12 +3,14 @@
 Pure Python, no RTL. The float datapath (:mod:`hw.float_datapath`) accepts a
 beat unless a reserved reduction slot is next or the beat ends a row while
 the previous row's tail is still running (or the output unit would not be done
-with the previous sums); the decompressor consumes a skip word in one cycle,
-whether or not the datapath is ready. Which cycles stall depends on the
-weights only, never on the data, so :func:`float_layer_span` plays each
-layer's words (a conv layer's rows once per output pixel, one walk after the
-other) against those rules, cycle by cycle, from the layer's first beat to
-its last row end. A layer then takes that span plus
+with the previous sums). Its beats come through the engine's stream register
+(:class:`hw.stream_register.StreamRegister`: a main and a skid slot, the
+decompressor's ``ready`` being "the skid slot is empty"); the decompressor
+consumes a skip word in one cycle, whether or not a beat can be taken. Which
+cycles stall depends on the weights only, never on the data, so
+:func:`float_layer_span` plays each layer's words (a conv layer's rows once per
+output pixel, one walk after the other) through the register and against
+those rules, cycle by cycle, from the layer's first beat to its last row end. A layer then takes that span plus
 :meth:`hw.float_datapath.FloatDatapath.layer_overhead` cycles (the command,
 the decompressor's start, the last row's tail, the output unit's drain), one
 less for an ordinary layer of an engine with asymmetric layers (its sum is
@@ -79,31 +81,71 @@ class _StageA:
         return taken
 
 
-def _walk(state: _StageA, row: tuple[bool, ...]) -> int:
-    """Cycles until the walk of ``row`` has ended (its last word taken)."""
+class _Beats:
+    """The stream register between the decompressor and stage A
+    (:class:`hw.stream_register.StreamRegister`): its main and skid slots, each
+    ``None`` or the held beat's ``last`` bit."""
+
+    def __init__(self):
+        self.main = self.skid = None
+
+    def key(self):
+        return (self.main, self.skid)
+
+    def cycle(self, state: _StageA, word) -> bool:
+        """One cycle: stage A sees the main slot, the decompressor offers ``word``
+        (None: nothing, ``"skip"``: a skip word, else the beat's ``last`` bit).
+        Returns whether the decompressor's word is consumed."""
+        held = self.main is not None and not state.cycle(True, self.main)
+        if self.main is None:
+            state.cycle(False, False)
+        if word is None or word == "skip":
+            taken = None
+            consumed = word == "skip"
+        else:
+            taken = word if self.skid is None else None
+            consumed = taken is not None
+        if held:
+            if taken is not None:
+                self.skid = taken
+        elif self.skid is not None:
+            self.main, self.skid = self.skid, None
+        else:
+            self.main = taken
+        return consumed
+
+
+def _walk(state: _StageA, beats: _Beats, row: tuple[bool, ...]) -> int:
+    """Cycles until the decompressor has consumed the walk of ``row``."""
     cycles = 0
     for i, skip in enumerate(row):
-        last = i == len(row) - 1
-        while True:
+        word = "skip" if skip else i == len(row) - 1
+        cycles += 1
+        while not beats.cycle(state, word):
             cycles += 1
-            if skip:
-                state.cycle(False, False)
-                break
-            if state.cycle(True, last):
-                break
+    return cycles
+
+
+def _drain(state: _StageA, beats: _Beats) -> int:
+    """Cycles until stage A has taken the beats the stream register still holds."""
+    cycles = 0
+    while beats.main is not None:
+        cycles += 1
+        beats.cycle(state, None)
     return cycles
 
 
 def float_layer_span(plan, layer: int) -> int:
-    """Cycles from layer ``layer``'s first beat to its last row end, both included."""
+    """Cycles from layer ``layer``'s first beat at stage A to its last row end, both
+    included: the decompressor's words, one cycle later through the stream register."""
     lp = plan.layers[layer]
     words = plan.words[lp.word_base:lp.word_base + lp.word_count].astype(np.int64)
-    state = _StageA(plan, lp.asymmetric)
+    state, beats = _StageA(plan, lp.asymmetric), _Beats()
     span = 0
     for row in _rows(words, plan.field_width):
         seen, done = {}, 0   # state before a walk -> (walks done, span then)
         while done < lp.passes:
-            key = state.key()
+            key = (state.key(), beats.key())
             if key in seen:  # the walks repeat from here: extrapolate whole periods
                 walks0, span0 = seen[key]
                 period, cost = done - walks0, span - span0
@@ -113,9 +155,9 @@ def float_layer_span(plan, layer: int) -> int:
                 if done == lp.passes:
                     break
             seen[key] = (done, span)
-            span += _walk(state, row)
+            span += _walk(state, beats, row)
             done += 1
-    return span
+    return span + _drain(state, beats) - 1
 
 
 def float_batch_cycles(plan) -> int:
