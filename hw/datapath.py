@@ -22,9 +22,10 @@ Ports of every datapath (:func:`datapath_signature`)
     the output buffer, not to a hidden buffer). Constant during a layer.
 ``const_base``: In
     Index of the layer's first row in the datapath's row-constant memory.
-``pixels``: In(R * 8)
-    Input-buffer word read at the previous cycle's ``beat.addr``; image ``r``
-    in bits ``[8r+7:8r]``.
+``inputs``: In(R * 32)
+    Input-buffer word read at the previous cycle's ``beat.addr``: layer 0's
+    binary32 inputs (the host's pixels converted as they are loaded,
+    :mod:`hw.input_converter`), image ``r`` in bits ``[32r+31:32r]``.
 ``acts``: In(R * act_width)
     Hidden-buffer word (the previous layer's outputs) read the same way.
 ``write``: Out
@@ -45,9 +46,6 @@ Plans with convolution layers (:mod:`hw.float_conv`) add:
     slots have a window. ``write.addr`` is then the ``out_addr`` of the
     window's pixels plus the written PE's slot ``p`` (PE ``r``: ``p = r // B``);
     a slot without a window writes nothing; rows advance at a row's last pixel.
-``pad``: In(P), if layer 0 reads padding cells
-    With ``pixels``: bit ``p``, the cell slot ``p`` reads is padding (its PEs
-    take +0.0 for it).
 
 The engine's buffers get one write enable per image (``write.lanes``). A
 datapath class provides ``layer_overhead(plan)`` and ``row_overhead(plan)``
@@ -129,13 +127,11 @@ def datapath_signature(plan, col_addr_width: int) -> dict:
         "first": In(1),
         "last": In(1),
         "const_base": In(range(plan.rows + 1)),
-        "pixels": In(plan.reuse * PIXEL_BITS),
+        "inputs": In(plan.reuse * 32),
         "acts": In(plan.reuse * plan.act_width),
         "write": Out(write_signature(plan)),
         "idle": Out(1),
     }
     if plan.conv:
         members["pixel"] = In(pixel_layout(bits_for(plan.address_span), plan.pixel_group))
-        if plan.input_padded:
-            members["pad"] = In(plan.pixel_group)
     return members

@@ -35,6 +35,9 @@ Host interface
 ``load`` (write port): word ``i`` of the input buffer holds pixel ``i`` of all B
     images of a batch (B = R / P, :attr:`hw.plan.EnginePlan.batch`; B = R for
     dense networks), image ``b`` in bits ``[8b+7:8b]``. Write only while ``busy`` is 0.
+    The float engine converts each pixel to layer 0's binary32 input on the way
+    (:mod:`hw.input_converter`: written one cycle later; ``start`` may follow the
+    last write at once).
 ``start`` (In 1): a one-cycle strobe while not busy runs the whole network.
 ``busy`` (Out 1): high from the cycle after ``start`` until the run ends.
 ``done`` (Out 1): high once a run has finished, until the next ``start``.
@@ -69,6 +72,7 @@ from .datapath import PIXEL_BITS, bits_for, select
 from .decompressor import Decompressor, beat_layout
 from .float_conv import conv_engine, decompressor_args
 from .float_datapath import FloatDatapath
+from .input_converter import input_converter
 from .float_schedule import float_batch_cycles
 from .plan import EnginePlan
 from .sequencer import sequence_layers
@@ -198,16 +202,17 @@ class Engine(wiring.Component):
 
 
 def _buffers(engine, m, dp) -> SimpleNamespace:
-    """The input (pixel) buffer with the host's ``load`` port, up to two
+    """The input buffer (layer 0's binary32 inputs, written from the host's ``load``
+    port through the :class:`hw.input_converter.InputConverter`), up to two
     ping-pong activation buffers and the output buffer, with one write enable
     per image (the float datapath writes one image at a time)."""
     plan = engine.plan
     R, act_w, out_w = plan.reuse, plan.act_width, plan.out_width
-    m.submodules.pixels = pixels = memory.Memory(
-        shape=unsigned(R * PIXEL_BITS), depth=plan.n_inputs, init=[])
-    pix_wr, pix_rd = pixels.write_port(), pixels.read_port()
-    m.d.comb += [pix_wr.addr.eq(engine.load.addr), pix_wr.data.eq(engine.load.data),
-                 pix_wr.en.eq(engine.load.en)]
+    m.submodules.inputs = inputs = memory.Memory(shape=unsigned(R * 32), depth=plan.n_inputs, init=[])
+    pix_wr, pix_rd = inputs.write_port(), inputs.read_port()
+    convert = input_converter(engine, m, plan.batch)
+    m.d.comb += [pix_wr.addr.eq(convert.write.addr), pix_wr.data.eq(convert.write.data),
+                 pix_wr.en.eq(convert.write.en)]
     write_port = lambda mem, w: mem.write_port(granularity=w)  # noqa: E731
     enables = lambda cond: Mux(cond, dp.write.lanes, 0)  # noqa: E731
     act_bufs = []
@@ -251,7 +256,7 @@ def _connect_datapath(engine, m, beats, dp, bufs, t, layer):
         dp.first.eq(t.is_first),
         dp.last.eq(t.is_last),
         dp.const_base.eq(t.const_base),
-        dp.pixels.eq(bufs.pix_rd.data),
+        dp.inputs.eq(bufs.pix_rd.data),
         dp.acts.eq(select([rd.data for _, rd in bufs.acts], t.read_buf) if bufs.acts else 0),
     ]
     wr = dp.write

@@ -14,14 +14,15 @@ Mapping (R = B x P)
     per row; their slots repeat slot 0 and only slot 0 writes.
 
 Memories
-    The pixel memory holds layer 0's input padded, ``(C, H + 2 pad_y, W + 2
-    pad_x)`` row-major (the host's ``load`` addresses are
-    :attr:`hw.plan.EnginePlan.input_addresses`). One activation memory (B x 32
+    The input memory holds layer 0's input padded, ``(C, H + 2 pad_y, W + 2
+    pad_x)`` row-major, as binary32 (B x 32 bits a word: the host's pixels,
+    loaded at :attr:`hw.plan.EnginePlan.input_addresses`, converted by
+    :mod:`hw.input_converter` on the way in). One activation memory (B x 32
     bits a word, one write enable per image) holds every hidden layer's output
     in its own area, in the consumer's padded layout (no ping-pong), from
     :attr:`hw.plan.FloatPlan.act_base` of the layout; the last layer writes
-    the output buffer (B images a word) by row. The pixel, activation and
-    padding-flag memories exist once per slot, each read at its slot's address
+    the output buffer (B images a word) by row. The input and activation
+    memories exist once per slot, each read at its slot's address
     and all written alike (``group_overrun`` deeper: a short group's missing
     slots read past the area). The ``hidden`` debug port reads slot 0's copy
     of the area of the last layer run (:meth:`hw.plan.EnginePlan.hidden_addresses`).
@@ -42,18 +43,10 @@ Padding (a tap outside the input leaves its partial sum unchanged)
     adds +0.0 or -0.0 (the weight's sign on +0.0). That leaves every partial
     sum unchanged: a partial starts at +0.0 and is never -0.0 (x + y is -0.0
     only for -0.0 + -0.0), ``p + (+-0.0) = p`` for every other ``p`` (inf
-    included), and a NaN partial stays the adder's canonical NaN. Hidden
-    layers: padding cells of an area are never written, so they read +0.0
-    (the activation memory's initial contents; the engine never clears it).
-    Layer 0: pixel 0 is not +0.0 after ``x_table``, so each pixel-memory
-    word carries one more bit, the padding flag (``pad``): the memory's
-    initial contents set it in the padding cells (and the overrun words),
-    the host's loads, which write real pixels only, clear it. The PEs take
-    +0.0 where it is set (``Mux(pad, 0, x_table[p])``, folded into the
-    existing 2:1 input multiplexer: a 4-input function per bit, no extra LUT
-    on 6-input-LUT FPGAs); the flag leaves the memory's output register with
-    the pixels, so it adds no lookup to the operand's path. Cost: one bit
-    per pixel-memory word, only when layer 0 has padding.
+    included), and a NaN partial stays the adder's canonical NaN. Padding
+    cells (and the overrun words) are never written, layer 0's as well as the
+    hidden layers' (the host's loads write real pixels only), so they read
+    +0.0, the memories' initial contents; the engine never clears them.
 
 Pooling (float max pool = the largest binary32 bit pattern after ReLU)
     The output unit delivers each walk's R values one PE per cycle, in PE
@@ -86,7 +79,8 @@ from types import SimpleNamespace
 from amaranth import Cat, Const, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
 
-from .datapath import PIXEL_BITS, bits_for, select, split
+from .datapath import bits_for, select, split
+from .input_converter import input_converter
 from .pixel_scan import PixelScan, count_width, scan_constants, scan_fields, slot_offsets
 
 __all__ = ["decompressor_args", "conv_state", "pooled_write", "conv_engine"]
@@ -110,7 +104,6 @@ def conv_state(c, plan) -> None:
     ``Cat(out_addr, window_first, window_last)``, and ``b_last_pixel``."""
     c.CONV = plan.conv
     c.GROUP, c.B = plan.pixel_group, plan.batch
-    c.PAD = plan.conv and plan.input_padded
     c.POOL = plan.conv and any(lp.conv is not None and lp.conv.ph * lp.conv.pw > 1 for lp in plan.layers)
     if not c.CONV:
         return
@@ -164,27 +157,24 @@ def _tables(plan, layer) -> SimpleNamespace:
 
 
 def _memories(engine, m) -> SimpleNamespace:
-    """The pixel memory with the host's ``load`` port (with padding in layer 0,
-    each word's top bit is the padding flag: module docstring), the activation
-    memory and the output buffer (B images a word); the pixel and activation
-    memories once per slot (P copies of B images a word, each read at its
-    slot's address, written alike)."""
+    """The input memory written from the host's ``load`` port through the input
+    converter, the activation memory and the output buffer (B images a word);
+    the input and activation memories once per slot (P copies of B images a
+    word, each read at its slot's address, written alike)."""
     plan = engine.plan
     B, P, over = plan.batch, plan.pixel_group, plan.group_overrun
     mem = SimpleNamespace(pix_rd=[], act_wr=[], act_rd=[])
-    flag = B * PIXEL_BITS  # the padding flag's bit in a pixel word
-    pix_init = ([int(v) << flag for v in plan.input_padding] + [1 << flag] * over
-                if plan.input_padded else [])
+    convert = input_converter(engine, m, B)
     for p in range(P):
         sfx = f"{p}" if p else ""
-        m.submodules[f"pixels{sfx}"] = pixels = memory.Memory(
-            shape=unsigned(flag + plan.input_padded), depth=plan.layout.plane_size + over, init=pix_init)
-        pix_wr = pixels.write_port()
-        m.d.comb += [pix_wr.addr.eq(engine.load.addr), pix_wr.data.eq(engine.load.data),
-                     pix_wr.en.eq(engine.load.en)]
+        m.submodules[f"inputs{sfx}"] = inputs = memory.Memory(
+            shape=unsigned(B * 32), depth=plan.layout.plane_size + over, init=[])
+        pix_wr = inputs.write_port()
+        m.d.comb += [pix_wr.addr.eq(convert.write.addr), pix_wr.data.eq(convert.write.data),
+                     pix_wr.en.eq(convert.write.en)]
+        mem.pix_rd.append(inputs.read_port())
         m.submodules[f"acts{sfx}"] = acts = memory.Memory(
             shape=unsigned(B * 32), depth=plan.act_depth + over, init=[])
-        mem.pix_rd.append(pixels.read_port())
         mem.act_wr.append(acts.write_port(granularity=32))
         mem.act_rd.append(acts.read_port())
     m.submodules.outputs = outputs = memory.Memory(
@@ -222,12 +212,10 @@ def conv_engine(engine, m, beats, dp, t, layer) -> SimpleNamespace:
     m.d.comb += [
         dp.layer.eq(layer), dp.first.eq(t.is_first), dp.last.eq(t.is_last),
         dp.const_base.eq(t.const_base),
-        dp.pixels.eq(Cat(rd.data[:B * PIXEL_BITS] for rd in mem.pix_rd)),
+        dp.inputs.eq(Cat(rd.data[:B * 32] for rd in mem.pix_rd)),
         dp.acts.eq(Cat(rd.data for rd in mem.act_rd)),
         engine.hidden.data.eq(mem.act_rd[0].data),
     ]
-    if plan.input_padded:
-        m.d.comb += dp.pad.eq(Cat(rd.data[B * PIXEL_BITS] for rd in mem.pix_rd))
     wr = dp.write
     # PE r = p*B + b writes image b's value: every slot's copy takes it (its slot is in wr.addr)
     images = Signal(B)

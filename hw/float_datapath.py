@@ -8,7 +8,9 @@ Per layer, for each row ``j`` and image ``r`` (bit-exact to
     hidden layers write relu(y) (sign bit set -> +0.0), the last layer writes y
 
 Layer 0's inputs are ``x_table[pixel]`` (:func:`hw.plan.plan_float`: the golden
-model's ``fl(fl(pixel * x_scale) + x_offset)`` for all 256 pixel values).
+model's ``fl(fl(pixel * x_scale) + x_offset)`` for all 256 pixel values), converted
+as the host loads the pixels (:mod:`hw.input_converter`): the datapath reads them
+as binary32 words (``inputs``), like the hidden layers' activations.
 
 Pipeline
 --------
@@ -40,8 +42,8 @@ walk of a row is one output pixel, a row as above to the pipeline; the
 ``pixel`` port's tag (output address, pool-window flags) rides with the walk
 through the tail and the output unit, the row counter steps at a row's last
 pixel, and the output unit's write is pooled (:func:`hw.float_conv.pooled_write`):
-one write per pool window, at the window's output address. Layer 0's padding
-cells read +0.0 (the ``pad`` port).
+one write per pool window, at the window's output address. Padding cells read
++0.0 (:mod:`hw.float_conv`).
 
 Asymmetric layers (``sn{l}`` in the model file; the hardware for them is built
 only when the model has such a layer): the -1 weights' terms go unnegated to a
@@ -60,7 +62,7 @@ from types import SimpleNamespace
 from amaranth import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
 
-from .datapath import PIXEL_BITS, datapath_signature, delay_line, select, split
+from .datapath import datapath_signature, delay_line, select, split
 from .errors import refuse
 from .float_conv import conv_state, pooled_write
 from .float_pe import POSITIVE_ZERO, FloatAccumulatePE
@@ -114,14 +116,12 @@ class FloatDatapath(wiring.Component):
             shape=unsigned(plan.const_width), depth=len(plan.row_consts),
             init=[int(c) for c in plan.row_consts])
         const_rd = consts.read_port()
-        m.submodules.x_table = x_table = memory.Memory(
-            shape=unsigned(32), depth=len(plan.x_table), init=[int(v) for v in plan.x_table])
         c = _control_state(self, m)
         _tail_decode(self, m, c)
         _stage_a(self, m, c)
         _stage_b(self, m, c)
         _tail(self, m, c)
-        pes = _pes(self, m, c, x_table)
+        pes = _pes(self, m, c)
         _output_unit(self, m, c, const_rd, pes)
         return m
 
@@ -270,19 +270,16 @@ def _tail(dp, m, c):
     c.cap_terms = select(tail_terms, c.cap_set) if c.ASYM else tail_terms[0]
 
 
-def _pes(dp, m, c, x_table) -> list:
+def _pes(dp, m, c) -> list:
     """R float-accumulate PEs in lockstep: one control word for all, each its
-    own image's activation (layer 0: ``x_table[pixel]``)."""
+    own image's activation (layer 0: its input, ``x_table[pixel]``)."""
     pes = []
     for i in range(c.R):
         pe = FloatAccumulatePE(lanes=c.L, sets=c.SETS, dsp_shifts=dp.plan.dsp_shifts)
         m.submodules[f"pe{i}"] = pe
         pes.append(pe)
-        pixel = dp.pixels[i * PIXEL_BITS:(i + 1) * PIXEL_BITS]
-        x_rd = x_table.read_port(domain="comb")
-        x0 = Mux(dp.pad[i // c.B], 0, x_rd.data) if c.PAD else x_rd.data  # padding: +0.0 (hw.float_conv)
+        x0 = dp.inputs[i * 32:(i + 1) * 32]
         m.d.comb += [
-            x_rd.addr.eq(pixel),
             pe.x.eq(Mux(dp.first, x0, dp.acts[i * 32:(i + 1) * 32])),
             pe.ctl.term.eq(c.issue),
             pe.ctl.fresh.eq(c.count != c.L),
