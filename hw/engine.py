@@ -72,8 +72,8 @@ from .datapath import PIXEL_BITS, bits_for, select
 from .decompressor import Decompressor, beat_layout
 from .float_conv import conv_engine, decompressor_args
 from .float_datapath import FloatDatapath
-from .input_converter import input_converter
 from .float_schedule import float_batch_cycles
+from .input_converter import input_converter
 from .plan import EnginePlan
 from .sequencer import sequence_layers
 from .stream_register import StreamRegister
@@ -209,10 +209,10 @@ def _buffers(engine, m, dp) -> SimpleNamespace:
     plan = engine.plan
     R, act_w, out_w = plan.reuse, plan.act_width, plan.out_width
     m.submodules.inputs = inputs = memory.Memory(shape=unsigned(R * 32), depth=plan.n_inputs, init=[])
-    pix_wr, pix_rd = inputs.write_port(), inputs.read_port()
+    in_wr, in_rd = inputs.write_port(), inputs.read_port()
     convert = input_converter(engine, m, plan.batch)
-    m.d.comb += [pix_wr.addr.eq(convert.write.addr), pix_wr.data.eq(convert.write.data),
-                 pix_wr.en.eq(convert.write.en)]
+    m.d.comb += [in_wr.addr.eq(convert.write.addr), in_wr.data.eq(convert.write.data),
+                 in_wr.en.eq(convert.write.en)]
     write_port = lambda mem, w: mem.write_port(granularity=w)  # noqa: E731
     enables = lambda cond: Mux(cond, dp.write.lanes, 0)  # noqa: E731
     act_bufs = []
@@ -220,7 +220,7 @@ def _buffers(engine, m, dp) -> SimpleNamespace:
         buf = memory.Memory(shape=unsigned(R * act_w), depth=plan.hidden_width, init=[])
         m.submodules[f"acts{i}"] = buf
         act_bufs.append((write_port(buf, act_w), buf.read_port()))
-    bufs = SimpleNamespace(pix_rd=pix_rd, acts=act_bufs, enables=enables)
+    bufs = SimpleNamespace(in_rd=in_rd, acts=act_bufs, enables=enables)
     m.submodules.outputs = outputs = memory.Memory(
         shape=unsigned(R * out_w), depth=plan.n_outputs, init=[])
     bufs.out_wr, bufs.out_rd = write_port(outputs, out_w), outputs.read_port()
@@ -244,11 +244,12 @@ def _layer_tables(engine, dec, layer) -> SimpleNamespace:
 
 
 def _connect_datapath(engine, m, beats, dp, bufs, t, layer):
-    """The datapath, fed by the decompressor; activations read at ``beat.addr``;
+    """The datapath, fed by the decompressor through the stream register ``beats``;
+    inputs and activations read at ``beat.addr``;
     its writes routed to a hidden buffer or the output buffer."""
     wiring.connect(m, beats, dp.beat)
     beat_addr = beats.payload.addr
-    m.d.comb += bufs.pix_rd.addr.eq(beat_addr)
+    m.d.comb += bufs.in_rd.addr.eq(beat_addr)
     for _, rd in bufs.acts:  # the host's debug port reads them while idle
         m.d.comb += rd.addr.eq(Mux(engine.busy, beat_addr, engine.hidden.addr))
     m.d.comb += [
@@ -256,7 +257,7 @@ def _connect_datapath(engine, m, beats, dp, bufs, t, layer):
         dp.first.eq(t.is_first),
         dp.last.eq(t.is_last),
         dp.const_base.eq(t.const_base),
-        dp.inputs.eq(bufs.pix_rd.data),
+        dp.inputs.eq(bufs.in_rd.data),
         dp.acts.eq(select([rd.data for _, rd in bufs.acts], t.read_buf) if bufs.acts else 0),
     ]
     wr = dp.write

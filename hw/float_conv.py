@@ -163,16 +163,16 @@ def _memories(engine, m) -> SimpleNamespace:
     word, each read at its slot's address, written alike)."""
     plan = engine.plan
     B, P, over = plan.batch, plan.pixel_group, plan.group_overrun
-    mem = SimpleNamespace(pix_rd=[], act_wr=[], act_rd=[])
+    mem = SimpleNamespace(in_rd=[], act_wr=[], act_rd=[])
     convert = input_converter(engine, m, B)
     for p in range(P):
         sfx = f"{p}" if p else ""
         m.submodules[f"inputs{sfx}"] = inputs = memory.Memory(
             shape=unsigned(B * 32), depth=plan.layout.plane_size + over, init=[])
-        pix_wr = inputs.write_port()
-        m.d.comb += [pix_wr.addr.eq(convert.write.addr), pix_wr.data.eq(convert.write.data),
-                     pix_wr.en.eq(convert.write.en)]
-        mem.pix_rd.append(inputs.read_port())
+        in_wr = inputs.write_port()
+        m.d.comb += [in_wr.addr.eq(convert.write.addr), in_wr.data.eq(convert.write.data),
+                     in_wr.en.eq(convert.write.en)]
+        mem.in_rd.append(inputs.read_port())
         m.submodules[f"acts{sfx}"] = acts = memory.Memory(
             shape=unsigned(B * 32), depth=plan.act_depth + over, init=[])
         mem.act_wr.append(acts.write_port(granularity=32))
@@ -206,13 +206,13 @@ def conv_engine(engine, m, beats, dp, t, layer) -> SimpleNamespace:
     m.d.comb += addr.eq(ct.in_base + scan.pix_base + beat.payload.addr)
     for p in range(P):
         slot_addr = addr + ct.pe_offset[p] if p else addr
-        m.d.comb += [mem.pix_rd[p].addr.eq(slot_addr), mem.act_rd[p].addr.eq(slot_addr)]
+        m.d.comb += [mem.in_rd[p].addr.eq(slot_addr), mem.act_rd[p].addr.eq(slot_addr)]
     with m.If(~engine.busy):  # the host's debug port reads slot 0's copy while idle
         m.d.comb += mem.act_rd[0].addr.eq(ct.hid_base + engine.hidden.addr)
     m.d.comb += [
         dp.layer.eq(layer), dp.first.eq(t.is_first), dp.last.eq(t.is_last),
         dp.const_base.eq(t.const_base),
-        dp.inputs.eq(Cat(rd.data[:B * 32] for rd in mem.pix_rd)),
+        dp.inputs.eq(Cat(rd.data[:B * 32] for rd in mem.in_rd)),
         dp.acts.eq(Cat(rd.data for rd in mem.act_rd)),
         engine.hidden.data.eq(mem.act_rd[0].data),
     ]
