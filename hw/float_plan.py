@@ -52,7 +52,7 @@ class FloatPlan(EnginePlan):
     adders' shifters as DSP multiplications (:class:`hw.fp32.FP32Add`), the same results.
 
     A plan with convolution layers has ``layout`` (:mod:`hw.conv_plan` with one
-    input area: the pixel memory holds layer 0's padded input, addresses
+    input area: the input memory holds layer 0's padded input, addresses
     ``0..plane_size-1``; the hidden areas follow, in one activation memory
     whose address 0 is the layout's ``plane_size``: :attr:`act_base`).
     """
@@ -80,19 +80,19 @@ class FloatPlan(EnginePlan):
 
     @property
     def address_span(self) -> int:
-        """Conv plans: addresses of the pixel memory, the activation memory and the
+        """Conv plans: addresses of the input memory, the activation memory and the
         output buffer, whichever has most (one address width for all)."""
         return max(self.layout.plane_size + self.group_overrun, self.act_depth + self.group_overrun,
                    self.n_outputs)
 
     @property
     def input_padded(self) -> bool:
-        """Conv plans: layer 0 reads padding cells (the pad flag memory exists)."""
+        """Conv plans: layer 0 reads padding cells (its input memory has cells no load writes)."""
         return bool(self.input_padding.any())
 
     @property
     def input_padding(self) -> np.ndarray:
-        """Conv plans: bool ``[plane_size]``, the pixel memory's padding cells
+        """Conv plans: bool ``[plane_size]``, the input memory's padding cells
         (never written; a tap there must add nothing, :mod:`hw.float_conv`)."""
         pad = np.ones(self.layout.plane_size, dtype=bool)
         pad[self.layout.input_addresses] = False

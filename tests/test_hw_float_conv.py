@@ -42,7 +42,7 @@ def check(model, reuse, add_latency, hidden=True, seed=0, images=None, pixel_gro
 
 
 #: preset -> (R, P, adder latency): B x P slots with short last groups, B = 1 (strips),
-#: layer 0 padded (its pad flags read per slot), pools with leftovers.
+#: layer 0 padded (its padding cells read per slot), pools with leftovers.
 PIXEL_GROUP_RUNS = {"odd": (6, 2, 3), "strips": (5, 5, 2), "stride2": (6, 3, 3)}
 
 
@@ -153,7 +153,7 @@ def test_two_scale_conv_layers_are_refused():
 
 
 def test_dense_plans_build_no_conv_parts():
-    """Dense float plans keep their engine (ping-pong buffers, no scan, no pad flags)."""
+    """Dense float plans keep their engine (ping-pong buffers, no scan)."""
     plan = plan_float(random_float_model(np.random.default_rng(1), [12, 5, 3], 0.5), 2)
     assert not plan.conv and plan.input_addresses.tolist() == list(range(12))
     from amaranth.back import rtlil
