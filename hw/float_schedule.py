@@ -10,7 +10,8 @@ consumes a skip word in one cycle, whether or not a beat can be taken. Which
 cycles stall depends on the weights only, never on the data, so
 :func:`float_layer_span` plays each layer's words (a conv layer's rows once per
 output pixel, one walk after the other) through the register and against
-those rules, cycle by cycle, from the layer's first beat to its last row end. A layer then takes that span plus
+those rules, cycle by cycle, from the layer's first beat to its last row end.
+A layer then takes that span plus
 :meth:`hw.float_datapath.FloatDatapath.layer_overhead` cycles (the command,
 the decompressor's start, the last row's tail, the output unit's drain), one
 less for an ordinary layer of an engine with asymmetric layers (its sum is
