@@ -16,7 +16,8 @@ depth : int
 init : sequence of int
     Initial memory contents (the encoder's words), zero-padded to ``depth``.
 writable : bool
-    Adds the ``load`` write port so a host can (re)load weights at run time.
+    Adds the ``load`` write port so a host can (re)load weights at run time
+    (into the words and, with ``max_passes > 1``, their ``last`` bits' copy).
 max_passes : int
     Most walks of each row one command may ask for (default 1: every row
     once, and the command has no ``passes`` field). Conv layers walk each row
@@ -39,15 +40,20 @@ load : Out(memory.WritePort.Signature), only if ``writable``
 
 Timing
 ------
-``STARTUP_CYCLES`` (1) cycle after the cycle in which ``cmd`` is taken, the
-first word has been read from memory. From then on, with ``o.ready`` held
+A word is fetched into the memory's output (its read enable low holds it),
+moved into a word register, and decoded from there: the memory's output feeds
+that register only, and whether a word is fetched, moved or consumed depends
+on registers only (in repeated walks also on a one-bit copy of the words'
+``last`` bits, read beside them), never on the word memory's output.
+``STARTUP_CYCLES`` (2) cycles after the cycle in which ``cmd`` is taken, the
+first word is in the word register. From then on, with ``o.ready`` held
 high, one word is consumed every cycle: a nonzero or empty-row word gives a
 beat, a skip word a bubble. A walk of ``n`` words with no back-pressure
 therefore ends ``STARTUP_CYCLES + n`` cycles after the command cycle (rows
 counted once per pass: a row's last word is followed by the row's first again,
-without a bubble, the fetch address chosen from the word's ``last`` bit).
-Back-pressure stalls the walk with the beat held stable (valid does not depend
-on ready).
+without a bubble). Back-pressure stalls the walk with the beat held stable
+(valid does not depend on ready); a skip word is consumed whether or not
+``o.ready`` is high.
 
 Stream contents are trusted: a malformed word stream (see
 :func:`sw.rle.decode_entries`) gives unspecified addresses, never a hang.
@@ -59,7 +65,7 @@ initial words, ``max_passes < 1``.
 
 from __future__ import annotations
 
-from amaranth import Module, Signal, unsigned
+from amaranth import Cat, Module, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -101,7 +107,7 @@ class Decompressor(wiring.Component):
     timing in the module docstring."""
 
     #: Cycles between the command transfer and the first word being decoded.
-    STARTUP_CYCLES = 1
+    STARTUP_CYCLES = 2
 
     def __init__(self, *, field_width: int, n_cols: int, depth: int, init=(), writable=False,
                  max_passes: int = 1):
@@ -142,22 +148,20 @@ class Decompressor(wiring.Component):
         rd = mem.read_port()
         if self._writable:
             wr = mem.write_port()
-            m.d.comb += [
-                wr.addr.eq(self.load.addr),
-                wr.data.eq(self.load.data),
-                wr.en.eq(self.load.en),
-            ]
+            m.d.comb += [wr.addr.eq(self.load.addr), wr.data.eq(self.load.data), wr.en.eq(self.load.en)]
 
+        # Three slots: the fetch (address ``ptr``), the memory's output (``fetched``: the
+        # word read last, held while its read enable is low), and the word register
+        # (``word``), which alone feeds the decoding and the beat.
         ptr = Signal(self.word_addr_width)            # next word to fetch
         remaining = Signal(self.word_addr_width + 1)  # words not yet fetched
-        word_valid = Signal()                         # rd.data holds an unconsumed word
+        fetched = Signal()                            # rd.data holds a word not yet moved on
+        word = Signal(self.word_width)
+        word_valid = Signal()                         # ``word`` holds an unconsumed word
         pos = Signal(self.n_cols.bit_length())        # column pointer within the row
         busy = self.busy
 
-        run = rd.data[:g]
-        sign = rd.data[g]
-        last = rd.data[g + 1]
-        skip = rd.data[g + 2]
+        run, sign, last, skip = word[:g], word[g], word[g + 1], word[g + 2]
         is_skip = skip & ~last  # skip word: no beat
 
         m.d.comb += [
@@ -168,16 +172,16 @@ class Decompressor(wiring.Component):
             self.o.payload.null.eq(skip & last),
         ]
 
-        consume = Signal()
-        fetch = Signal()
+        consume, move, fetch = Signal(), Signal(), Signal()
         more = remaining != 0                         # a word is left to fetch
-        walk_ends = busy & (remaining == 0) & (~word_valid | consume)
+        rewind = 0
         if self.max_passes > 1:
-            rewind = self._passes(m, consume, last, ptr, remaining)
-            more, walk_ends = more | rewind, walk_ends & ~rewind
+            rewind = self._passes(m, fetch, fetched, rd.addr, ptr, remaining)
+            more = more | rewind
         m.d.comb += [
             consume.eq(word_valid & (is_skip | self.o.ready)),
-            fetch.eq(busy & more & (~word_valid | consume)),
+            move.eq(fetched & (~word_valid | consume)),
+            fetch.eq(busy & more & (~fetched | move)),
             rd.addr.eq(ptr),
             rd.en.eq(fetch),
         ]
@@ -187,24 +191,23 @@ class Decompressor(wiring.Component):
                 m.d.sync += pos.eq(pos + (1 << g))
             with m.Elif(last):
                 m.d.sync += pos.eq(0)
-            with m.Else():
-                m.d.sync += pos.eq(pos + run + 1)
+            with m.Else():  # pos + run + 1 as one carry chain (the 1 a carry-in)
+                m.d.sync += pos.eq((Cat(1, pos) + Cat(1, run))[1:])
 
         with m.If(fetch):
-            m.d.sync += [
-                ptr.eq(ptr + 1),
-                remaining.eq(remaining - 1),
-                word_valid.eq(1),
-            ]
+            m.d.sync += [ptr.eq(ptr + 1), remaining.eq(remaining - 1)]
             if self.max_passes > 1:
                 with m.If(rewind):  # the row again: its first word is fetched now, no bubble
                     m.d.comb += rd.addr.eq(self._row_ptr)
                     m.d.sync += [ptr.eq(self._row_ptr + 1), remaining.eq(self._row_remaining - 1)]
+        m.d.sync += fetched.eq(fetch | (fetched & ~move))
+        with m.If(move):
+            m.d.sync += [word.eq(rd.data), word_valid.eq(1)]
         with m.Elif(consume):
             m.d.sync += word_valid.eq(0)
 
         # The walk ends once every word is fetched and the last one consumed.
-        with m.If(walk_ends):
+        with m.If(busy & ~more & ~fetched & (~word_valid | consume)):
             m.d.sync += busy.eq(0)
 
         m.d.comb += self.cmd.ready.eq(~busy)
@@ -222,18 +225,31 @@ class Decompressor(wiring.Component):
 
         return m
 
-    def _passes(self, m, consume, last, ptr, remaining):
-        """Repeated walks: the current row's first word and the words left from
-        there, the passes still to make; returns ``rewind`` (the word consumed
-        now ends a pass that is not the row's last)."""
+    def _passes(self, m, fetch, fetched, addr, ptr, remaining):
+        """Repeated walks, decided as words are fetched: the current row's first word
+        and the words left from there, the passes still to make. A one-bit copy of
+        the words' ``last`` bits (``lasts``, a narrow memory read at the same address
+        as the words) tells whether the word fetched last ends its row. Returns
+        ``rewind``: that word ends a pass that is not the row's last, so the next
+        fetch is the row's first word again."""
+        g = self.field_width
+        m.submodules.lasts = lasts = memory.Memory(
+            shape=1, depth=self.depth, init=[(w >> (g + 1)) & 1 for w in self._init])
+        lasts_rd = lasts.read_port()
+        m.d.comb += [lasts_rd.addr.eq(addr), lasts_rd.en.eq(fetch)]
+        if self._writable:
+            lasts_wr = lasts.write_port()
+            m.d.comb += [lasts_wr.addr.eq(self.load.addr), lasts_wr.data.eq(self.load.data[g + 1]),
+                         lasts_wr.en.eq(self.load.en)]
         self._row_ptr = row_ptr = Signal.like(ptr, name="row_ptr")
         self._row_remaining = row_remaining = Signal.like(remaining, name="row_remaining")
         self._passes_cmd = passes = Signal(range(self.max_passes + 1), name="passes")
         self._passes_left = passes_left = Signal(range(self.max_passes), name="passes_left")
+        row_ends = fetched & lasts_rd.data           # the word fetched last ends its row
         rewind = Signal()
-        m.d.comb += rewind.eq(consume & last & (passes_left != 0))
-        with m.If(rewind):
+        m.d.comb += rewind.eq(row_ends & (passes_left != 0))
+        with m.If(fetch & rewind):
             m.d.sync += passes_left.eq(passes_left - 1)
-        with m.Elif(consume & last):  # the next row starts at the next word fetched
+        with m.Elif(fetch & row_ends):  # the next row starts with the word fetched now
             m.d.sync += [row_ptr.eq(ptr), row_remaining.eq(remaining), passes_left.eq(passes - 1)]
         return rewind

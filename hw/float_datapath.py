@@ -88,14 +88,15 @@ class FloatDatapath(wiring.Component):
 
     @classmethod
     def layer_overhead(cls, plan) -> int:
-        """Cycles per layer beyond the RLE words and reduction slots: the binary
-        engine's 5 (command, memory latency, pipeline), one for the stream register
+        """Cycles per layer beyond the RLE words and reduction slots: 6 for the
+        command, the decompressor's start (:data:`hw.decompressor.Decompressor.STARTUP_CYCLES`:
+        the memory's read, then the word register) and the pipeline, one for the stream register
         between the decompressor and stage A (:class:`hw.stream_register.StreamRegister`),
         the last row's tail, the output unit's R issue cycles and its multiplier and
         adder latencies (one adder more in engines with asymmetric layers).
         Asymmetric layers take one cycle more (their second sum's capture)."""
         extra = plan.add_latency + 1 if plan.asymmetric else 0
-        return 5 + cls.acc_ready(plan) + plan.reuse + plan.mul_latency + plan.add_latency + extra
+        return 6 + cls.acc_ready(plan) + plan.reuse + plan.mul_latency + plan.add_latency + extra
 
     @staticmethod
     def row_overhead(plan) -> int:

@@ -104,6 +104,37 @@ def test_rows_walked_several_times(passes, ready_prob):
         assert cycles == Decompressor.STARTUP_CYCLES + len(expected) + passes * code.n_skips
 
 
+def test_loaded_weights_walked_several_times():
+    """``writable`` with ``max_passes > 1``: words loaded through ``load`` (over
+    different initial contents) are walked with their rows repeated, the rewinds
+    following the loaded words' ``last`` bits."""
+    rng = np.random.default_rng(11)
+    code = rle.encode(random_ternary(rng, 6, 19, 0.3), 3)
+    other = rle.encode(random_ternary(rng, 2, 19, 0.9), 3)      # different row ends
+    dut = Decompressor(field_width=3, n_cols=19, depth=len(code.words), init=other.words,
+                       writable=True, max_passes=4)
+    expected = repeat_rows(rle.decode_entries(code), 3)
+    finished = []
+
+    async def testbench(ctx):
+        for addr, word in enumerate(code.words):
+            ctx.set(dut.load.en, 1)
+            ctx.set(dut.load.addr, addr)
+            ctx.set(dut.load.data, int(word))
+            await ctx.tick()
+        ctx.set(dut.load.en, 0)
+        await stream_put(ctx, dut.cmd, {"base": 0, "count": len(code.words), "passes": 3})
+        beats, _ = await stream_collect(ctx, dut.o, len(expected), 0.7, np.random.default_rng(1))
+        assert [(b.addr, b.sign, b.last, b.null) for b in beats] == [e[1:] for e in expected]
+        finished.append(True)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(testbench)
+    sim.run_until(1e-8 * 20 * (len(code.words) + len(expected)))  # a wrong walk may never end
+    assert finished, "the walk did not give the expected number of beats"
+
+
 def test_refuses_bad_parameters():
     with pytest.raises(ParameterError, match=r"^depth: 2 words cannot hold the 3 initial words$"):
         Decompressor(field_width=3, n_cols=8, depth=2, init=[1, 2, 3])
