@@ -65,6 +65,8 @@ initial words, ``max_passes < 1``.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth import Cat, Module, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -150,11 +152,9 @@ class Decompressor(wiring.Component):
             wr = mem.write_port()
             m.d.comb += [wr.addr.eq(self.load.addr), wr.data.eq(self.load.data), wr.en.eq(self.load.en)]
 
-        # Three slots: the fetch (address ``ptr``), the memory's output (``fetched``: the
-        # word read last, held while its read enable is low), and the word register
-        # (``word``), which alone feeds the decoding and the beat.
-        ptr = Signal(self.word_addr_width)            # next word to fetch
-        remaining = Signal(self.word_addr_width + 1)  # words not yet fetched
+        # Three slots: the fetch (``rd.addr``), the memory's output (``fetched``: the word
+        # read last, held while the read enable is low) and the word register (``word``),
+        # which alone feeds the decoding and the beat.
         fetched = Signal()                            # rd.data holds a word not yet moved on
         word = Signal(self.word_width)
         word_valid = Signal()                         # ``word`` holds an unconsumed word
@@ -173,19 +173,7 @@ class Decompressor(wiring.Component):
         ]
 
         consume, move, fetch = Signal(), Signal(), Signal()
-        more = remaining != 0                         # a word is left to fetch
-        rewind = 0
-        if self.max_passes > 1:
-            rewind = self._passes(m, fetch, fetched, rd.addr, ptr, remaining)
-            more = more | rewind
-        m.d.comb += [
-            consume.eq(word_valid & (is_skip | self.o.ready)),
-            move.eq(fetched & (~word_valid | consume)),
-            fetch.eq(busy & more & (~fetched | move)),
-            rd.addr.eq(ptr),
-            rd.en.eq(fetch),
-        ]
-
+        m.d.comb += [consume.eq(word_valid & (is_skip | self.o.ready)), rd.en.eq(fetch)]
         with m.If(consume):
             with m.If(is_skip):
                 m.d.sync += pos.eq(pos + (1 << g))
@@ -194,13 +182,18 @@ class Decompressor(wiring.Component):
             with m.Else():  # pos + run + 1 as one carry chain (the 1 a carry-in)
                 m.d.sync += pos.eq((Cat(1, pos) + Cat(1, run))[1:])
 
-        with m.If(fetch):
-            m.d.sync += [ptr.eq(ptr + 1), remaining.eq(remaining - 1)]
-            if self.max_passes > 1:
-                with m.If(rewind):  # the row again: its first word is fetched now, no bubble
-                    m.d.comb += rd.addr.eq(self._row_ptr)
-                    m.d.sync += [ptr.eq(self._row_ptr + 1), remaining.eq(self._row_remaining - 1)]
-        m.d.sync += fetched.eq(fetch | (fetched & ~move))
+        start = self.cmd.valid & ~busy
+        slots = SimpleNamespace(fetched=fetched, word_valid=word_valid, last=last, move=move,
+                                fetch=fetch, start=start)
+        if self.max_passes == 1:
+            more, discard = self._fetch_once(m, rd, slots)
+        else:
+            more, discard = self._fetch_repeated(m, rd, slots)
+        m.d.comb += [
+            move.eq(fetched & (~word_valid | consume) & ~discard),
+            fetch.eq(busy & more & (~fetched | move | discard)),
+        ]
+        m.d.sync += fetched.eq(fetch | (fetched & ~move & ~discard))
         with m.If(move):
             m.d.sync += [word.eq(rd.data), word_valid.eq(1)]
         with m.Elif(consume):
@@ -209,47 +202,77 @@ class Decompressor(wiring.Component):
         # The walk ends once every word is fetched and the last one consumed.
         with m.If(busy & ~more & ~fetched & (~word_valid | consume)):
             m.d.sync += busy.eq(0)
-
         m.d.comb += self.cmd.ready.eq(~busy)
-        with m.If(self.cmd.valid & ~busy):
-            m.d.sync += [
-                ptr.eq(self.cmd.payload.base),
-                remaining.eq(self.cmd.payload.count),
-                pos.eq(0),
-                busy.eq(1),
-            ]
-            if self.max_passes > 1:
-                p = self.cmd.payload
-                m.d.sync += [self._row_ptr.eq(p.base), self._row_remaining.eq(p.count),
-                             self._passes_cmd.eq(p.passes), self._passes_left.eq(p.passes - 1)]
-
+        with m.If(start):
+            m.d.sync += [pos.eq(0), busy.eq(1)]
         return m
 
-    def _passes(self, m, fetch, fetched, addr, ptr, remaining):
-        """Repeated walks, decided as words are fetched: the current row's first word
-        and the words left from there, the passes still to make. A one-bit copy of
-        the words' ``last`` bits (``lasts``, a narrow memory read at the same address
-        as the words) tells whether the word fetched last ends its row. Returns
-        ``rewind``: that word ends a pass that is not the row's last, so the next
-        fetch is the row's first word again."""
-        g = self.field_width
-        m.submodules.lasts = lasts = memory.Memory(
-            shape=1, depth=self.depth, init=[(w >> (g + 1)) & 1 for w in self._init])
-        lasts_rd = lasts.read_port()
-        m.d.comb += [lasts_rd.addr.eq(addr), lasts_rd.en.eq(fetch)]
-        if self._writable:
-            lasts_wr = lasts.write_port()
-            m.d.comb += [lasts_wr.addr.eq(self.load.addr), lasts_wr.data.eq(self.load.data[g + 1]),
-                         lasts_wr.en.eq(self.load.en)]
-        self._row_ptr = row_ptr = Signal.like(ptr, name="row_ptr")
-        self._row_remaining = row_remaining = Signal.like(remaining, name="row_remaining")
-        self._passes_cmd = passes = Signal(range(self.max_passes + 1), name="passes")
-        self._passes_left = passes_left = Signal(range(self.max_passes), name="passes_left")
-        row_ends = fetched & lasts_rd.data           # the word fetched last ends its row
-        rewind = Signal()
-        m.d.comb += rewind.eq(row_ends & (passes_left != 0))
-        with m.If(fetch & rewind):
-            m.d.sync += passes_left.eq(passes_left - 1)
-        with m.Elif(fetch & row_ends):  # the next row starts with the word fetched now
-            m.d.sync += [row_ptr.eq(ptr), row_remaining.eq(remaining), passes_left.eq(passes - 1)]
-        return rewind
+    def _fetch_once(self, m, rd, slots):
+        """Every row once: the words in order from ``base``. Returns ``(more, discard)``:
+        a word is left to fetch; never a fetched word to drop."""
+        ptr = Signal(self.word_addr_width)            # next word to fetch
+        remaining = Signal(self.word_addr_width + 1)  # words not yet fetched
+        m.d.comb += rd.addr.eq(ptr)
+        with m.If(slots.fetch):
+            m.d.sync += [ptr.eq(ptr + 1), remaining.eq(remaining - 1)]
+        with m.If(slots.start):
+            m.d.sync += [ptr.eq(self.cmd.payload.base), remaining.eq(self.cmd.payload.count)]
+        return remaining != 0, 0
+
+    def _fetch_repeated(self, m, rd, slots):
+        """Each row ``passes`` times in a row, the fetch address from registers only.
+
+        A row's first pass is fetched in memory order, its end unknown: when the row's
+        last word reaches the word register (a register bit, ``w_first`` marking words of
+        a first pass) with passes left, the word fetched after it is dropped
+        (``discard``) and the row's first word fetched again (one cycle later than the
+        word after the last would have been there: a bubble unless that last word waits
+        for ``o.ready``). The row's length is then known, and its other passes rewind
+        at the fetch, without a bubble; after its last pass the next row starts in
+        memory order. Returns ``(more, discard)``."""
+        w = self.word_addr_width
+        ptr = Signal(w + 1)                           # next word in memory order (up to ``end``)
+        end = Signal(w + 1)                           # the walk's end, base + count
+        r_addr, w_addr = Signal(w), Signal(w)         # addresses of the fetched and the word register's words
+        r_first, w_first = Signal(), Signal()         # ... fetched in a row's first pass
+        row_ptr = Signal(w)                           # the current row's first word
+        known = Signal()                              # the fetch walks a row of known length
+        row_left = Signal(w)                          # known row: words of this pass not yet fetched
+        row_words = Signal(w)                         # known row: its words less one
+        passes = Signal(range(self.max_passes + 1))
+        passes_left = Signal(range(self.max_passes))  # passes of the current row after this one
+
+        rewind_late = Signal()                        # a first pass ends now: fetch the row again
+        m.d.comb += rewind_late.eq(slots.word_valid & w_first & slots.last & (passes_left != 0))
+        pass_ends = known & (row_left == 0)           # the known row's pass ends with the word fetched last
+        more = Signal()
+        m.d.comb += more.eq((ptr != end) | (known & ((row_left != 0) | (passes_left != 0))) | rewind_late)
+
+        m.d.comb += rd.addr.eq(ptr)
+        with m.If(slots.fetch):
+            m.d.sync += [ptr.eq(ptr + 1), r_addr.eq(rd.addr), r_first.eq(~known)]
+            with m.If(rewind_late | (pass_ends & (passes_left != 0))):
+                m.d.comb += rd.addr.eq(row_ptr)
+                m.d.sync += [ptr.eq(row_ptr + 1), known.eq(1), passes_left.eq(passes_left - 1),
+                             r_first.eq(0)]
+                with m.If(rewind_late):
+                    m.d.sync += [row_words.eq(w_addr - row_ptr), row_left.eq(w_addr - row_ptr)]
+                with m.Else():
+                    m.d.sync += row_left.eq(row_words)
+            with m.Elif(pass_ends):                   # the known row is done: the next in memory order
+                m.d.sync += [row_ptr.eq(ptr), known.eq(0), passes_left.eq(passes - 1), r_first.eq(1)]
+            with m.Elif(known):
+                m.d.sync += row_left.eq(row_left - 1)
+        # A first pass that is the row's only one ends: the next row starts after it.
+        row_done = slots.word_valid & w_first & slots.last & (passes_left == 0)
+        with m.If(row_done):
+            m.d.sync += [row_ptr.eq(w_addr + 1), passes_left.eq(passes - 1)]
+        with m.If(slots.move):
+            m.d.sync += [w_addr.eq(r_addr), w_first.eq(r_first)]
+        with m.Elif(rewind_late | row_done):
+            m.d.sync += w_first.eq(0)                 # handled once
+        with m.If(slots.start):
+            p = self.cmd.payload
+            m.d.sync += [ptr.eq(p.base), end.eq(p.base + p.count), row_ptr.eq(p.base), known.eq(0),
+                         passes.eq(p.passes), passes_left.eq(p.passes - 1)]
+        return more, rewind_late

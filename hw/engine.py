@@ -128,8 +128,9 @@ def cycle_budget(plan: EnginePlan) -> dict:
     L*L + 1``; otherwise an estimate (short walks stall for the previous walk's
     reduction: more cycles; skip words on reduction slots hide: fewer).
     Float plans with convolution layers add ``stalls``, the difference to
-    :func:`hw.float_schedule.float_batch_cycles` (short walks' stalls, less
-    hidden skip words and each layer's last reduction slots; may be negative),
+    :func:`hw.float_schedule.float_batch_cycles` (short walks' stalls and the
+    decompressor's bubble at a conv row's first rewind, less hidden skip words and
+    each layer's last reduction slots; may be negative),
     so their budget sums to the batch's cycles exactly."""
     if plan.kind == "binary":
         return plan.cycle_budget(LAYER_OVERHEAD)

@@ -6,7 +6,9 @@ the previous row's tail is still running (or the output unit would not be done
 with the previous sums). Its beats come through the engine's stream register
 (:class:`hw.stream_register.StreamRegister`: a main and a skid slot, the
 decompressor's ``ready`` being "the skid slot is empty"); the decompressor
-consumes a skip word in one cycle, whether or not a beat can be taken. Which
+consumes a skip word in one cycle, whether or not a beat can be taken, and
+after a row's first pass of several offers the row's first word again a cycle
+late if that pass's last word was taken at once. Which
 cycles stall depends on the weights only, never on the data, so
 :func:`float_layer_span` plays each layer's words (a conv layer's rows once per
 output pixel, one walk after the other) through the register and against
@@ -116,14 +118,22 @@ class _Beats:
         return consumed
 
 
-def _walk(state: _StageA, beats: _Beats, row: tuple[bool, ...]) -> int:
-    """Cycles until the decompressor has consumed the walk of ``row``."""
+def _walk(state: _StageA, beats: _Beats, row: tuple[bool, ...], rewinds: bool) -> int:
+    """Cycles until the decompressor has consumed the walk of ``row``. ``rewinds``:
+    the row's first pass of several; if its last word is consumed as soon as it is
+    offered, the row's first word follows a cycle later (the rewind is decided from
+    the decompressor's word register: :class:`hw.decompressor.Decompressor`)."""
     cycles = 0
     for i, skip in enumerate(row):
         word = "skip" if skip else i == len(row) - 1
         cycles += 1
+        at_once = True
         while not beats.cycle(state, word):
             cycles += 1
+            at_once = False
+    if rewinds and at_once:
+        beats.cycle(state, None)
+        cycles += 1
     return cycles
 
 
@@ -144,10 +154,10 @@ def float_layer_span(plan, layer: int) -> int:
     state, beats = _StageA(plan, lp.asymmetric), _Beats()
     span = 0
     for row in _rows(words, plan.field_width):
-        seen, done = {}, 0   # state before a walk -> (walks done, span then)
+        seen, done = {}, 0   # state before a walk (the first excepted) -> (walks done, span then)
         while done < lp.passes:
             key = (state.key(), beats.key())
-            if key in seen:  # the walks repeat from here: extrapolate whole periods
+            if done and key in seen:  # the walks repeat from here: extrapolate whole periods
                 walks0, span0 = seen[key]
                 period, cost = done - walks0, span - span0
                 skip = (lp.passes - done) // period
@@ -155,8 +165,9 @@ def float_layer_span(plan, layer: int) -> int:
                 seen = {}
                 if done == lp.passes:
                     break
-            seen[key] = (done, span)
-            span += _walk(state, beats, row)
+            if done:
+                seen[key] = (done, span)
+            span += _walk(state, beats, row, rewinds=done == 0 and lp.passes > 1)
             done += 1
     return span + _drain(state, beats) - 1
 

@@ -100,7 +100,8 @@ def test_layer0_padding_reads_nothing():
 def test_long_walks_take_the_predicted_cycles():
     """Dense kernels (every walk at least L*L - L + 3 words: each row end finds the
     previous tail capturing; no skip words): the words and reduction slots of every
-    walk, minus each layer's last walk's slots, plus the layer overhead, exactly."""
+    walk, minus each layer's last walk's slots, plus the layer overhead and a cycle at
+    each conv row's first rewind (its first pass's last word is taken at once), exactly."""
     rng = np.random.default_rng(8)
     model = random_conv_model(rng, "float", (2, 6, 7), [ConvLayer(3, (3, 3), (1, 1), (1, 1), (2, 3)),
                                                        ConvLayer(8, (2, 2), (1, 1), (0, 0))],
@@ -110,8 +111,10 @@ def test_long_walks_take_the_predicted_cycles():
     assert all(lp.skip_words == 0 for lp in plan.layers)
     walks = sum(lp.word_count * lp.passes for lp in plan.layers)
     slots = sum((L - 1) * (lp.n_out * lp.passes - 1) for lp in plan.layers)
-    assert cycles[0] == walks + slots + layer_overhead(plan) * len(plan.layers)
-    assert cycle_budget(plan)["stalls"] == -(L - 1) * len(plan.layers)  # each layer's last walk's slots
+    rewinds = sum(lp.n_out for lp in plan.layers if lp.passes > 1)
+    assert cycles[0] == walks + slots + rewinds + layer_overhead(plan) * len(plan.layers)
+    # each layer's last walk's slots, the rows' first rewinds
+    assert cycle_budget(plan)["stalls"] == rewinds - (L - 1) * len(plan.layers)
     assert plan.ideal_cycles == sum(lp.nonzeros * lp.passes for lp in plan.layers)
 
 
