@@ -16,8 +16,7 @@ depth : int
 init : sequence of int
     Initial memory contents (the encoder's words), zero-padded to ``depth``.
 writable : bool
-    Adds the ``load`` write port so a host can (re)load weights at run time
-    (into the words and, with ``max_passes > 1``, their ``last`` bits' copy).
+    Adds the ``load`` write port so a host can (re)load weights at run time.
 max_passes : int
     Most walks of each row one command may ask for (default 1: every row
     once, and the command has no ``passes`` field). Conv layers walk each row
@@ -42,16 +41,18 @@ Timing
 ------
 A word is fetched into the memory's output (its read enable low holds it),
 moved into a word register, and decoded from there: the memory's output feeds
-that register only, and whether a word is fetched, moved or consumed depends
-on registers only (in repeated walks also on a one-bit copy of the words'
-``last`` bits, read beside them), never on the word memory's output.
+that register only, and whether a word is fetched, moved or consumed, and
+from which address, depends on registers only.
 ``STARTUP_CYCLES`` (2) cycles after the cycle in which ``cmd`` is taken, the
 first word is in the word register. From then on, with ``o.ready`` held
 high, one word is consumed every cycle: a nonzero or empty-row word gives a
 beat, a skip word a bubble. A walk of ``n`` words with no back-pressure
 therefore ends ``STARTUP_CYCLES + n`` cycles after the command cycle (rows
-counted once per pass: a row's last word is followed by the row's first again,
-without a bubble). Back-pressure stalls the walk with the beat held stable
+counted once per pass), plus, with ``passes > 1``, one cycle per row: a
+row's end is learned on its first pass (when its last word reaches the word
+register), so the row's first word follows that pass's last word a cycle
+late, unless the last word waited for ``o.ready``; later passes follow each
+other without a gap. Back-pressure stalls the walk with the beat held stable
 (valid does not depend on ready); a skip word is consumed whether or not
 ``o.ready`` is high.
 
