@@ -242,32 +242,42 @@ class Decompressor(wiring.Component):
         row_words = Signal(w)                         # known row: its words less one
         passes = Signal(range(self.max_passes + 1))
         passes_left = Signal(range(self.max_passes))  # passes of the current row after this one
+        # Comparisons kept as registers beside the counters they describe:
+        row_last, row_single = Signal(), Signal()    # row_left == 0, row_words == 0
+        more_passes, several = Signal(), Signal()    # passes_left != 0, passes != 1
 
         rewind_late = Signal()                        # a first pass ends now: fetch the row again
-        m.d.comb += rewind_late.eq(slots.word_valid & w_first & slots.last & (passes_left != 0))
-        pass_ends = known & (row_left == 0)           # the known row's pass ends with the word fetched last
+        m.d.comb += rewind_late.eq(slots.word_valid & w_first & slots.last & more_passes)
+        pass_ends = known & row_last                  # the known row's pass ends with the word fetched last
         more = Signal()
-        m.d.comb += more.eq((ptr != end) | (known & ((row_left != 0) | (passes_left != 0))) | rewind_late)
+        m.d.comb += more.eq((ptr != end) | (known & (~row_last | more_passes)) | rewind_late)
+
+        def next_row():
+            m.d.sync += [passes_left.eq(passes - 1), more_passes.eq(several)]
 
         m.d.comb += rd.addr.eq(ptr)
         with m.If(slots.fetch):
             m.d.sync += [ptr.eq(ptr + 1), r_addr.eq(rd.addr), r_first.eq(~known)]
-            with m.If(rewind_late | (pass_ends & (passes_left != 0))):
+            with m.If(rewind_late | (pass_ends & more_passes)):
                 m.d.comb += rd.addr.eq(row_ptr)
-                m.d.sync += [ptr.eq(row_ptr + 1), known.eq(1), passes_left.eq(passes_left - 1),
-                             r_first.eq(0)]
+                m.d.sync += [ptr.eq(row_ptr + 1), known.eq(1), r_first.eq(0),
+                             passes_left.eq(passes_left - 1), more_passes.eq(passes_left != 1)]
                 with m.If(rewind_late):
-                    m.d.sync += [row_words.eq(w_addr - row_ptr), row_left.eq(w_addr - row_ptr)]
+                    single = w_addr == row_ptr
+                    m.d.sync += [row_words.eq(w_addr - row_ptr), row_left.eq(w_addr - row_ptr),
+                                 row_single.eq(single), row_last.eq(single)]
                 with m.Else():
-                    m.d.sync += row_left.eq(row_words)
+                    m.d.sync += [row_left.eq(row_words), row_last.eq(row_single)]
             with m.Elif(pass_ends):                   # the known row is done: the next in memory order
-                m.d.sync += [row_ptr.eq(ptr), known.eq(0), passes_left.eq(passes - 1), r_first.eq(1)]
+                m.d.sync += [row_ptr.eq(ptr), known.eq(0), r_first.eq(1)]
+                next_row()
             with m.Elif(known):
-                m.d.sync += row_left.eq(row_left - 1)
+                m.d.sync += [row_left.eq(row_left - 1), row_last.eq(row_left == 1)]
         # A first pass that is the row's only one ends: the next row starts after it.
-        row_done = slots.word_valid & w_first & slots.last & (passes_left == 0)
+        row_done = slots.word_valid & w_first & slots.last & ~more_passes
         with m.If(row_done):
-            m.d.sync += [row_ptr.eq(w_addr + 1), passes_left.eq(passes - 1)]
+            m.d.sync += row_ptr.eq(w_addr + 1)
+            next_row()
         with m.If(slots.move):
             m.d.sync += [w_addr.eq(r_addr), w_first.eq(r_first)]
         with m.Elif(rewind_late | row_done):
@@ -275,5 +285,6 @@ class Decompressor(wiring.Component):
         with m.If(slots.start):
             p = self.cmd.payload
             m.d.sync += [ptr.eq(p.base), end.eq(p.base + p.count), row_ptr.eq(p.base), known.eq(0),
-                         passes.eq(p.passes), passes_left.eq(p.passes - 1)]
+                         passes.eq(p.passes), passes_left.eq(p.passes - 1),
+                         more_passes.eq(p.passes != 1), several.eq(p.passes != 1)]
         return more, rewind_late

