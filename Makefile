@@ -13,7 +13,7 @@ MODEL      ?= $(firstword $(wildcard build/models/fmnist-mlp-binary.npz) sw/pret
 R          ?= 8
 export SIM
 
-.PHONY: interop-tfc setup sim sim-decompressor validate-binary validate-float validate-cnn bench methods train sweep synth roofline test verilog lint readme clean system-deps
+.PHONY: interop-tfc setup sim sim-decompressor validate-binary validate-float validate-cnn bench methods train sweep synth roofline float-floor test verilog lint readme clean system-deps
 
 setup: $(STAMP)
 
@@ -111,6 +111,12 @@ synth: setup
 roofline: synth
 	mkdir -p build/roofline
 	$(PY) -m cost.roofline --plots --json > build/roofline/roofline.json
+
+# The float PE's LUT floor (issue 17): its adder's shifts, add and rounding boxed as
+# DSP48E2 black boxes, synthesised like `make synth` (build/float-floor/floor.md).
+float-floor: setup
+	$(PY) -m cost.float_floor --out build/float-floor
+	$(PY) -m report.readme
 
 # Bring your own network (issue 18): FINN's TFC_1W1A from ../shared/models/qonnx-zoo-tfc,
 # imported from QONNX, all 10,000 Fashion-MNIST test images through qonnx's executor, the

@@ -31,6 +31,14 @@ def json_block(relative: str):
     return render
 
 
+def markdown_block(relative: str):
+    """A block holding one Markdown report from ``build/`` as it is."""
+    def render(build: Path) -> str | None:
+        path = build / relative
+        return path.read_text(encoding="utf-8").strip() if path.exists() else None
+    return render
+
+
 def _slot_use(d: dict) -> str:
     """Dense MACs done per MAC slot and cycle: the dense network's MACs of a batch
     of B images (every weight, zero or not, times the output pixels it serves; a
@@ -163,6 +171,7 @@ BLOCKS = {
     "training": training_tables("mlp"),
     "training-cnn": training_tables("cnn"),
     "roofline": roofline_table,
+    "float-floor": markdown_block("float-floor/floor.md"),
     "interop-tfc": json_block("interop-tfc/report.json"),
 }
 

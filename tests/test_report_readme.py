@@ -138,3 +138,10 @@ def test_cnn_engines_table_lists_the_bench_synthesis_engines_only(tmp_path):
     assert lines[0].startswith("| Block | LUTs |") and len(lines) == 2 + 6 + 3   # binary and float engines
     engines = [b for n, b in fake_summary().blocks.items() if n.startswith("engine_")]
     assert [line.split(" | ")[1] for line in lines[2:]] == [f"{b.resources.lut_sites:,}" for b in engines]
+
+
+def test_float_floor_block_is_its_markdown_report(tmp_path):
+    (tmp_path / "build" / "float-floor").mkdir(parents=True)
+    (tmp_path / "build" / "float-floor" / "floor.md").write_text("| a |\n| --- |\n| 1 |\n\nnote\n")
+    text = readme.render_blocks(_readme(), tmp_path / "build", log=lambda msg: None)
+    assert "<!-- float-floor:start -->\n| a |\n| --- |\n| 1 |\n\nnote\n<!-- float-floor:end -->" in text
