@@ -246,8 +246,9 @@ class Decompressor(wiring.Component):
         row_last, row_single = Signal(), Signal()    # row_left == 0, row_words == 0
         more_passes, several = Signal(), Signal()    # passes_left != 0, passes != 1
 
+        first_pass_ends = slots.word_valid & w_first & slots.last
         rewind_late = Signal()                        # a first pass ends now: fetch the row again
-        m.d.comb += rewind_late.eq(slots.word_valid & w_first & slots.last & more_passes)
+        m.d.comb += rewind_late.eq(first_pass_ends & more_passes)
         pass_ends = known & row_last                  # the known row's pass ends with the word fetched last
         more = Signal()
         m.d.comb += more.eq((ptr != end) | (known & (~row_last | more_passes)) | rewind_late)
@@ -274,7 +275,7 @@ class Decompressor(wiring.Component):
             with m.Elif(known):
                 m.d.sync += [row_left.eq(row_left - 1), row_last.eq(row_left == 1)]
         # A first pass that is the row's only one ends: the next row starts after it.
-        row_done = slots.word_valid & w_first & slots.last & ~more_passes
+        row_done = first_pass_ends & ~more_passes
         with m.If(row_done):
             m.d.sync += row_ptr.eq(w_addr + 1)
             next_row()
